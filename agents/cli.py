@@ -1,0 +1,63 @@
+"""The ``emg`` command line: ``emg solve``, ``emg simulate``, ``emg compile``.
+
+Each subcommand lives in its own module, which provides two functions:
+
+``configure(parser: argparse.ArgumentParser) -> None``
+    adds the subcommand's arguments;
+``run(args: argparse.Namespace) -> int``
+    does the work and returns the exit code.
+
+Every command module is imported to build the parser, so each keeps its
+top-level imports light (argparse, :mod:`market`) and imports web3 and the
+chain layer inside ``run``: ``emg solve`` never loads web3. Errors derived from :class:`market.errors.EmgError` are
+printed as one line on stderr (exit code 2); anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from market.errors import EmgError
+
+#: subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "solve": ("market.report", "Nash and competitive equilibria of a scenario, side by side"),
+    "simulate": ("agents.simulate", "run a scenario's AI agents on a local chain, round after round"),
+    "compile": ("agents.chain.compiler", "(re)build the Solidity contracts and print their sizes"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emg",
+        description="emg: the Electricity Market Game with crypto-in-advance, on a chain.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module_name)
+        importlib.import_module(module_name).configure(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(args._module)
+    try:
+        code = int(module.run(args))
+    except EmgError as exc:
+        print(f"emg {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"emg {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
