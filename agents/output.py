@@ -1,0 +1,259 @@
+"""The output folder of ``emg simulate --out DIR``: ``summary.json``,
+``rounds.csv``, ``agents.csv`` and PNG plots.
+
+Every file is written atomically (a temporary file in the same folder, then
+:func:`os.replace`), so an interrupted run never leaves a half-written file:
+each file is either the previous one or the complete new one. The contents
+are deterministic: no wall-clock time, host or temporary path goes into any
+file, floats are written with :func:`repr` (shortest round-trip), and the PNG
+metadata is fixed, so the same scenario and seed give byte-identical files.
+The columns and the JSON schema are documented in ``docs/summary-schema.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.records import AgentRound, RoundRecord
+
+#: the version tag of summary.json's schema
+SUMMARY_SCHEMA = "emg-simulate-summary/1"
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _num(x: float) -> float | None:
+    """A JSON-safe float: ``nan``/``inf`` become ``null``."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, tuples and dataclass-free containers to JSON types.
+
+    Non-finite floats become ``null`` (strict JSON has no ``NaN``).
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (str, bool)) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return _num(obj)
+    if hasattr(obj, "tolist"):  # numpy array or scalar
+        return jsonable(obj.tolist())
+    if isinstance(obj, Sequence):
+        return [jsonable(v) for v in obj]
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def dumps_json(obj: Any) -> str:
+    """The one JSON formatting of the output folder: 2-space indent, keys in insertion order."""
+    return json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n"
+
+
+def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> None:
+    """Write ``summary.json`` atomically (see ``docs/summary-schema.md``)."""
+    atomic_write_text(path, dumps_json(summary))
+
+
+def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([repr(float(x)) if isinstance(x, float) else x for x in row])
+    return buf.getvalue()
+
+
+def rounds_header(T: int) -> list[str]:
+    """Columns of ``rounds.csv`` for ``T`` electricity periods."""
+    posts = range(T + 1)
+    periods = range(1, T + 1)
+    return (
+        ["round"]
+        + [f"p{t}" for t in posts]
+        + [f"B{t}" for t in posts]
+        + [f"Q{t}" for t in posts]
+        + ["distance", "orders", "failed", "gas"]
+        + [f"V{t}" for t in periods]
+        + [f"delivered{t}" for t in periods]
+    )
+
+
+def rounds_csv(rounds: Sequence[RoundRecord], T: int) -> str:
+    """The text of ``rounds.csv``: one line per closed round."""
+    rows = [
+        [r.round, *r.prices, *r.bids, *r.offers, r.distance, r.orders, r.failed, r.gas,
+         *r.verification, *r.delivered]
+        for r in rounds
+    ]
+    return _csv_text(rounds_header(T), rows)
+
+
+def agents_header(T: int) -> list[str]:
+    """Columns of ``agents.csv`` for ``T`` electricity periods."""
+    posts = range(T + 1)
+    periods = range(1, T + 1)
+    return (
+        ["round", "agent", "kind", "status"]
+        + [f"b{t}" for t in posts]
+        + [f"q{t}" for t in posts]
+        + [f"p{t}" for t in posts]
+        + [f"x{t}" for t in posts]
+        + [f"E{t}" for t in periods]
+        + [f"V{t}" for t in periods]
+        + ["gas_used", "v", "balance", "stock", "error"]
+    )
+
+
+def agents_csv(agents: Sequence[AgentRound], rounds: Sequence[RoundRecord], T: int) -> str:
+    """The text of ``agents.csv``: one line per round and agent (agents in economy order)."""
+    prices = {r.round: r.prices for r in rounds}
+    rows = [
+        [a.round, a.agent, a.kind, a.status, *a.bids, *a.offers, *prices[a.round],
+         *a.allocations, *a.consumption, *a.verification, a.gas_used, a.v, a.balance,
+         a.stock, a.error]
+        for a in agents
+    ]
+    return _csv_text(agents_header(T), rows)
+
+
+# ----------------------------------------------------------------------------- plots
+
+#: fixed PNG metadata: no software version or date, so PNGs are byte-identical
+PNG_METADATA: dict[str, str | None] = {"Software": None}
+
+
+def _figure() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "emg"
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=100)
+    return fig, ax
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> None:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", metadata=PNG_METADATA)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def plot_prices(
+    path: str | os.PathLike[str],
+    rounds: Sequence[RoundRecord],
+    nash: Sequence[float],
+    competitive: Sequence[float] | None,
+    title: str = "",
+) -> None:
+    """Price paths ``p^t`` by round against the Nash (dashed) and competitive (dotted) levels.
+
+    ``nash`` and ``competitive`` are price vectors ``[p^0..p^T]`` renormalised
+    to the last round's total bids.
+    """
+    fig, ax = _figure()
+    xs = [r.round for r in rounds]
+    cmap = _colors(len(nash))
+    for t in range(len(nash)):
+        ys = [r.prices[t] for r in rounds]
+        label = "good (post 0)" if t == 0 else f"electricity t={t}"
+        ax.plot(xs, ys, color=cmap[t], lw=1.4, label=label)
+        ax.axhline(nash[t], color=cmap[t], ls="--", lw=0.9)
+        if competitive is not None:
+            ax.axhline(competitive[t], color=cmap[t], ls=":", lw=0.9)
+    ax.set_xlabel("round")
+    ax.set_ylabel("price (bytecoins per unit)")
+    ax.set_title(title or "on-chain prices; dashed: Nash, dotted: competitive")
+    if len(nash) <= 8:
+        ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_verification_share(
+    path: str | os.PathLike[str], rounds: Sequence[RoundRecord], title: str = ""
+) -> None:
+    """The verification share of delivered electricity by round, ``Σ_t V^t / Σ_t Q^t``."""
+    fig, ax = _figure()
+    xs = [r.round for r in rounds]
+    ys = [
+        (sum(r.verification) / sum(r.delivered)) if sum(r.delivered) > 0 else 0.0
+        for r in rounds
+    ]
+    ax.plot(xs, [100.0 * y for y in ys], color="tab:red", lw=1.4)
+    ax.set_xlabel("round")
+    ax.set_ylabel("verification share of electricity (%)")
+    ax.set_ylim(bottom=0.0)
+    ax.set_title(title or "electricity used to verify payments")
+    _save(fig, path)
+
+
+def plot_balances(
+    path: str | os.PathLike[str],
+    agents: Sequence[AgentRound],
+    title: str = "",
+    max_lines: int = 12,
+) -> None:
+    """Bytecoin balances by round (the first ``max_lines`` agents, economy order)."""
+    fig, ax = _figure()
+    ids: list[str] = []
+    for a in agents:
+        if a.agent not in ids:
+            ids.append(a.agent)
+    shown = ids[:max_lines]
+    cmap = _colors(len(shown))
+    for k, agent in enumerate(shown):
+        pts = [(a.round, a.balance) for a in agents if a.agent == agent]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=cmap[k], lw=1.2, label=agent)
+    ax.set_xlabel("round")
+    ax.set_ylabel("bytecoins available next round")
+    extra = f" (first {max_lines} of {len(ids)})" if len(ids) > max_lines else ""
+    ax.set_title(title or f"bytecoin balances{extra}")
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, path)
+
+
+def _colors(n: int) -> list[Any]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "viridis"]
+    return [cmap(k if n <= 10 else k / max(n - 1, 1)) for k in range(n)]
+
+

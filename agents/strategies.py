@@ -1,0 +1,360 @@
+"""Strategies: how an AI agent turns what it observed into its next order.
+
+A strategy is any object with one method, ``decide(observation) -> Order | None``
+(:class:`Strategy`); ``None`` means "send nothing this round" (abstain). Each
+agent owns its own strategy object, so a strategy may keep memory between
+rounds. The simulation owns the random generator; a strategy that needs
+randomness gets it from ``observation.rng``.
+
+Shipped strategies
+------------------
+:class:`DampedBestResponse` (the default, ``strategy = "best-response"``)
+    The static market-game best response ``(b*, q*)`` to everyone else's last
+    orders (``market.nash.best_response`` with the agent's measured ``v``),
+    turned into a crypto-in-advance order by :func:`cash_in_advance`: the agent
+    bids the *shares* ``b*/X*`` (``X* = Σ_t b*^t``) of its whole current
+    balance ``m``, and a producer offers ``q*`` scaled down until its input
+    requirement fits its stock of the good. Shares and offers move a fraction
+    ``η`` (``damping``) of the way from last round's towards the target.
+    At a fixed point ``m`` equals last round's revenue, which equals the
+    market-game budget ``X*``, so the bids are ``b*`` themselves: the static Nash
+    equilibrium of SPEC §2-§3, with total bids equal to the circulating
+    bytecoin supply (SPEC §4 pins the price level).
+:class:`PlayEquilibrium` (``strategy = "equilibrium"``)
+    Plays a given profile (e.g. ``emg solve``'s Nash equilibrium) as far as its
+    balance and stock allow.
+:class:`FictitiousPlay` (``strategy = "fictitious-play"``)
+    A learning rule: best response to the *average* of everyone else's orders
+    over all rounds observed so far (Brown 1951), through the same
+    crypto-in-advance conversion, undamped (the averaging is the damping).
+
+Adding a strategy: write a class with ``decide(self, obs: Observation) -> Order | None``
+and pass a factory to :class:`agents.simulation.Simulation` (see ``docs/simulate.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from market.model import AgentSpec, Economy, FloatArray
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an agent knows when it decides round ``round``.
+
+    Everything comes from the chain's views and events (or the agent's own
+    receipts), converted to floats in natural units.
+
+    Attributes
+    ----------
+    round : int
+        The round about to be played (from 0).
+    economy : Economy
+        The economy (public parameters; an agent uses its own row).
+    spec : AgentSpec
+        The agent's own parameters.
+    balance : float
+        Bytecoins this order may spend: its market account once its previous
+        order is settled (settlement happens inside this order).
+    stock : float
+        A producer's stock of the good available as input this round (0 for a
+        standard agent).
+    v : float
+        Its verification electricity ``κ · gasUsed`` from its last receipt
+        (before the first receipt: the scenario's gas-per-order estimate).
+    bids, offers : ndarray, shape (N, T+1), or None
+        Every agent's order in the last closed round (from the ``OrderPlaced``
+        events; zero rows for agents that did not order); ``None`` before the
+        first round has closed.
+    prices : ndarray, shape (T+1,), or None
+        Last closed round's prices (0 on an inactive post).
+    rng : numpy.random.Generator or None
+        The simulation's generator, for strategies that randomise.
+    """
+
+    round: int
+    economy: Economy
+    spec: AgentSpec
+    balance: float
+    stock: float
+    v: float
+    bids: FloatArray | None = None
+    offers: FloatArray | None = None
+    prices: FloatArray | None = None
+    rng: np.random.Generator | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order: bids on posts ``0..T`` (bytecoins) and a producer's offers (``[0, q^1..q^T]``).
+
+    A standard agent's ``offers`` are ignored (the contract offers its whole
+    endowment ``ω`` on post 0).
+    """
+
+    bids: FloatArray
+    offers: FloatArray
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """The one method a strategy has."""
+
+    def decide(self, obs: Observation) -> Order | None:
+        """Return this round's order, or ``None`` to send nothing."""
+        ...
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def input_needed(spec: AgentSpec, offers: FloatArray) -> float:
+    """A producer's input requirement ``Σ_t (q^t/θ^t)^{1/c} + ρ max_t q^t`` (eqs 9, 17; SPEC §1).
+
+    The scalar form of :func:`market.posts.input_requirement` for one agent
+    (kept scalar because it runs once per agent per round on the hot path).
+    """
+    if spec.kind != "producer":
+        return 0.0
+    inv_c = 1.0 / spec.c
+    total = 0.0
+    qmax = 0.0
+    for q, th in zip(offers[1:], spec.theta):
+        if q > 0:
+            total += (q / th) ** inv_c
+            qmax = max(qmax, q)
+    if spec.rho is not None:
+        total += spec.rho * qmax
+    return total
+
+
+def fit_to_stock(spec: AgentSpec, offers: FloatArray, stock: float) -> FloatArray:
+    """Scale a producer's offers by ``λ ≤ 1`` so that its input fits its stock.
+
+    Solves ``λ^{1/c} A + λ ρ q_max = S`` (``A = Σ_t (q^t/θ^t)^{1/c}``, ``S`` the
+    stock), in closed form in the short run (``λ = (S/A)^c``) and by Newton's
+    method (monotone, from above) in the long run. Also caps ``q^t ≤ K``.
+    """
+    q = np.array(offers, dtype=float)
+    q[0] = 0.0
+    q = np.maximum(q, 0.0)
+    if spec.K is not None:
+        np.minimum(q, spec.K, out=q)
+    need = input_needed(spec, q)
+    if need <= stock:
+        return q
+    if stock <= 0.0 or need <= 0.0:
+        return np.zeros_like(q)
+    inv_c = 1.0 / spec.c
+    A = need - (spec.rho or 0.0) * float(q[1:].max())
+    R = need - A
+    if R == 0.0:
+        lam = (stock / A) ** spec.c
+    else:  # f(λ) = A λ^{1/c} + R λ - S, increasing and convex for c <= 1: Newton from λ = 1
+        lam = 1.0
+        for _ in range(60):
+            f = A * lam**inv_c + R * lam - stock
+            if f <= 0.0 and f > -1e-15 * stock:
+                break
+            lam_new = lam - f / (A * inv_c * lam ** (inv_c - 1.0) + R)
+            if not lam_new > 0.0:
+                lam_new = lam / 2.0
+            if abs(lam_new - lam) <= 1e-16 * lam:
+                lam = lam_new
+                break
+            lam = lam_new
+    return q * lam
+
+
+def cash_in_advance(
+    spec: AgentSpec,
+    target_bids: FloatArray,
+    target_offers: FloatArray,
+    balance: float,
+    stock: float,
+    prev: Order | None,
+    damping: float,
+) -> Order:
+    """Turn a static best response into a crypto-in-advance order (SPEC §4).
+
+    Parameters
+    ----------
+    spec : AgentSpec
+    target_bids, target_offers : ndarray, shape (T+1,)
+        The static best response ``b*``, ``q*`` (market-game budget, eqs 2/4).
+    balance : float
+        Bytecoins the agent holds, ``m``.
+    stock : float
+        The producer's stock of the good.
+    prev : Order or None
+        Last round's order (damping starts from its shares and offers).
+    damping : float
+        ``η ∈ (0, 1]``: the fraction of the way from last round's shares and
+        offers towards the target's.
+
+    Returns
+    -------
+    Order
+        ``b = m · s`` with shares ``s = (1-η) s_prev + η b*/X*`` (``X* = Σ_t b*^t``),
+        so the cash constraint ``Σ_t b^t ≤ m`` binds; offers
+        ``(1-η) q_prev + η q*`` scaled down to fit the stock (:func:`fit_to_stock`).
+    """
+    X = float(target_bids.sum())
+    shares = target_bids / X if X > 0 else np.zeros_like(target_bids)
+    offers = np.asarray(target_offers, dtype=float)
+    if prev is not None and damping < 1.0:
+        prev_total = float(prev.bids.sum())
+        if prev_total > 0:
+            shares = (1.0 - damping) * (prev.bids / prev_total) + damping * shares
+        offers = (1.0 - damping) * prev.offers + damping * offers
+    bids = max(balance, 0.0) * shares
+    if spec.kind == "producer":
+        offers = fit_to_stock(spec, offers, stock)
+    else:
+        offers = np.zeros_like(bids)
+    return Order(bids=bids, offers=offers)
+
+
+def opening_order(obs: Observation) -> Order:
+    """The first order, before any round has closed (no one's orders are known yet).
+
+    A standard agent splits its balance over the posts in proportion to its
+    utility weights ``α^0, α^1..α^T``. A producer offers what its stock allows,
+    the same input ``φ = S/T`` each period (``q^t = min(K, θ^t φ^c)``, scaled
+    to fit in the long run), and bids half its balance on the good (its next
+    input) and half on electricity by ``α`` (all on the good if ``α = 0``).
+    """
+    spec = obs.spec
+    T = obs.economy.T
+    alpha = np.array([spec.alpha0, *spec.alpha], dtype=float)
+    m = max(obs.balance, 0.0)
+    if spec.kind == "standard":
+        return Order(bids=m * alpha / alpha.sum(), offers=np.zeros(T + 1))
+    elec = alpha.copy()
+    elec[0] = 0.0
+    share = np.zeros(T + 1)
+    if elec.sum() > 0:
+        share = 0.5 * elec / elec.sum()
+        share[0] += 0.5
+    else:
+        share[0] = 1.0
+    phi = obs.stock / T
+    q = np.zeros(T + 1)
+    q[1:] = np.array(spec.theta) * phi**spec.c if phi > 0 else 0.0
+    return Order(bids=m * share, offers=fit_to_stock(spec, q, obs.stock))
+
+
+def _best_response(obs: Observation, bids: FloatArray, offers: FloatArray) -> tuple[FloatArray, FloatArray, bool]:
+    """``market.nash.best_response`` for the observing agent: ``(b*, q*, priced_out)``."""
+    from market.nash import best_response
+
+    a = best_response(obs.economy, obs.spec.index, bids, offers, v=obs.v)
+    return np.asarray(a.bids, dtype=float), np.asarray(a.offers, dtype=float), bool(a.priced_out)
+
+
+# ----------------------------------------------------------------------------- strategies
+
+@dataclass
+class DampedBestResponse:
+    """Damped best response to last round's orders, within this round's cash and stock.
+
+    See the module docstring; ``damping`` is ``η`` (1 = undamped).
+    """
+
+    damping: float = 0.5
+    _prev: Order | None = field(default=None, init=False, repr=False)
+
+    def decide(self, obs: Observation) -> Order | None:
+        if obs.bids is None or obs.offers is None:
+            order = opening_order(obs)
+        else:
+            b, q, priced_out = _best_response(obs, obs.bids, obs.offers)
+            if priced_out:
+                self._prev = None
+                return None
+            order = cash_in_advance(obs.spec, b, q, obs.balance, obs.stock, self._prev,
+                                    self.damping)
+        self._prev = order
+        return order
+
+
+@dataclass
+class PlayEquilibrium:
+    """Play a given profile row (bids, offers), as far as the balance and stock allow.
+
+    The bids are scaled by ``min(1, m / Σ_t b^t)``; the offers are fitted to the
+    stock. An agent the profile prices out (all zeros) abstains.
+    """
+
+    bids: FloatArray
+    offers: FloatArray
+
+    def decide(self, obs: Observation) -> Order | None:
+        total = float(self.bids.sum())
+        if total <= 0 and not np.any(self.offers[1:] > 0):
+            return None
+        scale = min(1.0, obs.balance / total) if total > 0 else 0.0
+        bids = np.asarray(self.bids, dtype=float) * max(scale, 0.0)
+        if obs.spec.kind == "producer":
+            offers = fit_to_stock(obs.spec, np.asarray(self.offers, dtype=float), obs.stock)
+        else:
+            offers = np.zeros_like(bids)
+        return Order(bids=bids, offers=offers)
+
+
+@dataclass
+class FictitiousPlay:
+    """Fictitious play: best response to the running average of everyone's past orders.
+
+    The average ``(1/n) Σ_{k<n}`` of the observed ``(N, T+1)`` bid and offer
+    matrices stands for the others' next move; the best response goes through
+    :func:`cash_in_advance` undamped.
+    """
+
+    _sum_bids: FloatArray | None = field(default=None, init=False, repr=False)
+    _sum_offers: FloatArray | None = field(default=None, init=False, repr=False)
+    _n: int = field(default=0, init=False, repr=False)
+    _seen: int = field(default=-1, init=False, repr=False)
+
+    def decide(self, obs: Observation) -> Order | None:
+        if obs.bids is None or obs.offers is None:
+            return opening_order(obs)
+        if obs.round != self._seen:
+            if self._sum_bids is None or self._sum_offers is None:
+                self._sum_bids = np.zeros_like(obs.bids)
+                self._sum_offers = np.zeros_like(obs.offers)
+            self._sum_bids = self._sum_bids + obs.bids
+            self._sum_offers = self._sum_offers + obs.offers
+            self._n += 1
+            self._seen = obs.round
+        assert self._sum_bids is not None and self._sum_offers is not None
+        b, q, priced_out = _best_response(obs, self._sum_bids / self._n,
+                                          self._sum_offers / self._n)
+        if priced_out:
+            return None
+        return cash_in_advance(obs.spec, b, q, obs.balance, obs.stock, None, 1.0)
+
+
+def make_strategy(name: str, damping: float = 0.5) -> Strategy:
+    """The strategy a scenario names (``[simulation] strategy``), except ``"equilibrium"``.
+
+    ``"equilibrium"`` needs a profile; :class:`agents.simulation.Simulation`
+    builds :class:`PlayEquilibrium` from the solver's Nash equilibrium itself.
+    """
+    if name == "best-response":
+        return DampedBestResponse(damping=damping)
+    if name == "fictitious-play":
+        return FictitiousPlay()
+    raise ValueError(f"unknown strategy {name!r}")
+
+
+def relative_distance(p: FloatArray, ref: FloatArray) -> float:
+    """``max_t |p^t / p_ref^t - 1|`` over posts where the reference is positive (``inf`` if none)."""
+    mask = np.asarray(ref) > 0
+    if not mask.any():
+        return math.inf
+    return float(np.max(np.abs(np.asarray(p)[mask] / np.asarray(ref)[mask] - 1.0)))
