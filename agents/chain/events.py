@@ -1,0 +1,171 @@
+"""Decoded market events and custom errors (eth_abi, no contract objects).
+
+Every state change of the market emits one of these; from them alone an
+observer can rebuild every balance, stock, total and price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+
+
+@dataclass(frozen=True)
+class Registered:
+    """An agent registered: kind 1 standard (``omega_or_stock`` = ω), 2 producer (= initial stock)."""
+
+    agent: str
+    kind: int
+    bytecoins: int
+    omega_or_stock: int
+    block: int
+
+
+@dataclass(frozen=True)
+class Started:
+    """Registration closed; round 0 open until ``deadline``."""
+
+    agents: int
+    deadline: int
+    block: int
+
+
+@dataclass(frozen=True)
+class OrderPlaced:
+    """An order: bids (wei) and offers (wad; empty for a standard agent) per post, input used (wad)."""
+
+    agent: str
+    round: int
+    bids: tuple[int, ...]
+    offers: tuple[int, ...]
+    input: int
+    block: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A settled order: allocations x^0..x^T (wad), revenue and refund (wei), good consumed and stock after (wad)."""
+
+    agent: str
+    round: int
+    allocations: tuple[int, ...]
+    revenue: int
+    refund: int
+    consumed: int
+    stock: int
+    block: int
+
+
+@dataclass(frozen=True)
+class RoundClosed:
+    """A closed round's totals B^t (wei), Q^t (wad), prices p^t (wei per unit) and the next deadline."""
+
+    round: int
+    total_bids: tuple[int, ...]
+    total_offers: tuple[int, ...]
+    prices: tuple[int, ...]
+    next_deadline: int
+    block: int
+
+
+@dataclass(frozen=True)
+class Deposited:
+    agent: str
+    amount: int
+    block: int
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    agent: str
+    amount: int
+    block: int
+
+
+Event = Union[Registered, Started, OrderPlaced, Settled, RoundClosed, Deposited, Withdrawn]
+
+_CLASSES: dict[str, type] = {
+    "Registered": Registered,
+    "Started": Started,
+    "OrderPlaced": OrderPlaced,
+    "Settled": Settled,
+    "RoundClosed": RoundClosed,
+    "Deposited": Deposited,
+    "Withdrawn": Withdrawn,
+}
+
+
+def _signature(item: dict[str, Any]) -> str:
+    return f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+
+
+class AbiCodec:
+    """Topic → event and selector → error tables built once from the ABIs."""
+
+    def __init__(self, *abis: list[dict[str, Any]]):
+        self.events: dict[bytes, dict[str, Any]] = {}
+        self.errors: dict[bytes, dict[str, Any]] = {}
+        for abi in abis:
+            for item in abi:
+                if item["type"] == "event":
+                    self.events[keccak(text=_signature(item))] = item
+                elif item["type"] == "error":
+                    self.errors[keccak(text=_signature(item))[:4]] = item
+
+    def decode_error(self, data: bytes) -> tuple[str, tuple[Any, ...]]:
+        """(name, args) of revert data: a custom error, ``Error(string)``, ``Panic(uint256)``."""
+        if len(data) < 4:
+            return "", ()
+        sel = data[:4]
+        if sel == bytes.fromhex("08c379a0"):
+            return "Error", tuple(abi_decode(["string"], data[4:]))
+        if sel == bytes.fromhex("4e487b71"):
+            return "Panic", tuple(abi_decode(["uint256"], data[4:]))
+        item = self.errors.get(sel)
+        if item is None:
+            return f"0x{sel.hex()}", ()
+        args = abi_decode([i["type"] for i in item["inputs"]], data[4:])
+        return item["name"], tuple(to_checksum_address(a) if i["type"] == "address" else a
+                                   for a, i in zip(args, item["inputs"]))
+
+    def decode_log(self, log: dict[str, Any], block: int) -> Event | None:
+        """The event dataclass of a raw log (topics/data as bytes), None if not a market event."""
+        topics = log["topics"]
+        if not topics:
+            return None
+        item = self.events.get(bytes(topics[0]))
+        if item is None or item["name"] not in _CLASSES:
+            return None
+        indexed = [i for i in item["inputs"] if i["indexed"]]
+        plain = [i for i in item["inputs"] if not i["indexed"]]
+        values: dict[str, Any] = {}
+        for inp, topic in zip(indexed, topics[1:]):
+            (v,) = abi_decode([inp["type"]], bytes(topic))
+            values[inp["name"]] = v
+        for inp, v in zip(plain, abi_decode([i["type"] for i in plain], bytes(log["data"]))):
+            values[inp["name"]] = v
+        return _build(item["name"], values, block)
+
+
+def _build(name: str, v: dict[str, Any], block: int) -> Event:
+    def addr(x: str) -> str:
+        return to_checksum_address(x)
+
+    if name == "Registered":
+        return Registered(addr(v["agent"]), v["kind"], v["bytecoins"], v["omegaOrStock"], block)
+    if name == "Started":
+        return Started(v["agents"], v["deadline"], block)
+    if name == "OrderPlaced":
+        return OrderPlaced(addr(v["agent"]), v["round"], tuple(v["bids"]), tuple(v["offers"]), v["input"], block)
+    if name == "Settled":
+        return Settled(addr(v["agent"]), v["round"], tuple(v["allocations"]), v["revenue"], v["refund"],
+                       v["consumed"], v["stock"], block)
+    if name == "RoundClosed":
+        return RoundClosed(v["round"], tuple(v["totalBids"]), tuple(v["totalOffers"]), tuple(v["prices"]),
+                           v["nextDeadline"], block)
+    if name == "Deposited":
+        return Deposited(addr(v["agent"]), v["amount"], block)
+    return Withdrawn(addr(v["agent"]), v["amount"], block)

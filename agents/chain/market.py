@@ -1,0 +1,331 @@
+"""Typed client of the deployed market: orders, closes, claims, views, events.
+
+Calls are encoded with eth_abi against cached selectors (no web3 contract
+objects on the hot path); receipts' logs are decoded into the dataclasses of
+:mod:`agents.chain.events`. The client remembers each account's previous order
+and re-sends it with the next one, so that the contract can settle it (the
+contract keeps only a commitment to it); a fresh client rebuilds that memory
+from the ``OrderPlaced`` logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+
+from market.errors import ChainError
+
+from .backend import Account, Chain, Receipt, Reverted
+from .compiler import Artifact
+from .deploy import MarketConfig
+from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled
+
+WAD = 10**18
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A settled order (see ``Settled`` in contracts/interfaces/IMarket.sol).
+
+    Attributes
+    ----------
+    round : int
+    allocations : tuple of int
+        x^0..x^T (wad): x^0 the good bought, x^t the electricity delivered in period t.
+    revenue : int
+        Wei credited from offers: standard ω·B^0/Q^0, producer Σ_t q^t·B^t/Q^t (floors).
+    refund : int
+        Wei of bids returned from inactive posts.
+    consumed : int
+        Good consumed (wad): standard x^0; producer the stock left after its input.
+    stock : int
+        Producer's stock after settlement (= x^0), wad; 0 for a standard agent.
+    """
+
+    round: int
+    allocations: tuple[int, ...]
+    revenue: int
+    refund: int
+    consumed: int
+    stock: int
+
+    @classmethod
+    def of(cls, e: Settled) -> "Settlement":
+        return cls(e.round, e.allocations, e.revenue, e.refund, e.consumed, e.stock)
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """An order's receipt (``receipt.gas_used`` is its verification gas), round, input and settlement."""
+
+    receipt: Receipt
+    round: int
+    input: int
+    settlement: Settlement | None
+
+
+@dataclass(frozen=True)
+class ClosedRound:
+    """A closed round: totals B^t (wei), Q^t (wad), prices floor(B^t·1e18/Q^t) (0 if inactive)."""
+
+    round: int
+    B: tuple[int, ...]
+    Q: tuple[int, ...]
+    prices: tuple[int, ...]
+
+    @property
+    def active(self) -> tuple[bool, ...]:
+        return tuple(b > 0 and q > 0 for b, q in zip(self.B, self.Q))
+
+    def prices_float(self) -> tuple[float, ...]:
+        """p^t = B^t/Q^t in bytecoins per unit (nan where inactive)."""
+        return tuple(b / q if b > 0 and q > 0 else float("nan") for b, q in zip(self.B, self.Q))
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    receipt: Receipt
+    closed: ClosedRound
+
+
+@dataclass(frozen=True)
+class RoundState:
+    """The open round: number, deadline, orders so far, agents, running totals."""
+
+    round: int
+    deadline: int
+    orders: int
+    agents: int
+    B: tuple[int, ...]
+    Q: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AgentState:
+    """An agent's on-chain state.
+
+    Attributes
+    ----------
+    kind : str
+        "standard" or "producer" ("" if unknown).
+    balance : int
+        Wei in its market account (spendable on bids).
+    stock : int
+        Producer: good available as input (wad). Standard: 0.
+    omega : int
+        Standard: endowment per round (wad). Producer: 0.
+    last_round : int or None
+        Round of its unsettled order, None if there is none.
+    """
+
+    kind: str
+    balance: int
+    stock: int
+    omega: int
+    last_round: int | None
+
+
+class MarketClient:
+    """Client of one deployed market (see docs/chain-api.md)."""
+
+    def __init__(self, chain: Chain, config: MarketConfig, market_address: str, token_address: str,
+                 artifacts: dict[str, Artifact]):
+        self.chain = chain
+        self.config = config
+        self.market_address = to_checksum_address(market_address)
+        self.token_address = to_checksum_address(token_address)
+        self.T = config.T
+        self.codec = AbiCodec(artifacts["Market"].abi, artifacts["Bytecoin"].abi)
+        self._fns: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        for name, abi in (("", artifacts["Market"].abi), ("token.", artifacts["Bytecoin"].abi)):
+            for item in abi:
+                if item["type"] == "function":
+                    types = [i["type"] for i in item["inputs"]]
+                    sel = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                    self._fns[name + item["name"]] = (sel, types, [o["type"] for o in item["outputs"]])
+        self._order_sel, self._order_types, _ = self._fns["order"]
+        self._producers = {p.address.lower() for p in config.producers}
+        self._prev: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self.order_gas = 400_000 + 60_000 * (self.T + 1)
+
+    # -------------------------------------------------------------- encoding
+
+    def encode(self, name: str, args: Sequence[Any]) -> bytes:
+        """Calldata of a market function (``token.<name>`` for the token)."""
+        sel, types, _ = self._fns[name]
+        return sel + abi_encode(types, list(args))
+
+    def _to(self, name: str) -> str:
+        return self.token_address if name.startswith("token.") else self.market_address
+
+    def transact(self, account: Account, name: str, args: Sequence[Any], gas: int = 1_000_000) -> Receipt:
+        """Send one market (or ``token.``) transaction; custom errors raise :class:`Reverted` by name."""
+        try:
+            return self.chain.send(account, self._to(name), self.encode(name, args), gas)
+        except Reverted as exc:
+            raise self._named(exc) from None
+
+    def view(self, name: str, args: Sequence[Any] = ()) -> tuple[Any, ...]:
+        """Call a view function and decode its outputs."""
+        _, _, outs = self._fns[name]
+        try:
+            raw = self.chain.call(self._to(name), self.encode(name, args))
+        except Reverted as exc:
+            raise self._named(exc) from None
+        return tuple(abi_decode(outs, raw))
+
+    def _named(self, exc: Reverted) -> Reverted:
+        name, args = self.codec.decode_error(exc.data)
+        return Reverted(name, args, exc.data, exc.receipt)
+
+    # -------------------------------------------------------------- orders
+
+    def is_producer(self, address: str) -> bool:
+        return address.lower() in self._producers
+
+    def previous(self, account: Account) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The (bids, offers) of ``account``'s unsettled order, ((), ()) if none."""
+        prev = self._prev.get(account.address)
+        if prev is not None:
+            return prev
+        state = self.agent(account.address)
+        if state.last_round is None:
+            return (), ()
+        for e in reversed(self.events()):  # a fresh client: rebuild from the logs
+            if isinstance(e, OrderPlaced) and e.agent == account.address and e.round == state.last_round:
+                self._prev[account.address] = (e.bids, e.offers)
+                return e.bids, e.offers
+        raise ChainError(f"no OrderPlaced log for {account.address} in round {state.last_round}")
+
+    def encode_order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> bytes:
+        """Calldata of ``account``'s order, carrying its previous order for settlement."""
+        pb, po = self.previous(account)
+        return self._order_sel + abi_encode(self._order_types, [list(pb), list(po), list(bids), list(offers)])
+
+    def order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> OrderResult:
+        """Place ``account``'s order for the open round (and settle its previous one).
+
+        Parameters
+        ----------
+        bids : sequence of int
+            T + 1 bids in wei, posts 0..T; prepaid from the market balance.
+        offers : sequence of int
+            Producer: T + 1 offers [0, q^1, ..., q^T] in wad. Standard agent: empty
+            (its endowment ω is offered on post 0 by the contract: sell-all).
+        """
+        return self.order_many([(account, bids, offers)])[0]
+
+    def order_many(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]]) -> list[OrderResult]:
+        """Several orders (one round's), all signed first, then sent in order."""
+        txs = [(a, self.market_address, self.encode_order(a, b, o), self.order_gas) for a, b, o in orders]
+        results = []
+        for (account, bids, offers), tx in zip(orders, txs):
+            try:
+                receipt = self.chain.send_many([tx])[0] if len(orders) == 1 else None
+            except Reverted as exc:
+                raise self._named(exc) from None
+            if receipt is None:
+                break
+            results.append(self._order_result(account, bids, offers, receipt))
+        if len(orders) > 1:
+            try:
+                receipts = self.chain.send_many(txs)
+            except Reverted as exc:
+                raise self._named(exc) from None
+            results = [self._order_result(a, b, o, r) for (a, b, o), r in zip(orders, receipts)]
+        return results
+
+    def _order_result(self, account: Account, bids: Sequence[int], offers: Sequence[int],
+                      receipt: Receipt) -> OrderResult:
+        self._prev[account.address] = (tuple(bids), tuple(offers))
+        settlement = None
+        placed: OrderPlaced | None = None
+        for e in self._decode(receipt):
+            if isinstance(e, Settled):
+                settlement = Settlement.of(e)
+            elif isinstance(e, OrderPlaced):
+                placed = e
+        if placed is None:
+            raise ChainError("order mined without an OrderPlaced event")
+        return OrderResult(receipt, placed.round, placed.input, settlement)
+
+    def close(self, sender: Account | None = None) -> CloseResult:
+        """Close the open round (at its deadline, or once all agents ordered)."""
+        receipt = self.transact(sender or self.chain.keeper, "close", [], gas=2_000_000 + 120_000 * (self.T + 1))
+        for e in self._decode(receipt):
+            if isinstance(e, RoundClosed):
+                return CloseResult(receipt, ClosedRound(e.round, e.total_bids, e.total_offers, e.prices))
+        raise ChainError("close mined without a RoundClosed event")
+
+    def claim(self, account: Account) -> Settlement:
+        """Settle ``account``'s last order (its round must be closed)."""
+        pb, po = self.previous(account)
+        receipt = self.transact(account, "claim", [list(pb), list(po)], gas=self.order_gas)
+        self._prev.pop(account.address, None)
+        for e in self._decode(receipt):
+            if isinstance(e, Settled):
+                return Settlement.of(e)
+        raise ChainError("claim mined without a Settled event")
+
+    def withdraw(self, account: Account, amount: int) -> Receipt:
+        """Move ``amount`` wei from the market account to the agent's ERC-20 balance."""
+        return self.transact(account, "withdraw", [amount], gas=200_000)
+
+    def deposit(self, account: Account, amount: int) -> Receipt:
+        """Approve the market and move ``amount`` wei of ERC-20 into the market account."""
+        self.transact(account, "token.approve", [self.market_address, amount], gas=100_000)
+        return self.transact(account, "deposit", [amount], gas=200_000)
+
+    def _decode(self, receipt: Receipt) -> list[Event]:
+        out = []
+        for log in receipt.logs:
+            if to_checksum_address(log["address"]) == self.market_address:
+                e = self.codec.decode_log(log, receipt.block_number)
+                if e is not None:
+                    out.append(e)
+        return out
+
+    # -------------------------------------------------------------- views
+
+    def current_round(self) -> RoundState:
+        r, deadline, orders, agents = self.view("currentRound")
+        b, q = self.view("openTotals")
+        return RoundState(r, deadline, orders, agents, tuple(b), tuple(q))
+
+    def closed_round(self, r: int) -> ClosedRound:
+        b, q, p = self.view("closedRound", [r])
+        return ClosedRound(r, tuple(b), tuple(q), tuple(p))
+
+    def agent(self, address: str) -> AgentState:
+        kind, balance, stock, omega, pending, last, _ = self.view("agentState", [address])
+        return AgentState({1: "standard", 2: "producer"}.get(kind, ""), balance, stock, omega,
+                          last if pending else None)
+
+    def required_input(self, address: str, offers: Sequence[int]) -> int:
+        """The input (wad) a producer's offers [0, q^1..q^T] need, as the contract computes it."""
+        return int(self.view("requiredInput", [address, list(offers)])[0])
+
+    def escrow(self) -> int:
+        """Wei held for bids not yet paid out (dust of settled rounds included)."""
+        return int(self.view("escrow")[0])
+
+    def token_balance(self, address: str) -> int:
+        """ERC-20 bytecoin balance (outside the market) of ``address``."""
+        return int(self.view("token.balanceOf", [address])[0])
+
+    def events(self, from_block: int = 0, to_block: int | None = None) -> list[Event]:
+        """Every market event in the block range, decoded, in chain order."""
+        flt: dict[str, Any] = {"address": self.market_address, "fromBlock": from_block,
+                               "toBlock": "latest" if to_block is None else to_block}
+        out = []
+        for log in self.chain.w3.eth.get_logs(flt):  # type: ignore[arg-type]
+            e = self.codec.decode_log(
+                {"topics": [bytes(t) for t in log["topics"]], "data": bytes(log["data"])}, int(log["blockNumber"]))
+            if e is not None:
+                out.append(e)
+        return out

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IMarket} from "./interfaces/IMarket.sol";
+import {IBytecoin} from "./interfaces/IBytecoin.sol";
+import {FixedPoint} from "./FixedPoint.sol";
+
+/// @title The electricity market game (Spear 2003; Peck–Shell–Spear bids in a
+/// unit of account) with crypto-in-advance, as T + 1 trading posts.
+/// @notice Rounds r = 0, 1, 2, ...: each registered agent sends at most one
+/// `order` per round, which prepays its bids (bytecoins into escrow), adds its
+/// bids and offers to the open round's totals B^t, Q^t, and settles the
+/// agent's previous order (pull settlement). A round closes (anyone may call
+/// `close`) at its deadline or once every agent has ordered; closing fixes the
+/// round's totals, from which each settlement computes, rounding down,
+///   x^t = b^t·Q^t/B^t   (allocations, eqs. (5)–(7))
+///   revenue = Σ_t q^t·B^t/Q^t   (the right-hand sides of (1) and (3))
+/// and prices p^t = B^t/Q^t are reported (in the RoundClosed event). A post
+/// with B^t = 0 or Q^t = 0 is inactive: bids are refunded, offers returned.
+///
+/// Gas design (docs/chain.md): bytecoins live in internal accounts (no token
+/// call per order); the previous order is re-sent in calldata and checked
+/// against a 160-bit commitment instead of being stored; the open round's
+/// totals sit two per slot, stored as value + 1 so that they are never zero
+/// (no 20k zero-to-nonzero writes); a closed round's totals are written once
+/// into the code of a data contract (SSTORE2 pattern), which a settlement reads
+/// with one EXTCODECOPY.
+contract Market is IMarket {
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant LO = (1 << 128) - 1;
+    /// both 128-bit halves of a totals slot hold "zero" (stored as value + 1)
+    uint256 internal constant SENTINEL = (1 << 128) | 1;
+    /// bound on the bytecoin supply, on every amount and on every per-post total
+    uint256 internal constant MAX_AMOUNT = 1 << 126;
+    uint256 internal constant STANDARD = 1;
+    uint256 internal constant PRODUCER = 2;
+    uint256 internal constant MAX_T = 700;
+
+    IBytecoin public immutable token;
+    /// number of electricity periods; posts are 0..T
+    uint256 public immutable T;
+    /// seconds from a round's opening to its deadline
+    uint256 public immutable roundDuration;
+    address public immutable deployer;
+
+    /// The open round, packed: round (bits 0–31) | deadline (32–95) |
+    /// orders so far (96–127) | Q^0 + 1 (128–255). Zero until `start`.
+    uint256 internal _rs;
+    /// B^t + 1 for the open round: slot i holds post 2i (low half), 2i+1 (high).
+    mapping(uint256 => uint256) internal _bBank;
+    /// Q^t + 1 for t ≥ 1: slot i holds post 2i+1 (low half), 2i+2 (high).
+    mapping(uint256 => uint256) internal _qBank;
+    /// Per agent: balance in wei (bits 0–127) | producer's stock of the good,
+    /// or standard agent's endowment ω, in wad (128–255).
+    mapping(address => uint256) internal _acct;
+    /// Per agent: commitment to its unsettled order, keccak256(bids ‖ offers)
+    /// truncated to 160 bits (0–159) | its round + 1, 0 if none (160–191) |
+    /// kind (192–199) | producer index (200–215). Nonzero iff registered.
+    mapping(address => uint256) internal _meta;
+    /// Producers' parameters, each a data contract holding
+    /// (c, 1/c, K (0 = no cap), ρ, θ^1..θ^T) as 32-byte words (wad).
+    address[] internal _producerParams;
+    /// Closed rounds' totals: a data contract holding, per post t = 0..T,
+    /// the word B^t | Q^t << 128.
+    mapping(uint256 => address) internal _history;
+    address[] internal _agents;
+    uint256 internal _credited;
+    uint256 internal _omegaTotal;
+
+    constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_) {
+        if (periods == 0 || periods > MAX_T) revert BadParameter("T", periods);
+        if (roundDuration_ == 0 || roundDuration_ > 365 days) revert BadParameter("roundDuration", roundDuration_);
+        token = token_;
+        T = periods;
+        roundDuration = roundDuration_;
+        deployer = msg.sender;
+        for (uint256 i; i <= periods / 2; ++i) _bBank[i] = SENTINEL;
+        for (uint256 i; i < (periods + 1) / 2; ++i) _qBank[i] = SENTINEL;
+    }
+
+    // ------------------------------------------------------------ registration
+
+    modifier setup() {
+        if (msg.sender != deployer) revert NotDeployer(msg.sender);
+        if (_rs != 0) revert AlreadyStarted();
+        _;
+    }
+
+    /// @notice Register standard agents: endowment ω (wad) offered on post 0 with
+    /// every order, and initial bytecoins (wei) credited to their accounts.
+    function registerStandard(address[] calldata who, uint256[] calldata omega, uint256[] calldata bytecoins)
+        external
+        setup
+    {
+        if (omega.length != who.length) revert BadLength("omega", omega.length, who.length);
+        if (bytecoins.length != who.length) revert BadLength("bytecoins", bytecoins.length, who.length);
+        for (uint256 i; i < who.length; ++i) {
+            uint256 w = omega[i];
+            if (w == 0 || w > MAX_AMOUNT) revert BadParameter("omega", w);
+            _omegaTotal += w;
+            if (_omegaTotal > MAX_AMOUNT) revert BadParameter("omega", _omegaTotal);
+            _register(who[i], STANDARD, 0, bytecoins[i], w);
+        }
+    }
+
+    /// @notice Register a producer: technology q = θ^t·φ^c, capacity K (0 = none:
+    /// long run, where the input also carries ρ·max_t q^t), initial stock of the
+    /// good and initial bytecoins.
+    function registerProducer(
+        address who,
+        uint256 bytecoins,
+        uint256 stock,
+        uint256 c,
+        uint256 capacity,
+        uint256 rho,
+        uint256[] calldata theta
+    ) external setup {
+        uint256 periods = T;
+        if (theta.length != 1 && theta.length != periods) revert BadLength("theta", theta.length, periods);
+        if (c < WAD / 10 || c > 100 * WAD) revert BadParameter("c", c);
+        if (capacity > MAX_AMOUNT) revert BadParameter("capacity", capacity);
+        if (rho > MAX_AMOUNT) revert BadParameter("rho", rho);
+        if (stock > MAX_AMOUNT) revert BadParameter("stock", stock);
+        bytes memory blob = abi.encodePacked(c, (WAD * WAD) / c, capacity, rho);
+        for (uint256 t; t < periods; ++t) {
+            uint256 th = theta.length == 1 ? theta[0] : theta[t];
+            if (th == 0 || th > MAX_AMOUNT) revert BadParameter("theta", th);
+            blob = abi.encodePacked(blob, th);
+        }
+        uint256 index = _producerParams.length;
+        _producerParams.push(_write(blob));
+        _register(who, PRODUCER, index, bytecoins, stock);
+    }
+
+    function _register(address who, uint256 kind, uint256 index, uint256 bytecoins, uint256 second) internal {
+        if (who == address(0)) revert BadParameter("agent", 0);
+        if (_meta[who] != 0) revert AlreadyRegistered(who);
+        _credited += bytecoins;
+        if (_credited > MAX_AMOUNT) revert BadParameter("bytecoins", _credited);
+        _meta[who] = (kind << 192) | (index << 200);
+        _acct[who] = bytecoins | (second << 128);
+        _agents.push(who);
+        emit Registered(who, kind, bytecoins, second);
+    }
+
+    /// @notice End registration and open round 0. The market must hold exactly
+    /// the bytecoins credited to the agents.
+    function start() external setup {
+        uint256 held = token.balanceOf(address(this));
+        if (held != _credited) revert Underfunded(held, _credited);
+        if (_agents.length == 0) revert BadParameter("agents", 0);
+        uint256 deadline = block.timestamp + roundDuration;
+        _rs = (deadline << 32) | (1 << 128);
+        emit Started(_agents.length, deadline);
+    }
+
+    // ------------------------------------------------------------------ trading
+
+    /// @notice Place this round's order and settle the previous one.
+    /// @param prevBids the bids of the sender's unsettled order (empty if none)
+    /// @param prevOffers its offers (producer: T + 1 words; standard: empty)
+    /// @param bids bids on posts 0..T in wei, prepaid from the balance
+    /// @param offers producer: [0, q^1, ..., q^T] in wad (q^t ≤ K); standard: empty
+    /// (the endowment ω is offered on post 0 automatically: sell-all)
+    function order(
+        uint256[] calldata prevBids,
+        uint256[] calldata prevOffers,
+        uint256[] calldata bids,
+        uint256[] calldata offers
+    ) external {
+        uint256 meta = _meta[msg.sender];
+        if (meta == 0) revert UnknownAgent(msg.sender);
+        uint256 r = _openRound(meta);
+        bool producer = ((meta >> 192) & 0xff) == PRODUCER;
+        uint256 acct = _acct[msg.sender];
+        uint256 last = (meta >> 160) & 0xffffffff;
+        if (last != 0) {
+            acct = _settle(meta, acct, prevBids, prevOffers);
+        } else if (prevBids.length != 0 || prevOffers.length != 0) {
+            revert BadPrevious(msg.sender);
+        }
+        _place(meta, r, acct, bids, offers, producer);
+    }
+
+    /// @dev The open round's number; reverts if the sender may not order now.
+    function _openRound(uint256 meta) internal view returns (uint256 r) {
+        uint256 rs = _rs;
+        r = rs & 0xffffffff;
+        uint256 deadline = (rs >> 32) & 0xffffffffffffffff;
+        if (deadline == 0) revert NotStarted();
+        if (block.timestamp >= deadline) revert LateOrder(r, deadline, block.timestamp);
+        if ((meta >> 160) & 0xffffffff == r + 1) revert AlreadyOrdered(msg.sender, r);
+    }
+
+    /// @dev Prepay the bids, add bids and offers to the totals, commit the order.
+    function _place(
+        uint256 meta,
+        uint256 r,
+        uint256 acct,
+        uint256[] calldata bids,
+        uint256[] calldata offers,
+        bool producer
+    ) internal {
+        uint256 n = T + 1;
+        if (bids.length != n) revert BadLength("bids", bids.length, n);
+        if (offers.length != (producer ? n : 0)) revert BadLength("offers", offers.length, producer ? n : 0);
+        uint256 balance = _prepay(acct & LO, bids);
+        uint256 input;
+        uint256 second = acct >> 128;
+        if (producer) {
+            input = _offer(meta, offers);
+            if (input > second) revert InsufficientInput(msg.sender, input, second);
+            unchecked {
+                second -= input;
+            }
+            _rs += 1 << 96; // one more order
+        } else {
+            _rs += (1 << 96) | (second << 128); // one more order; Q^0 += ω
+        }
+        _acct[msg.sender] = balance | (second << 128);
+        _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
+            | uint256(uint160(uint256(keccak256(abi.encodePacked(bids, offers)))));
+        emit OrderPlaced(msg.sender, r, bids, offers, input);
+    }
+
+    /// @dev Add the bids to B^t; return the balance left, reverting if short.
+    function _prepay(uint256 balance, uint256[] calldata bids) internal returns (uint256) {
+        uint256 total;
+        for (uint256 t; t < bids.length; ++t) {
+            uint256 b = bids[t];
+            if (b == 0) continue;
+            if (b > MAX_AMOUNT) revert AmountOverflow(t, b);
+            _bBank[t >> 1] += b << ((t & 1) << 7);
+            total += b;
+        }
+        if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
+        unchecked {
+            return balance - total;
+        }
+    }
+
+    /// @dev Add a producer's offers to Q^t, check capacity, return its input need.
+    function _offer(uint256 meta, uint256[] calldata offers) internal returns (uint256 input) {
+        if (offers[0] != 0) revert CapacityExceeded(msg.sender, 0, offers[0], 0);
+        uint256 n = T + 1;
+        bytes memory p = _read(_producerParams[(meta >> 200) & 0xffff], 32 * (n + 3));
+        uint256 c = _word(p, 0);
+        uint256 capacity = _word(p, 2);
+        uint256 qmax;
+        for (uint256 t = 1; t < n; ++t) {
+            uint256 q = offers[t];
+            if (q == 0) continue;
+            if (q > MAX_AMOUNT || (capacity != 0 && q > capacity)) {
+                revert CapacityExceeded(msg.sender, t, q, capacity == 0 ? MAX_AMOUNT : capacity);
+            }
+            uint256 shift = ((t - 1) & 1) << 7;
+            uint256 slot = _qBank[(t - 1) >> 1] + (q << shift);
+            if ((slot >> shift) & LO > MAX_AMOUNT) revert AmountOverflow(t, q);
+            _qBank[(t - 1) >> 1] = slot;
+            input += _phi(q, _word(p, 3 + t), c, _word(p, 1));
+            if (q > qmax) qmax = q;
+        }
+        uint256 rho = _word(p, 3);
+        if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
+    }
+
+    /// @dev φ = (q/θ)^{1/c}: q/θ rounded up, then the fixed-point power.
+    function _phi(uint256 q, uint256 theta, uint256 c, uint256 invC) internal pure returns (uint256) {
+        uint256 x = FixedPoint.mulDivUp(q, WAD, theta);
+        if (c == WAD) return x;
+        uint256 y = FixedPoint.powWad(x, invC);
+        if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
+        return y;
+    }
+
+    /// @dev Settle the sender's unsettled order (placed in a closed round) from
+    /// its re-sent bids and offers, checked against the commitment; return the
+    /// new packed account.
+    function _settle(uint256 meta, uint256 acct, uint256[] calldata pb, uint256[] calldata po)
+        internal
+        returns (uint256)
+    {
+        bool producer = ((meta >> 192) & 0xff) == PRODUCER;
+        {
+            uint256 n = T + 1;
+            if (pb.length != n || po.length != (producer ? n : 0)) revert BadPrevious(msg.sender);
+        }
+        if (uint160(uint256(keccak256(abi.encodePacked(pb, po)))) != uint160(meta)) revert BadPrevious(msg.sender);
+        uint256 r = ((meta >> 160) & 0xffffffff) - 1;
+        uint256 second = acct >> 128;
+        (uint256[] memory x, uint256 revenue, uint256 refund) =
+            _allocate(_read(_history[r], 32 * pb.length), pb, po, producer ? 0 : second);
+        acct = (acct & LO) + revenue + refund;
+        if (producer) {
+            // the stock left after the input is consumed; the good bought becomes the stock
+            emit Settled(msg.sender, r, x, revenue, refund, second, x[0]);
+            return acct | (x[0] << 128);
+        }
+        emit Settled(msg.sender, r, x, revenue, refund, x[0], 0); // standard: x^0 consumed
+        return acct | (second << 128);
+    }
+
+    /// @dev Allocations x^t = floor(b^t·Q^t/B^t), revenue Σ floor(q^t·B^t/Q^t)
+    /// (standard agent: floor(ω·B^0/Q^0); `omega` is 0 for a producer) and the
+    /// refund of bids on inactive posts, from a closed round's totals `h`.
+    function _allocate(bytes memory h, uint256[] calldata pb, uint256[] calldata po, uint256 omega)
+        internal
+        pure
+        returns (uint256[] memory x, uint256 revenue, uint256 refund)
+    {
+        x = new uint256[](pb.length);
+        for (uint256 t; t < pb.length; ++t) {
+            uint256 w = _word(h, t);
+            uint256 bt = w & LO;
+            uint256 qt = w >> 128;
+            if (bt == 0 || qt == 0) {
+                refund += pb[t]; // inactive post: bids refunded, offers returned
+                continue;
+            }
+            // every factor is below 2^126: the products fit; division rounds down
+            x[t] = (pb[t] * qt) / bt;
+            if (omega != 0) {
+                if (t == 0) revenue += (omega * bt) / qt;
+            } else if (t != 0) {
+                revenue += (po[t] * bt) / qt;
+            }
+        }
+    }
+
+    /// @notice Close the open round: at its deadline, or once every agent has ordered.
+    function close() external {
+        uint256 rs = _rs;
+        uint256 deadline = (rs >> 32) & 0xffffffffffffffff;
+        if (deadline == 0) revert NotStarted();
+        uint256 r = rs & 0xffffffff;
+        uint256 orders = (rs >> 96) & 0xffffffff;
+        uint256 agents = _agents.length;
+        if (block.timestamp < deadline && orders < agents) revert RoundStillOpen(r, deadline, orders, agents);
+        uint256 n = T + 1;
+        uint256[] memory bt = new uint256[](n);
+        uint256[] memory qt = new uint256[](n);
+        uint256[] memory pt = new uint256[](n);
+        bytes memory blob = new bytes(32 * n);
+        qt[0] = (rs >> 128) - 1;
+        for (uint256 i; i < (n + 1) / 2; ++i) {
+            uint256 s = _bBank[i];
+            if (2 * i < n) bt[2 * i] = (s & LO) - 1;
+            if (2 * i + 1 < n) bt[2 * i + 1] = (s >> 128) - 1;
+            if (s != SENTINEL) _bBank[i] = SENTINEL;
+        }
+        for (uint256 i; i < n / 2; ++i) {
+            uint256 s = _qBank[i];
+            qt[2 * i + 1] = (s & LO) - 1;
+            if (2 * i + 2 < n) qt[2 * i + 2] = (s >> 128) - 1;
+            if (s != SENTINEL) _qBank[i] = SENTINEL;
+        }
+        for (uint256 t; t < n; ++t) {
+            if (bt[t] != 0 && qt[t] != 0) pt[t] = (bt[t] * WAD) / qt[t];
+            uint256 w = bt[t] | (qt[t] << 128);
+            assembly {
+                mstore(add(add(blob, 32), mul(t, 32)), w)
+            }
+        }
+        _history[r] = _write(blob);
+        uint256 next = block.timestamp + roundDuration;
+        _rs = (r + 1) | (next << 32) | (1 << 128);
+        emit RoundClosed(r, bt, qt, pt, next);
+    }
+
+    /// @notice Settle the sender's last order (its round must be closed).
+    function claim(uint256[] calldata prevBids, uint256[] calldata prevOffers) external {
+        uint256 meta = _meta[msg.sender];
+        if (meta == 0) revert UnknownAgent(msg.sender);
+        uint256 last = (meta >> 160) & 0xffffffff;
+        if (last == 0) revert NothingToClaim(msg.sender);
+        if (last - 1 >= (_rs & 0xffffffff)) revert RoundNotClosed(last - 1);
+        _acct[msg.sender] = _settle(meta, _acct[msg.sender], prevBids, prevOffers);
+        _meta[msg.sender] = meta & ~uint256(type(uint192).max);
+    }
+
+    /// @notice Move bytecoins from the sender's ERC-20 balance into its market account.
+    function deposit(uint256 amount) external {
+        if (_meta[msg.sender] == 0) revert UnknownAgent(msg.sender);
+        if (_rs == 0) revert NotStarted();
+        if (amount == 0) revert ZeroAmount();
+        token.transferFrom(msg.sender, address(this), amount);
+        _acct[msg.sender] += amount; // the balance stays below the supply < 2^126
+        emit Deposited(msg.sender, amount);
+    }
+
+    /// @notice Move bytecoins from the sender's market account to its ERC-20 balance.
+    function withdraw(uint256 amount) external {
+        if (_meta[msg.sender] == 0) revert UnknownAgent(msg.sender);
+        if (_rs == 0) revert NotStarted();
+        if (amount == 0) revert ZeroAmount();
+        uint256 acct = _acct[msg.sender];
+        if (amount > acct & LO) revert InsufficientBalance(msg.sender, acct & LO, amount);
+        _acct[msg.sender] = acct - amount;
+        token.transfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    // -------------------------------------------------------------------- views
+
+    /// @notice The open round: its number, deadline, orders so far, registered agents.
+    function currentRound() external view returns (uint256 round, uint256 deadline, uint256 orders, uint256 agents) {
+        uint256 rs = _rs;
+        return (rs & 0xffffffff, (rs >> 32) & 0xffffffffffffffff, (rs >> 96) & 0xffffffff, _agents.length);
+    }
+
+    /// @notice Running totals B^t (wei) and Q^t (wad) of the open round.
+    function openTotals() external view returns (uint256[] memory totalBids, uint256[] memory totalOffers) {
+        uint256 n = T + 1;
+        totalBids = new uint256[](n);
+        totalOffers = new uint256[](n);
+        uint256 rs = _rs;
+        totalOffers[0] = rs == 0 ? 0 : (rs >> 128) - 1;
+        for (uint256 t; t < n; ++t) {
+            totalBids[t] = ((_bBank[t >> 1] >> ((t & 1) << 7)) & LO) - 1;
+            if (t > 0) totalOffers[t] = ((_qBank[(t - 1) >> 1] >> (((t - 1) & 1) << 7)) & LO) - 1;
+        }
+    }
+
+    /// @notice Final totals and prices p^t = floor(B^t·1e18/Q^t) of a closed round.
+    function closedRound(uint256 round)
+        external
+        view
+        returns (uint256[] memory totalBids, uint256[] memory totalOffers, uint256[] memory prices)
+    {
+        address h = _history[round];
+        if (h == address(0)) revert UnknownRound(round);
+        uint256 n = T + 1;
+        bytes memory blob = _read(h, 32 * n);
+        totalBids = new uint256[](n);
+        totalOffers = new uint256[](n);
+        prices = new uint256[](n);
+        for (uint256 t; t < n; ++t) {
+            uint256 w = _word(blob, t);
+            totalBids[t] = w & LO;
+            totalOffers[t] = w >> 128;
+            if (totalBids[t] != 0 && totalOffers[t] != 0) prices[t] = (totalBids[t] * WAD) / totalOffers[t];
+        }
+    }
+
+    /// @notice An agent's state: kind (0 unknown, 1 standard, 2 producer), balance
+    /// (wei), stock (producer, wad), ω (standard, wad), whether an order awaits
+    /// settlement and its round, and the commitment to it.
+    function agentState(address who)
+        external
+        view
+        returns (
+            uint256 kind,
+            uint256 balance,
+            uint256 stock,
+            uint256 omega,
+            bool pending,
+            uint256 lastRound,
+            bytes20 commitment
+        )
+    {
+        uint256 meta = _meta[who];
+        uint256 acct = _acct[who];
+        kind = (meta >> 192) & 0xff;
+        balance = acct & LO;
+        if (kind == PRODUCER) stock = acct >> 128;
+        else omega = acct >> 128;
+        uint256 last = (meta >> 160) & 0xffffffff;
+        pending = last != 0;
+        lastRound = pending ? last - 1 : 0;
+        commitment = bytes20(uint160(meta));
+    }
+
+    /// @notice A producer's parameters (wad): c, K (0 = none), ρ, θ^1..θ^T.
+    function producerParams(address who)
+        external
+        view
+        returns (uint256 c, uint256 capacity, uint256 rho, uint256[] memory theta)
+    {
+        uint256 meta = _meta[who];
+        if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
+        uint256 n = T + 1;
+        bytes memory p = _read(_producerParams[(meta >> 200) & 0xffff], 32 * (n + 3));
+        c = _word(p, 0);
+        capacity = _word(p, 2);
+        rho = _word(p, 3);
+        theta = new uint256[](n - 1);
+        for (uint256 t = 1; t < n; ++t) theta[t - 1] = _word(p, 3 + t);
+    }
+
+    /// @notice The input Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t (wad) a producer's offers need.
+    function requiredInput(address who, uint256[] calldata offers) external view returns (uint256 input) {
+        uint256 meta = _meta[who];
+        if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
+        uint256 n = T + 1;
+        if (offers.length != n) revert BadLength("offers", offers.length, n);
+        bytes memory p = _read(_producerParams[(meta >> 200) & 0xffff], 32 * (n + 3));
+        uint256 qmax;
+        for (uint256 t = 1; t < n; ++t) {
+            if (offers[t] == 0) continue;
+            input += _phi(offers[t], _word(p, 3 + t), _word(p, 0), _word(p, 1));
+            if (offers[t] > qmax) qmax = offers[t];
+        }
+        uint256 rho = _word(p, 3);
+        if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
+    }
+
+    /// @notice Number of registered agents, and the i-th (registration order).
+    function agentCount() external view returns (uint256) {
+        return _agents.length;
+    }
+
+    function agentAt(uint256 i) external view returns (address) {
+        return _agents[i];
+    }
+
+    /// @notice Bytecoins held for bids not yet paid out, dust of settled rounds
+    /// included: the market's token balance minus all agents' balances. A view
+    /// (it loops over the agents); no transaction calls it.
+    function escrow() external view returns (uint256) {
+        uint256 sum;
+        for (uint256 i; i < _agents.length; ++i) sum += _acct[_agents[i]] & LO;
+        return token.balanceOf(address(this)) - sum;
+    }
+
+    // ---------------------------------------------------------- data contracts
+
+    /// @dev Deploy `data` as the code (after a STOP byte) of a new contract.
+    /// Creation code: PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY,
+    /// RETURNDATASIZE, RETURN — copies the code after its 10 bytes and returns it.
+    function _write(bytes memory data) internal returns (address ptr) {
+        bytes memory init = abi.encodePacked(hex"61", uint16(data.length + 1), hex"80600a3d393df300", data);
+        assembly {
+            ptr := create(0, add(init, 32), mload(init))
+        }
+        if (ptr == address(0)) revert BadParameter("data", data.length);
+    }
+
+    function _read(address ptr, uint256 len) internal view returns (bytes memory data) {
+        data = new bytes(len);
+        assembly {
+            extcodecopy(ptr, add(data, 32), 1, len)
+        }
+    }
+
+    function _word(bytes memory data, uint256 i) internal pure returns (uint256 w) {
+        assembly {
+            w := mload(add(add(data, 32), mul(i, 32)))
+        }
+    }
+}
