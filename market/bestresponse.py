@@ -1,0 +1,311 @@
+"""Exact static best responses of one agent to the others' totals (paper §2.0.5 with §3).
+
+Used by :func:`market.nash.best_response` (the on-chain agents' strategy) and
+for the entry test of priced-out agents. The others enter only through
+their totals ``R^t = B_{-i}^t`` (bids) and ``S^t = Q_{-i}^t`` (offers; ``S^0``
+is the others' offer of the good).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize
+
+from market.errors import SolverError
+from market.model import Economy, FloatArray
+from market.posts import input_requirement, utility_values
+from market.results import Action
+from market.shares import best_bid
+
+#: A post where nobody else bids gives its whole supply to any positive bid:
+#: the best response does not exist (bid → 0+). We bid this share of income.
+EPS_BID = 1e-9
+
+
+def action_utility(economy: Economy, i: int, bids_i: FloatArray, offers_i: FloatArray,
+                   R: FloatArray, S: FloatArray, v: float) -> float:
+    """Utility of agent ``i`` playing ``(bids_i, offers_i)`` against the others' totals."""
+    from market.check import _row
+
+    row = _row(economy.arrays, i)
+    B = R + bids_i
+    Q = S + offers_i
+    ok = (B > 0) & (Q > 0)
+    x = np.where(ok, bids_i * Q / np.where(ok, B, 1.0), 0.0)
+    cons = x.copy()
+    cons[1:] -= economy.schedule * v
+    cons[0] -= input_requirement(offers_i[None, :], row)[0]  # type: ignore[arg-type]
+    return float(utility_values(cons[None, :], row)[0])  # type: ignore[arg-type]
+
+
+def _priced_out(T: int) -> Action:
+    return Action(bids=np.zeros(T + 1), offers=np.zeros(T + 1), utility=-math.inf, priced_out=True)
+
+
+def _solve_log_lambda(spend: "callable[[float], float]", guess: float) -> float:  # type: ignore[valid-type]
+    """Root of the decreasing ``spend(λ) = 0`` by Brent's method on ``log λ``."""
+    lo = hi = math.log(max(guess, 1e-300))
+    f_lo = spend(math.exp(lo))
+    step = 2.0
+    while f_lo < 0:
+        lo -= step
+        step *= 2.0
+        f_lo = spend(math.exp(lo))
+        if step > 1e4:
+            raise SolverError("budget multiplier: no bracket (spending does not rise as λ falls)")
+    step = 2.0
+    f_hi = spend(math.exp(hi))
+    while f_hi > 0:
+        hi += step
+        step *= 2.0
+        f_hi = spend(math.exp(hi))
+        if step > 1e4:
+            raise SolverError("budget multiplier: no bracket (required purchases exceed income)")
+    if lo == hi:
+        return math.exp(lo)
+    return math.exp(optimize.brentq(lambda t: spend(math.exp(t)), lo, hi, xtol=1e-15, rtol=1e-15,
+                                    maxiter=500))
+
+
+def standard_entry_possible(economy: Economy, i: int, B: FloatArray, Q: FloatArray, v: float) -> bool:
+    """Whether a standard agent outside the market could buy its verification (eq. 2)."""
+    s = economy.schedule
+    req = s * v
+    omega = float(economy.arrays.omega[i])
+    income = B[0] * omega / (Q[0] + omega)
+    if np.any((req > 0) & (Q[1:] <= req)):
+        return False
+    cost = float(np.where(req > 0, req * B[1:] / np.where(req > 0, Q[1:] - req, 1.0), 0.0).sum())
+    return cost < income
+
+
+def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArray, v: float) -> Action:
+    """Best response of standard agent ``i`` (budget (2), FOCs (10)–(11), ``E = x − s v``).
+
+    For a multiplier ``λ`` the bid on each post is the positive root of the
+    quadratic of :func:`market.shares.best_bid`; the good's bid ``ξ`` solves
+    (11), i.e. the same form with multiplier ``λ Ω_{-h}/Ω``; ``λ`` makes
+    ``Σ_t b^t + (Ω_{-h}/Ω) ξ = B^0_{-h} ω_h/Ω`` hold.
+    """
+    arr = economy.arrays
+    T = economy.T
+    alpha = arr.alpha[i]
+    rho = float(arr.r[i])
+    omega = float(arr.omega[i])
+    Omega = float(S[0]) + omega
+    income = float(R[0]) * omega / Omega
+    req = economy.schedule * v
+    Qt = S[1:].astype(float)
+    Rt = R[1:].astype(float)
+    if np.any((req > 0) & (Qt <= req)) or income <= 0:
+        return _priced_out(T)
+    inactive = Qt <= 0
+    free = (Rt <= 0) & ~inactive
+    normal = ~inactive & ~free
+    min_cost = float(np.where(normal & (req > 0), req * Rt / np.where(normal, Qt - req, 1.0), 0.0).sum())
+    eps_total = EPS_BID * income * free.sum()
+    if min_cost + eps_total >= income:
+        return _priced_out(T)
+    a1 = alpha[1:]
+    wedge0 = (Omega - omega) / Omega
+
+    def bids_for(lam: float) -> tuple[FloatArray, float]:
+        b = np.zeros(T)
+        if normal.any():
+            b[normal] = best_bid(a1[normal], req[normal], Qt[normal], Rt[normal],
+                                 np.full(normal.sum(), lam), np.full(normal.sum(), rho))
+        b[free] = EPS_BID * income
+        xi = 0.0
+        if alpha[0] > 0 and R[0] > 0:
+            xi = float(best_bid(np.array([alpha[0]]), np.zeros(1), np.array([Omega]),
+                                np.array([float(R[0])]), np.array([lam * wedge0]),
+                                np.array([rho]))[0])
+        return b, xi
+
+    def spend(lam: float) -> float:
+        b, xi = bids_for(lam)
+        return (float(b.sum()) + wedge0 * xi - income) / income
+
+    if not (a1[normal].sum() > 0 or alpha[0] > 0):
+        lam = math.inf
+        b, xi = bids_for(lam)
+    else:
+        lam = _solve_log_lambda(spend, float(alpha.sum()) / income)
+        b, xi = bids_for(lam)
+    bids = np.concatenate(([xi], b))
+    offers = np.zeros(T + 1)
+    offers[0] = omega
+    u = action_utility(economy, i, bids, offers, R, S, v)
+    return Action(bids=bids, offers=offers, utility=u, priced_out=False)
+
+
+class _ProducerProblem:
+    """Producer ``j``'s utility as a function of its offers, bids optimised inside.
+
+    For offers ``q`` (and capacity ``K``): ``Q^t = S^t + q^t``; the input bid
+    buys ``Φ = Σ_t φ^t + ρK`` of the good (``b^0 = Φ R^0/(Ω − Φ)`` when
+    ``α^0 = 0``; else (13)); electricity bids solve (12), i.e.
+    :func:`market.shares.best_bid` with multiplier ``λ S^t/Q^t``; ``λ`` makes
+    budget (4) bind. The envelope theorem gives the gradient
+    ``∂Ũ/∂q^t = λ (S^t (B^t)^2/((Q^t)^2 R^t) − (B^0)^2/(Ω R^0) φ'(q^t))`` (eq. 15)
+    and ``∂Ũ/∂K = −λ (B^0)^2/(Ω R^0) ρ``.
+    """
+
+    def __init__(self, economy: Economy, j: int, R: FloatArray, S: FloatArray, v: float) -> None:
+        arr = economy.arrays
+        self.economy, self.j, self.R, self.S, self.v = economy, j, R, S, v
+        self.T = economy.T
+        self.alpha = arr.alpha[j]
+        self.rho = float(arr.r[j])
+        self.theta = arr.theta[j]
+        self.c = float(arr.c[j])
+        self.K = float(arr.K[j])
+        self.rho_cap = float(arr.rho[j])
+        self.long_run = bool(arr.long_run[j])
+        self.req = economy.schedule * v
+        self.Omega = float(S[0])
+        self.R0 = float(R[0])
+
+    def evaluate(self, q: FloatArray, K: float) -> tuple[float, FloatArray, FloatArray, float] | None:
+        """``(Ũ, bids, gradient over q, ∂Ũ/∂K)``, or None if the offers are infeasible."""
+        T, R, S = self.T, self.R, self.S
+        Qt = S[1:] + q
+        Rt = R[1:]
+        Phi = float(((np.maximum(q, 0.0) / self.theta) ** (1.0 / self.c)).sum())
+        if self.long_run:
+            Phi += self.rho_cap * K
+        if Phi >= self.Omega or self.R0 <= 0 or np.any(Qt <= self.req) or np.any(Rt <= 0):
+            return None
+        income = float((Rt * q / Qt).sum())
+        wedge = S[1:] / Qt
+        a1 = self.alpha[1:]
+        rho = np.full(T, self.rho)
+        if self.alpha[0] > 0:
+            def b0_of(lam: float) -> float:
+                return float(best_bid(np.array([self.alpha[0]]), np.array([Phi]),
+                                      np.array([self.Omega]), np.array([self.R0]),
+                                      np.array([lam]), np.array([self.rho]))[0])
+        else:
+            b0_fixed = Phi * self.R0 / (self.Omega - Phi)
+
+            def b0_of(lam: float) -> float:
+                return b0_fixed
+
+        def bids_for(lam: float) -> FloatArray:
+            b = best_bid(a1, self.req, Qt, Rt, lam * wedge, rho)
+            return np.concatenate(([b0_of(lam)], b))
+
+        scale = max(income, 1e-300)
+
+        def spend(lam: float) -> float:
+            b = bids_for(lam)
+            return (float((wedge * b[1:]).sum()) + b[0] - income) / scale
+
+        if spend(math.inf) >= 0:
+            return None
+        lam = _solve_log_lambda(spend, max(float(self.alpha.sum()), 1e-3) / scale)
+        b = bids_for(lam)
+        bids = b
+        offers = np.concatenate(([0.0], q))
+        u = action_utility(self.economy, self.j, bids, offers, R, S, self.v)
+        B = Rt + b[1:]
+        B0 = self.R0 + b[0]
+        nu_l = B0 ** 2 / (self.Omega * self.R0)
+        dphi = (1.0 / (self.c * self.theta)) * (np.maximum(q, 1e-300) / self.theta) ** (
+            (1.0 - self.c) / self.c)
+        if self.rho == 0.0:
+            # Ũ = Σ α ln E is the utility itself
+            lam_u = lam
+        else:
+            # Ũ = Σ α E^r / r; report the gradient of Ũ (same maximiser)
+            lam_u = lam
+        grad = lam_u * (S[1:] * B ** 2 / (Qt ** 2 * Rt) - nu_l * dphi)
+        dK = -lam_u * nu_l * self.rho_cap if self.long_run else 0.0
+        util = u if self.rho == 0.0 else float(
+            (self.alpha * np.maximum(self._cons(bids, offers), 1e-300) ** self.rho).sum() / self.rho)
+        return util, bids, grad, dK
+
+    def _cons(self, bids: FloatArray, offers: FloatArray) -> FloatArray:
+        B = self.R + bids
+        Q = self.S + offers
+        x = bids * Q / B
+        x[1:] -= self.req
+        x[0] -= float(((offers[1:] / self.theta) ** (1.0 / self.c)).sum()) + (
+            self.rho_cap * offers[1:].max() if self.long_run else 0.0)
+        return np.where(self.alpha > 0, x, 1.0)
+
+
+def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArray, v: float,
+                           start: FloatArray | None = None) -> Action:
+    """Best response of producer ``j`` (budget (4), FOCs (12)–(17)); see :class:`_ProducerProblem`.
+
+    The offers are found by L-BFGS-B from several starts (the previous
+    offers, fractions of capacity or of the others' supply); for ``c > 1``
+    (increasing returns, non-concave) the starts include capacity, and the
+    best local optimum is kept.
+    """
+    T = economy.T
+    prob = _ProducerProblem(economy, j, R, S, v)
+    St = np.maximum(S[1:], 0.0)
+    base = np.where(St > 0, St, prob.theta * max(prob.Omega, 1.0) ** prob.c)
+    cap = prob.K if np.isfinite(prob.K) else np.inf
+    starts: list[FloatArray] = []
+    if start is not None and np.all(start[1:] > 0):
+        starts.append(np.minimum(start[1:].astype(float), cap))
+    for f in (0.5, 0.1, 1.0, 0.02):
+        starts.append(np.minimum(base * f, 0.9 * cap if np.isfinite(cap) else np.inf))
+    if np.isfinite(cap):
+        starts.append(np.full(T, cap))
+    qscale = np.maximum(base, 1e-12)
+    best: tuple[float, FloatArray, FloatArray] | None = None
+    for q0 in starts:
+        if prob.long_run:
+            K0 = float(q0.max())
+            x0 = np.concatenate((q0 / K0, [K0 / qscale.max()]))
+            bounds = [(0.0, 1.0)] * T + [(0.0, None)]
+
+            def fun(x: FloatArray) -> tuple[float, FloatArray]:
+                K = x[-1] * qscale.max()
+                q = x[:-1] * K
+                ev = prob.evaluate(q, K)
+                if ev is None:
+                    return 1e30, np.zeros_like(x)
+                u, _, g, dK = ev
+                gu = g * K
+                gK = (float((g * x[:-1]).sum()) + dK) * qscale.max()
+                return -u, -np.concatenate((gu, [gK]))
+
+            def to_q(x: FloatArray) -> tuple[FloatArray, float]:
+                K = x[-1] * qscale.max()
+                return x[:-1] * K, K
+        else:
+            x0 = q0 / qscale
+            bounds = [(0.0, cap / qs if np.isfinite(cap) else None) for qs in qscale]
+
+            def fun(x: FloatArray) -> tuple[float, FloatArray]:
+                ev = prob.evaluate(x * qscale, prob.K)
+                if ev is None:
+                    return 1e30, np.zeros_like(x)
+                u, _, g, _ = ev
+                return -u, -g * qscale
+
+            def to_q(x: FloatArray) -> tuple[FloatArray, float]:
+                return x * qscale, prob.K
+        if fun(x0)[0] >= 1e30:
+            continue
+        sol = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 2000})
+        q, K = to_q(sol.x)
+        ev = prob.evaluate(q, K)
+        if ev is None:
+            continue
+        if best is None or ev[0] > best[0]:
+            best = (ev[0], ev[1], q)
+    if best is None:
+        return _priced_out(T)
+    _, bids, q = best
+    offers = np.concatenate(([0.0], q))
+    return Action(bids=bids, offers=offers, utility=action_utility(economy, j, bids, offers, R, S, v),
+                  priced_out=False)

@@ -1,0 +1,567 @@
+"""The active Nash equilibrium of the market game with verification electricity.
+
+Two entry points:
+
+* :func:`best_response` — one agent's exact static best response to the
+  others' bids and offers (paper §2.0.5 with §3), used by the on-chain agents.
+* :func:`solve_nash` — the equilibrium (paper eqs 1–17 with ``E = x − s v``).
+
+The solver exploits the aggregative structure of the game (``docs/economics.md``
+§3): given the post totals ``(B^t, Q^t)`` an agent's first-order conditions
+give its share of every post in closed form (:func:`market.shares.post_share`)
+up to one budget multiplier ``λ_i`` per agent, found by a vectorised Newton
+iteration on a concave transform of its budget. The fixed point
+``Σ_i y_i^t = 1``, ``Σ_j z_j^t = 1`` (shares of bids and offers add up) plus
+each producer's budget and input-price consistency is a system of
+``2T + 2P`` equations solved by Powell's hybrid method, each evaluation
+costing ``O((M + P) T)``. Agents priced out by verification are dropped
+and the participant set iterated to a fixed point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from market.errors import SolverError
+from market.model import BoolArray, Economy, FloatArray
+from market.results import Action, Equilibrium
+from market.shares import best_bid, post_share
+
+__all__ = ["best_response", "solve_nash", "NashSystem"]
+
+_TOL = 1e-12
+
+
+# --------------------------------------------------------------------------- helpers
+def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
+                   B: FloatArray, Q: FloatArray, lam0: FloatArray | None) -> tuple[FloatArray, BoolArray]:
+    """Budget multipliers ``λ_i`` of log-utility agents given post totals (vectorised).
+
+    With ``y^t B^t = p^t r^t + a^t / (α^t + λ c^t)``, ``a = α (B − p r)``, ``c = w B``
+    the budget ``Σ_t y^t B^t = I`` reads ``G(λ) = Σ_t a^t/(α^t + λ c^t) = S``,
+    ``S = I − Σ_t p^t r^t`` (income left after the required purchases).
+    ``1/G`` is concave and increasing in ``λ`` (a harmonic mean of linear
+    functions), so Newton's method on ``1/G = 1/S`` converges monotonically
+    from any start (after at most one step back, clamped at 0).
+
+    Returns
+    -------
+    lam : ndarray (n,)
+        ``inf`` where the agent cannot pay for its requirements (``S <= 0``),
+        0 where it is satiated (``G(0) <= S``).
+    ok : ndarray of bool (n,)
+        ``S > 0`` (the agent can afford its verification).
+    """
+    p = B / Q
+    a = alpha * (B - p * req)
+    c = w * B
+    S = income - (p * req).sum(axis=1)
+    ok = (S > 0) & np.all(req < Q, axis=1)
+    counts = a > 0
+    G0 = np.where(counts, a / np.where(counts, alpha, 1.0), 0.0).sum(axis=1)
+    lam = np.zeros(alpha.shape[0]) if lam0 is None else np.where(np.isfinite(lam0), lam0, 0.0)
+    active = ok & (G0 > S)
+    lam = np.where(active, lam, 0.0)
+    S_safe = np.where(ok, S, 1.0)
+    idx = np.nonzero(active)[0]
+    for _ in range(200):
+        if idx.size == 0:
+            break
+        aa, cc, al, ll = a[idx], c[idx], alpha[idx], lam[idx]
+        den = al + ll[:, None] * cc
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(aa > 0, aa / den, 0.0)
+            G = term.sum(axis=1)
+            dG = -np.where(aa > 0, term * cc / den, 0.0).sum(axis=1)
+            step = (1.0 / S_safe[idx] - 1.0 / G) / (-dG / (G * G))
+        new = np.maximum(ll + step, 0.0)
+        lam[idx] = new
+        done = np.abs(G / S_safe[idx] - 1.0) < 1e-15
+        done |= np.abs(new - ll) <= 1e-15 * np.maximum(new, 1e-300)
+        idx = idx[~done]
+    lam = np.where(ok, lam, np.inf)
+    return lam, ok
+
+
+def _shares_from_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray,
+                        Q: FloatArray, lam: FloatArray, rho: FloatArray) -> FloatArray:
+    return post_share(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
+
+
+def _ces_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
+                B: FloatArray, Q: FloatArray, rho: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Budget multipliers of CES agents: bisection on ``log λ`` (spending falls with λ)."""
+    p = B / Q
+    S = income - (p * req).sum(axis=1)
+    ok = (S > 0) & np.all(req < Q, axis=1)
+    n = alpha.shape[0]
+
+    def spend(lam: FloatArray) -> FloatArray:
+        y = _shares_from_lambda(alpha, req, w, B, Q, lam, rho)
+        return (y * B[None, :]).sum(axis=1) - income
+
+    lo = np.full(n, -60.0)
+    hi = np.full(n, 60.0)
+    for _ in range(40):  # widen the bracket where needed
+        bad_lo = spend(np.exp(lo)) < 0
+        bad_hi = spend(np.exp(hi)) > 0
+        if not (bad_lo.any() or bad_hi.any()):
+            break
+        lo = np.where(bad_lo, lo - 40.0, lo)
+        hi = np.where(bad_hi, hi + 40.0, hi)
+    for _ in range(110):
+        mid = 0.5 * (lo + hi)
+        pos = spend(np.exp(mid)) > 0
+        lo = np.where(pos, mid, lo)
+        hi = np.where(pos, hi, mid)
+    return np.where(ok, np.exp(0.5 * (lo + hi)), np.inf), ok
+
+
+def agent_shares(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
+                 B: FloatArray, Q: FloatArray, rho: FloatArray,
+                 lam0: FloatArray | None = None) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Every agent's shares ``y_i^t`` of the posts given the totals and its income.
+
+    Parameters
+    ----------
+    alpha, req, w : ndarray (n, T+1)
+        Weights, required quantities, own-offer wedges.
+    income : ndarray (n,)
+    B, Q : ndarray (T+1,)
+        Post totals (``Q[0] = Ω``).
+    rho : ndarray (n,)
+        CES exponents (0 = log).
+    lam0 : ndarray (n,), optional
+        Warm start for the multipliers.
+
+    Returns
+    -------
+    y : ndarray (n, T+1)
+    lam : ndarray (n,)
+    ok : ndarray of bool (n,)
+        The agent can pay for its required purchases.
+    """
+    log_rows = rho == 0.0
+    lam = np.empty(alpha.shape[0])
+    ok = np.empty(alpha.shape[0], dtype=bool)
+    if log_rows.all():
+        lam, ok = _budget_lambda(alpha, req, w, income, B, Q, lam0)
+    else:
+        sel = np.nonzero(log_rows)[0]
+        if sel.size:
+            lam[sel], ok[sel] = _budget_lambda(alpha[sel], req[sel], w[sel], income[sel], B, Q,
+                                               None if lam0 is None else lam0[sel])
+        sel = np.nonzero(~log_rows)[0]
+        lam[sel], ok[sel] = _ces_lambda(alpha[sel], req[sel], w[sel], income[sel], B, Q, rho[sel])
+    y = _shares_from_lambda(alpha, req, w, B, Q, lam, rho)
+    return y, lam, ok
+
+
+# ----------------------------------------------------------------- producer block
+def _phi(q: FloatArray, theta: FloatArray, c: FloatArray) -> FloatArray:
+    return (np.maximum(q, 0.0) / theta) ** (1.0 / c)
+
+
+def _dphi(q: FloatArray, theta: FloatArray, c: FloatArray) -> FloatArray:
+    """``φ'(q) = (1/(cθ)) (q/θ)^{(1−c)/c}`` (eq. 15's marginal input)."""
+    with np.errstate(divide="ignore"):
+        return (1.0 / (c * theta)) * (np.maximum(q, 0.0) / theta) ** ((1.0 - c) / c)
+
+
+@dataclass
+class _Producers:
+    """Producer parameters of the participants, broadcast over posts ``1..T``."""
+
+    alpha: FloatArray   # (P, T+1)
+    req: FloatArray     # (P, T) verification s^t v_j
+    theta: FloatArray   # (P, T)
+    c: FloatArray       # (P, 1)
+    K: FloatArray       # (P, 1) (inf when long run)
+    rho_cap: FloatArray  # (P,) capacity cost ρ (0 if short run)
+    long_run: BoolArray  # (P,)
+    ces: FloatArray     # (P,) CES exponent
+
+
+def _marginal_revenue(pr: _Producers, z: FloatArray, B: FloatArray, Q: FloatArray,
+                      lam: FloatArray) -> FloatArray:
+    """Marginal revenue of output in bytecoins per kWh, ``p (1−z)/(1−y)`` (eqs 12, 14).
+
+    For log utility, with ``y`` from :func:`post_share`,
+    ``MR = p (α/λ + (1−z) B) / (B − p r)``: linear and decreasing in ``z``.
+    """
+    p = B / Q
+    al = pr.alpha[:, 1:]
+    lam_ = lam[:, None]
+    if not np.any(pr.ces != 0.0):
+        return p * (al / lam_ + (1.0 - z) * B) / (B - p * pr.req)
+    y = post_share(al, pr.req, 1.0 - z, B, Q, lam_, pr.ces[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mr = p * (1.0 - z) / (1.0 - y)
+    log_mr = p * (al / lam_ + (1.0 - z) * B) / (B - p * pr.req)
+    return np.where(pr.ces[:, None] == 0.0, log_mr, mr)
+
+
+def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArray,
+                     psi: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Producers' output shares ``z_j^t = q_j^t/Q^t`` and capacities, given totals and ``(λ_j, ψ_j)``.
+
+    ``ψ_j = p^0/(1 − y_j^0)`` is the producer's marginal cost of the good in
+    bytecoins (its own bid moves ``p^0``). Eq. (15) divided by ``λ`` reads
+    ``h(z) = MR(z) − ψ φ'(zQ) = μ/λ ≥ 0`` with ``μ (K − q) = 0`` (16).
+    ``c ≤ 1``: ``h`` decreases, so ``z`` is its root capped at ``K/Q`` (or 0 if
+    ``h(0) ≤ 0``). ``c > 1`` (increasing returns): ``h`` is concave with
+    ``h(0+) = −∞``; the candidate is capacity if ``h(K/Q) ≥ 0`` else the
+    larger root, kept only if the area under ``h`` up to it is positive
+    (otherwise the producer shuts the period down). Long run: ``K`` solves
+    ``Σ_t max(0, h_t(K/Q^t)) = ρ ψ`` (bisection, ``h`` decreasing).
+    """
+    P, T = pr.req.shape
+    zcap = np.minimum(1.0, pr.K / Q[None, :])
+    psi_ = psi[:, None]
+
+    def h(z: FloatArray) -> FloatArray:
+        return _marginal_revenue(pr, z, B, Q, lam) - psi_ * _dphi(z * Q, pr.theta, pr.c)
+
+    def bisect(lo: FloatArray, hi: FloatArray) -> FloatArray:
+        for _ in range(_BISECT_Z):
+            mid = 0.5 * (lo + hi)
+            pos = h(mid) > 0
+            lo = np.where(pos, mid, lo)
+            hi = np.where(pos, hi, mid)
+        return 0.5 * (lo + hi)
+
+    zero = np.zeros((P, T))
+    one = np.ones((P, T))
+    tiny = np.full((P, T), 1e-300)
+    concave = (pr.c <= 1.0) & np.ones((P, T), dtype=bool)
+    # decreasing h (c <= 1): root on (0, zcap]
+    h0 = h(tiny)
+    hc = h(zcap)
+    z = np.where(h0 <= 0, 0.0, np.where(hc >= 0, zcap, bisect(zero, zcap)))
+    if not concave.all():
+        # increasing returns: golden-section search for the peak of the concave h
+        lo, hi = zero.copy(), zcap.copy()
+        g = (np.sqrt(5.0) - 1.0) / 2.0
+        for _ in range(120):
+            m1 = hi - g * (hi - lo)
+            m2 = lo + g * (hi - lo)
+            left = h(m1) > h(m2)
+            hi = np.where(left, m2, hi)
+            lo = np.where(left, lo, m1)
+        peak = 0.5 * (lo + hi)
+        root = np.where(hc >= 0, zcap, np.where(h(peak) <= 0, 0.0, bisect(peak, zcap)))
+        # keep the output only if it beats shutting down (area under h from 0)
+        n = 64
+        grid = root[None] * (np.arange(1, n + 1)[:, None, None] - 0.5) / n
+        area = np.stack([h(gz) for gz in grid]).sum(axis=0) * root / n
+        z_ir = np.where(area > 0, root, 0.0)
+        z = np.where(concave, z, z_ir)
+    if pr.long_run.any():
+        lr = pr.long_run
+        zu = np.where(h0 <= 0, 0.0, np.where(h(one) >= 0, one, bisect(zero, one)))
+        Kmax = (zu * Q[None, :]).max(axis=1)
+        target = pr.rho_cap * psi
+
+        def rent(Kv: FloatArray) -> FloatArray:
+            zk = np.minimum(Kv[:, None] / Q[None, :], 1.0)
+            return np.maximum(h(np.maximum(zk, 1e-300)), 0.0).sum(axis=1)
+
+        lo = np.zeros(P)
+        hi = Kmax.copy()
+        for _ in range(_BISECT_Z):
+            mid = 0.5 * (lo + hi)
+            pos = rent(mid) > target
+            lo = np.where(pos, mid, lo)
+            hi = np.where(pos, hi, mid)
+        Kstar = np.where(rent(np.full(P, 1e-300)) <= target, 0.0, 0.5 * (lo + hi))
+        z_lr = np.minimum(zu, Kstar[:, None] / Q[None, :])
+        z = np.where(lr[:, None], z_lr, z)
+        K = np.where(lr, Kstar, pr.K[:, 0])
+    else:
+        K = pr.K[:, 0].copy()
+    return z, K
+
+
+_BISECT_Z = 110
+
+
+# ------------------------------------------------------------------- the system
+class NashSystem:
+    """The aggregate equations of the Nash equilibrium for a fixed participant set.
+
+    Unknowns (logs): ``B^1..B^T``, ``Q^1..Q^T``, ``λ_j``, ``ψ_j`` with ``B^0 = 1``
+    (bids are homogeneous of degree one; the level is fixed afterwards).
+    Equations: ``Σ_i y_i^t = 1``, ``Σ_j z_j^t = 1`` (t = 1..T), each producer's
+    budget (3), and ``ψ_j (1 − y_j^0) = p^0`` (eq. 13). The good's post
+    clears by Walras' law.
+    """
+
+    def __init__(self, economy: Economy, v: FloatArray, participants: BoolArray) -> None:
+        arr = economy.arrays
+        T = economy.T
+        s = economy.schedule
+        self.T = T
+        self.economy = economy
+        self.participants = participants
+        std = participants & ~arr.producer
+        prd = participants & arr.producer
+        self.std_idx = np.nonzero(std)[0]
+        self.prd_idx = np.nonzero(prd)[0]
+        if self.prd_idx.size == 0:
+            raise SolverError("no producer participates: nothing is produced")
+        if self.std_idx.size == 0:
+            raise SolverError("no standard agent participates: nobody sells the good")
+        self.omega = arr.omega[self.std_idx]
+        self.Omega = float(self.omega.sum())
+        m = self.std_idx.size
+        self.s_alpha = arr.alpha[self.std_idx]
+        self.s_req = np.zeros((m, T + 1))
+        self.s_req[:, 1:] = s[None, :] * v[self.std_idx][:, None]
+        self.s_w = np.ones((m, T + 1))
+        self.s_w[:, 0] = 1.0 - self.omega / self.Omega
+        self.s_rho = arr.r[self.std_idx]
+        j = self.prd_idx
+        self.pr = _Producers(
+            alpha=arr.alpha[j], req=s[None, :] * v[j][:, None], theta=arr.theta[j],
+            c=arr.c[j][:, None], K=arr.K[j][:, None], rho_cap=arr.rho[j],
+            long_run=arr.long_run[j], ces=arr.r[j])
+        self.P = j.size
+        self._lam_std: FloatArray | None = None
+        self.evaluations = 0
+
+    # unknown vector <-> named parts
+    def unpack(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        T, P = self.T, self.P
+        B = np.concatenate(([1.0], np.exp(x[:T])))
+        Q = np.concatenate(([self.Omega], np.exp(x[T:2 * T])))
+        return B, Q, np.exp(x[2 * T:2 * T + P]), np.exp(x[2 * T + P:])
+
+    def responses(self, x: FloatArray) -> dict[str, FloatArray]:
+        """Every participant's response to the totals in ``x`` (see class docstring)."""
+        B, Q, lam_p, psi = self.unpack(x)
+        T = self.T
+        pr = self.pr
+        income = B[0] * self.omega / self.Omega
+        y_s, lam_s, ok_s = agent_shares(self.s_alpha, self.s_req, self.s_w, income, B, Q,
+                                        self.s_rho, self._lam_std)
+        self._lam_std = lam_s
+        z, K = _producer_output(pr, B[1:], Q[1:], lam_p, psi)
+        q = z * Q[None, 1:]
+        Phi = _phi(q, pr.theta, pr.c).sum(axis=1) + pr.rho_cap * np.where(pr.long_run, K, 0.0)
+        w = np.ones((self.P, T + 1))
+        w[:, 1:] = 1.0 - z
+        req = np.empty((self.P, T + 1))
+        req[:, 0] = Phi
+        req[:, 1:] = pr.req
+        y_p = _shares_from_lambda(pr.alpha, req, w, B, Q, lam_p, pr.ces)
+        return dict(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
+                    lam_p=lam_p, psi=psi)
+
+    def residual(self, x: FloatArray) -> FloatArray:
+        self.evaluations += 1
+        r = self.responses(x)
+        B, Q = r["B"], r["Q"]
+        y_tot = r["y_s"][:, 1:].sum(axis=0) + r["y_p"][:, 1:].sum(axis=0)
+        z_tot = r["z"].sum(axis=0)
+        revenue = (r["z"] * B[None, 1:]).sum(axis=1)
+        spend = (r["y_p"] * B[None, :]).sum(axis=1)
+        budget = (spend - revenue) / np.maximum(revenue, 1e-300 + 1e-12 * B.sum())
+        y0 = r["y_p"][:, 0]
+        p0 = B[0] / Q[0]
+        consistency = r["psi"] * (1.0 - y0) / p0 - 1.0
+        out = np.concatenate((y_tot - 1.0, z_tot - 1.0, budget, consistency))
+        return np.where(np.isfinite(out), out, 1e6)
+
+    def initial_guess(self) -> FloatArray:
+        """An interior start: equal input shares for producers, Cobb-Douglas spending."""
+        T, P, pr = self.T, self.P, self.pr
+        Omega = self.Omega
+        phi_each = Omega / (P * (T + 1.0))
+        q = pr.theta * phi_each ** pr.c
+        q = np.minimum(q, 0.8 * np.where(np.isfinite(pr.K), pr.K, np.inf))
+        Q = q.sum(axis=0)
+        al = self.s_alpha[:, 1:]
+        shares = al / np.maximum(al.sum(axis=1, keepdims=True), 1e-300)
+        B_std = (shares * (self.omega / Omega)[:, None]).sum(axis=0)
+        prod_values = bool(np.any(pr.alpha[:, 1:] > 0))
+        B = B_std * (1.25 if prod_values else 1.02)
+        B = np.maximum(B, 1e-3 * B_std.sum() / T)
+        S_p = np.full(P, 0.25 / P if prod_values else 0.02 / P)
+        lam = np.maximum(pr.alpha.sum(axis=1), 1e-3) / S_p
+        z0 = 1.0 / P
+        psi = np.full(P, (1.0 / Omega) / (1.0 - min(z0, 0.9)))
+        return np.log(np.concatenate((B, Q, lam, psi)))
+
+
+# ------------------------------------------------------------------- the solver
+def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, str]:
+    best_x, best_norm = x0, np.inf
+    x = x0
+    for method in ("hybr", "lm", "hybr"):
+        sol = optimize.root(sysm.residual, x, method=method,
+                            options={"xtol": 1e-14} if method == "hybr" else
+                            {"xtol": 1e-15, "ftol": 1e-15, "maxiter": 20000})
+        res = np.max(np.abs(sysm.residual(sol.x)))
+        if res < best_norm:
+            best_x, best_norm = sol.x, res
+        if res <= _TOL:
+            return sol.x, True, str(sol.message)
+        x = best_x
+    return best_x, best_norm <= 1e-9, f"aggregate residual {best_norm:.3g}"
+
+
+def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30) -> Equilibrium:
+    """The active Nash equilibrium of the market game with verification electricity.
+
+    Parameters
+    ----------
+    economy : Economy
+    v : ndarray (N,), optional
+        Per-agent verification electricity per order (kWh); default
+        ``economy.verification_energy()`` (``κ`` × gas per order).
+    max_rounds : int
+        Bound on the iterations over the participant set.
+
+    Returns
+    -------
+    Equilibrium
+        Prices normalised so that ``Σ_t B^t`` equals the participants' bytecoin
+        supply (SPEC §4); ``residuals`` are each agent's relative residuals of
+        (10)–(17) recomputed from the final profile.
+
+    Raises
+    ------
+    SolverError
+        No participant set is stable, or nobody can trade.
+    """
+    from market.check import evaluate_profile
+
+    v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
+    if v.shape != (economy.N,):
+        raise SolverError(f"v must have shape ({economy.N},), got {v.shape}")
+    if np.any(v < 0) or not np.all(np.isfinite(v)):
+        raise SolverError("v must be finite and >= 0")
+    arr = economy.arrays
+    participants = np.ones(economy.N, dtype=bool)
+    seen: set[bytes] = set()
+    total_evals = 0
+    x0: FloatArray | None = None
+    for _round in range(max_rounds):
+        sysm = NashSystem(economy, v, participants)
+        start = sysm.initial_guess() if x0 is None or x0.size != 2 * economy.T + 2 * sysm.P else x0
+        x, converged, message = _solve_system(sysm, start)
+        total_evals += sysm.evaluations
+        r = sysm.responses(x)
+        bids, offers = _profile_from(sysm, r, economy)
+        # who cannot afford verification at these prices leaves; who could now, returns
+        leave = np.zeros(economy.N, dtype=bool)
+        leave[sysm.std_idx] = ~r["ok_s"]
+        B, Q = bids.sum(axis=0), offers.sum(axis=0)
+        rejoin = (~participants) & ~arr.producer & _can_enter(economy, v, B, Q)
+        if not leave.any() and not rejoin.any():
+            scale = arr.bytecoins[participants].sum() / bids.sum()
+            if not scale > 0:
+                raise SolverError("participants hold no bytecoins: the price level is undefined")
+            return evaluate_profile(economy, bids * scale, offers, v=v, participants=participants,
+                                    kind="nash", iterations=total_evals, converged=converged,
+                                    message=message)
+        # drop the worst-off first when several leave, to avoid overshooting
+        if leave.sum() > 1:
+            S = _surplus(sysm, r)
+            worst = sysm.std_idx[np.argsort(S)]
+            k = max(1, int(leave.sum() + 1) // 2)
+            leave = np.zeros(economy.N, dtype=bool)
+            leave[worst[:k]] = True
+        participants = (participants & ~leave) | rejoin
+        key = participants.tobytes()
+        if key in seen:
+            raise SolverError("the set of agents priced out by verification does not settle "
+                              "(entry and exit cycle)")
+        seen.add(key)
+        x0 = x
+    raise SolverError(f"participant set not settled after {max_rounds} rounds")
+
+
+def _surplus(sysm: NashSystem, r: dict[str, FloatArray]) -> FloatArray:
+    B, Q = r["B"], r["Q"]
+    income = B[0] * sysm.omega / sysm.Omega
+    return (income - (B / Q * sysm.s_req).sum(axis=1)) / income
+
+
+def _can_enter(economy: Economy, v: FloatArray, B: FloatArray, Q: FloatArray) -> BoolArray:
+    """A standard agent outside can buy its verification against the others' bids (eq. 2).
+
+    Entering with ``ω_h`` it earns ``B^0 ω_h / (Ω + ω_h)``; buying ``s^t v`` on
+    post ``t`` against the others' bids ``B^t`` costs ``s^t v B^t/(Q^t − s^t v)``.
+    """
+    arr = economy.arrays
+    req = economy.schedule[None, :] * v[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = np.where(req > 0, req * B[None, 1:] / (Q[None, 1:] - req), 0.0)
+        cost = np.where(req >= Q[None, 1:], np.inf, cost).sum(axis=1)
+    income = B[0] * arr.omega / (Q[0] + arr.omega)
+    return cost < income
+
+
+def _profile_from(sysm: NashSystem, r: dict[str, FloatArray],
+                  economy: Economy) -> tuple[FloatArray, FloatArray]:
+    N, T = economy.N, economy.T
+    B, Q = r["B"], r["Q"]
+    bids = np.zeros((N, T + 1))
+    offers = np.zeros((N, T + 1))
+    bids[sysm.std_idx] = r["y_s"] * B[None, :]
+    bids[sysm.prd_idx] = r["y_p"] * B[None, :]
+    offers[sysm.std_idx, 0] = sysm.omega
+    offers[sysm.prd_idx, 1:] = r["z"] * Q[None, 1:]
+    return bids, offers
+
+
+# ------------------------------------------------------------------ best response
+def best_response(economy: Economy, i: int, others_bids: FloatArray, others_offers: FloatArray, *,
+                  v: float, participants: BoolArray | None = None) -> Action:
+    """Agent ``i``'s exact static best response to the others' bids and offers.
+
+    Standard agent (eqs 2, 10, 11 with ``E = x − s v``): for a multiplier
+    ``λ`` each post's bid is the positive root of a quadratic
+    (:func:`market.shares.best_bid`); ``λ`` makes the budget (2) bind
+    (monotone, Brent's method on ``log λ``). Producer (eqs 4, 12–17): for
+    given offers ``q`` its bids follow the same way with the effective
+    multiplier ``λ Q_{-j}/Q`` (eq. 12) and the input bid buying
+    ``Σφ + ρK`` (eq. 8); the offers maximise the resulting utility
+    (L-BFGS-B with the envelope gradient, several starts).
+
+    Parameters
+    ----------
+    economy : Economy
+    i : int
+        The agent (flattened index).
+    others_bids, others_offers : ndarray (N, T+1)
+        Everyone's bids and offers; row ``i`` is ignored for the aggregates.
+    v : float
+        Agent ``i``'s verification electricity per order (kWh).
+    participants : ndarray of bool (N,), optional
+        Rows outside it are ignored as well.
+
+    Returns
+    -------
+    Action
+        Priced out (all zero, ``utility = -inf``) when the agent cannot buy its
+        verification electricity (``s^t v``) with what its offers earn.
+    """
+    from market.bestresponse import producer_best_response, standard_best_response
+
+    N = economy.N
+    if not 0 <= i < N:
+        raise SolverError(f"agent index {i} out of range 0..{N - 1}")
+    mask = np.ones(N, dtype=bool) if participants is None else np.asarray(participants, bool).copy()
+    mask[i] = False
+    ob = np.asarray(others_bids, dtype=float)
+    oo = np.asarray(others_offers, dtype=float)
+    R = ob[mask].sum(axis=0)
+    S = oo[mask].sum(axis=0)
+    if economy.arrays.producer[i]:
+        return producer_best_response(economy, i, R, S, float(v), start=oo[i])
+    return standard_best_response(economy, i, R, S, float(v))
