@@ -1,0 +1,110 @@
+"""Gas measurements of the market's external functions (gas is electricity).
+
+:func:`measure` runs a small fixed economy on a fresh local chain through
+deployment, three rounds of orders, closes, claims, deposits and withdrawals,
+and collects ``gasUsed`` from every receipt. The headline is the gas of a
+*steady-state order*: an order in a round after the first, which also settles
+the agent's previous round. ``scripts/bench.py gas`` prints it;
+``.gas-snapshot.json`` stores it and ``tests/test_gas_snapshot.py`` compares.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+WAD = 10**18
+
+#: The headline cases: (T, c) with c in wad; c = 1 skips the power function.
+HEADLINE_CASES: tuple[tuple[int, int], ...] = ((1, WAD), (24, WAD), (1, 8 * WAD // 10), (24, 8 * WAD // 10))
+
+
+@dataclass
+class GasReport:
+    """gasUsed per external function, and the steady-state order gas."""
+
+    T: int
+    c: int
+    per_function: dict[str, list[int]] = field(default_factory=dict)
+    steady_standard: int = 0
+    steady_producer: int = 0
+
+    def add(self, name: str, gas: int) -> None:
+        self.per_function.setdefault(name, []).append(gas)
+
+    def table(self) -> dict[str, dict[str, int]]:
+        """{function: {min, median, max, n}} (median rounded down)."""
+        return {
+            k: {"min": min(v), "median": int(statistics.median(v)), "max": max(v), "n": len(v)}
+            for k, v in sorted(self.per_function.items())
+        }
+
+
+def _bids(T: int, budget: int, salt: int) -> list[int]:
+    """T + 1 bids summing to at most ``budget`` wei, with full-precision (realistic) digits."""
+    weights = [(k + 2 + salt) * 7919 % 97 + 13 for k in range(T + 1)]
+    total = sum(weights)
+    return [budget * w // total for w in weights]
+
+
+def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasReport:
+    """Run the fixed gas economy with ``T`` periods and producers' exponent ``c`` (wad).
+
+    Returns
+    -------
+    GasReport
+        ``steady_standard`` / ``steady_producer`` are the medians of the
+        orders of rounds 1 and 2 (each settles the previous round).
+    """
+    from .backend import Chain
+    from .deploy import MarketConfig, ProducerSpec, StandardSpec, deploy_market
+
+    chain = Chain.local(standard + producers, seed="gas")
+    acc = chain.accounts
+    theta = tuple(40 * WAD + 5 * WAD * t for t in range(T))
+    config = MarketConfig(
+        T=T,
+        round_duration=3600,
+        standard=tuple(StandardSpec(a.address, 100 * WAD + i * WAD // 3, 1000 * WAD) for i, a in enumerate(acc[:standard])),
+        producers=tuple(
+            ProducerSpec(a.address, theta, c, 2000 * WAD, 0, 100 * WAD, 1000 * WAD)
+            for a in acc[standard:standard + producers]
+        ),
+    )
+    start_block = chain.w3.eth.block_number
+    market = deploy_market(chain, config)
+    report = GasReport(T, c)
+    # deployment receipts, in the order deploy_market sends them
+    names = ["deploy Bytecoin", "deploy Market"] + ["registerStandard"] * (-(-standard // 100)) \
+        + ["registerProducer"] * producers + ["start"]
+    for name, number in zip(names, range(start_block + 1, chain.w3.eth.block_number + 1)):
+        block = chain.w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            report.add(name, int(chain.w3.eth.get_transaction_receipt(tx["hash"])["gasUsed"]))  # type: ignore[index]
+    steady_s: list[int] = []
+    steady_p: list[int] = []
+    for r in range(3):
+        for i, a in enumerate(acc[:standard]):
+            res = market.order(a, _bids(T, 90 * WAD, i + r))
+            report.add("order (standard, first)" if r == 0 else "order (standard, settles previous)", res.receipt.gas_used)
+            if r > 0:
+                steady_s.append(res.receipt.gas_used)
+        for j, a in enumerate(acc[standard:standard + producers]):
+            # offers of 20 + j kWh per period: input Σ (q/θ^t)^{1/c} stays well inside the stock
+            offers = [0] + [(20 + j) * WAD + t * WAD // 7 for t in range(T)]
+            res = market.order(a, _bids(T, 90 * WAD, 10 + j + r), offers)
+            report.add("order (producer, first)" if r == 0 else "order (producer, settles previous)", res.receipt.gas_used)
+            if r > 0:
+                steady_p.append(res.receipt.gas_used)
+        report.add("close", market.close().receipt.gas_used)
+    for a in acc[:standard + producers]:
+        pb, po = market.previous(a)
+        report.add("claim", market.transact(a, "claim", [list(pb), list(po)], gas=market.order_gas).gas_used)
+    a = acc[0]
+    report.add("withdraw", market.withdraw(a, 10 * WAD).gas_used)
+    report.add("token.approve", market.transact(a, "token.approve", [market.market_address, 5 * WAD], 100_000).gas_used)
+    report.add("deposit", market.transact(a, "deposit", [5 * WAD], 200_000).gas_used)
+    report.add("token.transfer", market.transact(a, "token.transfer", [acc[1].address, WAD], 100_000).gas_used)
+    report.steady_standard = int(statistics.median(steady_s))
+    report.steady_producer = int(statistics.median(steady_p))
+    return report
