@@ -1,0 +1,412 @@
+"""The competitive (price-taking) benchmark with the same verification electricity.
+
+Every agent takes the prices ``p^0..p^T`` as given (SPEC §2): a standard
+agent spends its income ``p^0 ω_h``; a producer maximises its profit
+``Σ_t p^t q^t − p^0 (Σ_t φ^t + ρK)`` under its capacity and spends the
+profit; everyone first buys its verification electricity ``s^t v`` (a
+Stone–Geary shift), so with log utility
+
+``x_i^t = s^t v_i + (α_i^t / Σ_s α_i^s) (I_i − Σ_s p^s s^s v_i) / p^t``
+
+(CES: the surplus is split as ``(α^t/p^t)^σ``). Agents whose income does
+not cover their verification are priced out, as in :mod:`market.nash`.
+
+Supply is a correspondence when ``c ≥ 1`` (flat or falling marginal cost):
+each post's supply curve is parametrised by ``σ^t = p^t/\\bar p^t + Q^t/\\bar Q^t``,
+strictly increasing along the curve, so a flat step (a producer at its
+marginal cost, anywhere between 0 and capacity) is as good an unknown as
+a rising one. Long-run capacities ``K_g`` are unknowns with the rent
+condition ``Σ_t max(0, p^t − p^0 φ'(K_g)) = ρ p^0``. For ``c > 1`` the
+benchmark is the convexified economy (a producer's output between 0 and
+capacity at the price equal to its average cost at capacity), documented in
+``docs/economics.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from market.errors import SolverError
+from market.model import BoolArray, Economy, FloatArray
+from market.posts import settle
+
+__all__ = ["solve_competitive", "consumer_demand"]
+
+
+def consumer_demand(alpha: FloatArray, req: FloatArray, income: FloatArray, prices: FloatArray,
+                    sigma: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Price-taking demand ``x_i^t`` over posts ``0..T`` (Stone–Geary log or CES).
+
+    Parameters
+    ----------
+    alpha, req : ndarray (n, T+1)
+        Weights and required quantities (verification; 0 on post 0).
+    income : ndarray (n,)
+    prices : ndarray (T+1,)
+    sigma : ndarray (n,)
+        Elasticity of substitution (1 = log utility).
+
+    Returns
+    -------
+    x : ndarray (n, T+1)
+    ok : ndarray of bool (n,)
+        The income covers the required purchases. Where it does not, the
+        income is spread over the requirements pro rata (continuous at the
+        boundary; such agents are then priced out by the caller).
+    """
+    cost = (req * prices[None, :]).sum(axis=1)
+    surplus = income - cost
+    ok = surplus > 0
+    sig = sigma[:, None]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        weights = np.where(alpha > 0, alpha ** sig * prices[None, :] ** (1.0 - sig), 0.0)
+        spend_share = weights / weights.sum(axis=1, keepdims=True)
+        x_ok = req + spend_share * np.maximum(surplus, 0.0)[:, None] / prices[None, :]
+        x_bad = req * np.where(cost > 0, income / cost, 0.0)[:, None]
+    return np.where(ok[:, None], x_ok, x_bad), ok
+
+
+@dataclass
+class _Group:
+    """A producer group (identical members) for the supply side."""
+
+    first: int          # flattened index of its first member
+    count: int
+    theta: FloatArray   # (T,)
+    c: float
+    K: float            # inf when long run
+    rho: float
+    long_run: bool
+
+
+def _groups(economy: Economy, participants: BoolArray) -> list[_Group]:
+    out = []
+    idx = economy.M
+    for g in economy.producers:
+        members = participants[idx:idx + g.count]
+        if members.all():
+            out.append(_Group(idx, g.count, np.asarray(g.theta, float), g.c,
+                              g.K if g.K is not None else np.inf, g.rho or 0.0, g.rho is not None))
+        elif members.any():  # pragma: no cover - producers leave as whole groups
+            raise SolverError(f"producer group {g.name!r} partly priced out")
+        idx += g.count
+    return out
+
+
+def _dphi(q: FloatArray, theta: FloatArray, c: float) -> FloatArray:
+    with np.errstate(divide="ignore"):
+        return (1.0 / (c * theta)) * (np.maximum(q, 0.0) / theta) ** ((1.0 - c) / c)
+
+
+def _threshold(g: _Group, K: float) -> FloatArray:
+    """Price (p^0 = 1) at which a jump-type group (c ≥ 1) switches from 0 to capacity ``K``.
+
+    ``c = 1``: marginal cost ``1/θ``; ``c > 1``: average cost at capacity ``φ(K)/K``.
+    """
+    if g.c == 1.0:
+        return 1.0 / g.theta
+    return (K / g.theta) ** (1.0 / g.c) / K
+
+
+def _smooth_supply(g: _Group, price: FloatArray, K: float) -> FloatArray:
+    """Supply of one member of a ``c < 1`` group: ``φ'(q) = p`` capped at ``K``."""
+    q = g.theta * (g.c * g.theta * np.maximum(price, 0.0)) ** (g.c / (1.0 - g.c))
+    return np.minimum(q, K)
+
+
+class _Supply:
+    """Posts' supply curves, parametrised by ``σ^t`` (see module docstring)."""
+
+    def __init__(self, groups: list[_Group], pscale: FloatArray, qscale: FloatArray) -> None:
+        self.groups = groups
+        self.pscale = pscale
+        self.qscale = qscale
+
+    def quantities(self, price: FloatArray, caps: list[float], strict: bool) -> FloatArray:
+        """Per-member supply of each group at ``price`` (jumps at their upper value if not strict)."""
+        rows = []
+        for g, K in zip(self.groups, caps, strict=True):
+            if g.c < 1.0:
+                rows.append(_smooth_supply(g, price, K))
+            else:
+                thr = _threshold(g, K)
+                on = price > thr if strict else price >= thr
+                rows.append(np.where(on, K, 0.0))
+        return np.array(rows)
+
+    def at(self, sigma: FloatArray, caps: list[float]) -> tuple[FloatArray, FloatArray]:
+        """Prices ``p^t`` and per-member outputs ``q_g^t`` on the curve point ``σ^t``."""
+        counts = np.array([g.count for g in self.groups], dtype=float)[:, None]
+
+        def F(p: FloatArray) -> FloatArray:
+            return p / self.pscale + (counts * self.quantities(p, caps, True)).sum(axis=0) / self.qscale
+
+        lo = np.zeros_like(sigma)
+        hi = sigma * self.pscale
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            below = F(mid) <= sigma
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        p = 0.5 * (lo + hi)
+        # snap to a jump threshold the bisection converged onto
+        for g, K in zip(self.groups, caps, strict=True):
+            if g.c >= 1.0:
+                thr = _threshold(g, K)
+                p = np.where(np.abs(p - thr) <= 1e-11 * thr, thr, p)
+        Q = self.qscale * (sigma - p / self.pscale)
+        strict = self.quantities(p, caps, True)
+        loose = self.quantities(p, caps, False)
+        base = (counts * strict).sum(axis=0)
+        room = (counts * (loose - strict)).sum(axis=0)
+        frac = np.where(room > 0, np.clip((Q - base) / np.where(room > 0, room, 1.0), 0.0, 1.0), 0.0)
+        q = strict + (loose - strict) * frac[None, :]
+        return p, q
+
+
+def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
+                      start_prices: FloatArray | None = None, max_rounds: int = 30) -> "Equilibrium":
+    """The competitive equilibrium with verification electricity (price-taking benchmark).
+
+    Parameters
+    ----------
+    economy : Economy
+    v : ndarray (N,), optional
+        Per-agent verification electricity (default ``κ`` × gas per order).
+    start_prices : ndarray (T+1,), optional
+        A starting guess for the prices (e.g. the Nash equilibrium's).
+
+    Returns
+    -------
+    Equilibrium
+        ``kind = "competitive"``; bids are spending ``p^t x_i^t`` (so the
+        trading posts reproduce the competitive allocation), normalised to the
+        participants' bytecoin supply; residuals are those of price-taking
+        optimality (:func:`competitive_residuals`).
+    """
+    from market.check import evaluate_profile
+
+    v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
+    arr = economy.arrays
+    participants = np.ones(economy.N, dtype=bool)
+    seen: set[bytes] = set()
+    evals = 0
+    for _ in range(max_rounds):
+        sol = _solve_fixed(economy, v, participants, start_prices)
+        evals += sol["evals"]
+        leave = participants & ~sol["ok"]
+        prices = sol["prices"]
+        # entry: a priced-out agent whose income would now cover its verification
+        req = economy.schedule[None, :] * v[:, None]
+        income_out = np.where(arr.producer, -np.inf, prices[0] * arr.omega)
+        enter = ~participants & (income_out > (req * prices[None, 1:]).sum(axis=1))
+        if not leave.any() and not enter.any():
+            bids, offers = sol["bids"], sol["offers"]
+            scale = arr.bytecoins[participants].sum() / bids.sum()
+            bids = bids * scale
+            res = competitive_residuals(economy, bids, offers, v, participants)
+            return evaluate_profile(economy, bids, offers, v=v, participants=participants,
+                                    kind="competitive", iterations=evals,
+                                    converged=sol["converged"], message=sol["message"],
+                                    residuals=res)
+        if leave.sum() > 1:
+            worst = np.argsort(np.where(leave, sol["surplus"], np.inf))
+            k = max(1, int(leave.sum() + 1) // 2)
+            leave = np.zeros_like(leave)
+            leave[worst[:k]] = True
+        if (leave & arr.producer).any():
+            # producers leave by whole groups (identical members)
+            for g_first, g in _group_spans(economy):
+                if leave[g_first:g_first + g].any():
+                    leave[g_first:g_first + g] = True
+        participants = (participants & ~leave) | enter
+        key = participants.tobytes()
+        if key in seen:
+            raise SolverError("competitive: the priced-out set does not settle")
+        seen.add(key)
+        start_prices = prices
+    raise SolverError(f"competitive: participant set not settled after {max_rounds} rounds")
+
+
+def _group_spans(economy: Economy) -> list[tuple[int, int]]:
+    out, idx = [], economy.M
+    for g in economy.producers:
+        out.append((idx, g.count))
+        idx += g.count
+    return out
+
+
+def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
+                 start_prices: FloatArray | None) -> dict:  # type: ignore[type-arg]
+    arr = economy.arrays
+    T = economy.T
+    s = economy.schedule
+    groups = _groups(economy, participants)
+    if not groups:
+        raise SolverError("competitive: no producer participates")
+    std = participants & ~arr.producer
+    if not std.any():
+        raise SolverError("competitive: no standard agent participates")
+    Omega = float(arr.omega[std].sum())
+    idx = np.nonzero(participants)[0]
+    alpha = arr.alpha[idx]
+    req = np.zeros((idx.size, T + 1))
+    req[:, 1:] = s[None, :] * v[idx][:, None]
+    sigma = np.where(arr.r[idx] == 0.0, 1.0, 1.0 / (1.0 - arr.r[idx]))
+    is_prod = arr.producer[idx]
+    lr = [k for k, g in enumerate(groups) if g.long_run]
+
+    # scales: nominal output and the marginal cost there
+    phi_each = Omega / (sum(g.count for g in groups) * (T + 1.0))
+    qs = np.zeros(T)
+    ps = np.zeros(T)
+    for g in groups:
+        q_nom = np.minimum(g.theta * phi_each ** g.c, 0.8 * g.K)
+        qs += g.count * q_nom
+        ps += _dphi(q_nom, g.theta, g.c) if g.c != 1.0 else 1.0 / g.theta
+    ps /= len(groups)
+    if start_prices is not None:
+        ps = np.asarray(start_prices[1:] / start_prices[0], dtype=float)
+    supply = _Supply(groups, ps, qs)
+    member_of = {}
+    for k, g in enumerate(groups):
+        for m in range(g.count):
+            member_of[g.first + m] = k
+    pos_of = {int(i): n for n, i in enumerate(idx)}
+    prod_rows = np.array([pos_of[i] for i in idx if arr.producer[i]])
+    prod_group = np.array([member_of[int(i)] for i in idx if arr.producer[i]])
+
+    def unpack(x: FloatArray) -> tuple[FloatArray, list[float]]:
+        sig = np.exp(x[:T])
+        caps = [g.K for g in groups]
+        for n, k in enumerate(lr):
+            caps[k] = float(np.exp(x[T + n]))
+        return sig, caps
+
+    def state(x: FloatArray) -> dict:  # type: ignore[type-arg]
+        sig, caps = unpack(x)
+        p, q = supply.at(sig, caps)
+        prices = np.concatenate(([1.0], p))
+        Phi = np.array([((q[k] / g.theta) ** (1.0 / g.c)).sum() + g.rho * caps[k] * g.long_run
+                        for k, g in enumerate(groups)])
+        profit = (q * p[None, :]).sum(axis=1) - Phi
+        income = np.zeros(idx.size)
+        income[~is_prod] = arr.omega[idx][~is_prod]
+        income[prod_rows] = profit[prod_group]
+        x_d, ok = consumer_demand(alpha, req, income, prices, sigma)
+        counts = np.array([g.count for g in groups], dtype=float)
+        Q = (counts[:, None] * q).sum(axis=0)
+        return dict(p=p, q=q, Q=Q, caps=caps, Phi=Phi, profit=profit, x=x_d, ok=ok,
+                    prices=prices, income=income)
+
+    nevals = [0]
+
+    def residual(x: FloatArray) -> FloatArray:
+        nevals[0] += 1
+        st = state(x)
+        demand = st["x"][:, 1:].sum(axis=0)
+        out = [(demand - st["Q"]) / supply.qscale]
+        for k in lr:
+            g = groups[k]
+            K = st["caps"][k]
+            rent = np.maximum(st["p"] - _dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
+            out.append(np.array([rent / g.rho - 1.0]))
+        r = np.concatenate(out)
+        return np.where(np.isfinite(r), r, 1e6)
+
+    x0 = np.concatenate((np.full(T, np.log(2.0)),
+                         [np.log(float(np.max(qs)) / groups[k].count / len(groups)) for k in lr]))
+    best_x, best = x0, np.inf
+    x = x0
+    for method in ("hybr", "lm", "hybr"):
+        sol = optimize.root(residual, x, method=method,
+                            options={"xtol": 1e-14} if method == "hybr" else
+                            {"xtol": 1e-15, "ftol": 1e-15, "maxiter": 20000})
+        r = float(np.max(np.abs(residual(sol.x))))
+        if r < best:
+            best_x, best = sol.x, r
+        if r <= 1e-12:
+            break
+        x = best_x
+    st = state(best_x)
+    N = economy.N
+    bids = np.zeros((N, T + 1))
+    offers = np.zeros((N, T + 1))
+    prices = st["prices"]
+    xd = st["x"]
+    spend = xd * prices[None, :]
+    bids[idx] = spend
+    # a producer's spending on the good includes its input
+    bids[idx[prod_rows], 0] += st["Phi"][prod_group] * prices[0]
+    offers[std, 0] = arr.omega[std]
+    for k, g in enumerate(groups):
+        offers[g.first:g.first + g.count, 1:] = st["q"][k][None, :]
+    ok = np.zeros(N, dtype=bool)
+    ok[idx] = st["ok"]
+    surplus = np.full(N, np.inf)
+    surplus[idx] = (st["income"] - (req * prices[None, :]).sum(axis=1)) / np.maximum(
+        np.abs(st["income"]), 1e-300)
+    return dict(prices=prices, bids=bids, offers=offers, ok=ok | ~participants,
+                surplus=surplus, converged=best <= 1e-9, evals=nevals[0],
+                message=f"aggregate residual {best:.3g}")
+
+
+def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: FloatArray,
+                          participants: BoolArray) -> FloatArray:
+    """Relative residuals of price-taking optimality, recomputed from the profile.
+
+    Consumers: ``u_t / p^t`` equal over valued posts, posts not valued give
+    exactly the verification, budget binds (spending = ``p^0 ω`` or profit).
+    Producers: ``p^t = p^0 φ'(q^t)`` where ``0 < q^t < K``, ``≥`` at capacity,
+    ``≤`` at zero output (for ``c ≥ 1``: price = marginal cost when in between);
+    long run ``Σ_t (p^t − p^0 φ'(K))^+ = ρ p^0``.
+    """
+    from market.check import _marginal_utility
+    from market.posts import consumption, input_requirement
+
+    arr = economy.arrays
+    out = settle(bids, offers)
+    p = out.prices
+    cons = consumption(out.allocations, offers, arr, economy.schedule, v, participants)
+    mu = _marginal_utility(cons, arr.alpha, arr.r)
+    need = input_requirement(offers, arr)
+    res = np.zeros(economy.N)
+    for i in np.nonzero(participants)[0]:
+        valued = arr.alpha[i] > 0
+        lam = mu[i][valued] / p[valued]
+        terms = list(np.abs(lam / lam.mean() - 1.0))
+        x = out.allocations[i, 1:]
+        zero_post = ~valued[1:] & (x > 0)
+        terms.extend(np.abs(cons[i, 1:][zero_post]) / x[zero_post])
+        if arr.producer[i]:
+            q = offers[i, 1:]
+            profit = float((q * p[1:]).sum() - p[0] * need[i])
+            spend = float(bids[i].sum() - p[0] * need[i])
+            terms.append(abs(spend - profit) / abs(profit))
+            th, c = arr.theta[i], arr.c[i]
+            K = q.max() if arr.long_run[i] else arr.K[i]
+            if c <= 1.0:
+                with np.errstate(divide="ignore"):
+                    mc = p[0] * (1.0 / (c * th)) * (q / th) ** ((1.0 - c) / c)
+            else:  # convexified: the relevant cost is the average cost at capacity
+                mc = p[0] * np.full_like(q, (K / th) ** (1.0 / c) / K)
+            rent = p[1:] - mc
+            at_cap = q >= K * (1.0 - 1e-9)
+            inner = (q > 0) & ~at_cap
+            terms.extend(np.abs(rent[inner]) / p[1:][inner])
+            terms.extend(np.maximum(-rent[at_cap], 0.0) / p[1:][at_cap])
+            terms.extend(np.maximum(rent[q <= 0], 0.0) / p[1:][q <= 0])
+            if arr.long_run[i] and K > 0:
+                terms.append(abs(np.maximum(rent, 0.0).sum() - p[0] * arr.rho[i]) /
+                             (p[0] * arr.rho[i]))
+        else:
+            income = p[0] * arr.omega[i]
+            terms.append(abs(bids[i].sum() - income) / income)
+        res[i] = max(terms) if terms else 0.0
+    return res
+
+
+from market.results import Equilibrium  # noqa: E402  (type of the public return value)
