@@ -1,0 +1,270 @@
+"""``emg solve SCENARIO``: Nash and competitive equilibria side by side.
+
+Also the JSON builders the simulation reuses: :func:`agents_json` (one entry
+per agent, the format of ``emg solve --json``; schema in ``docs/solve-json.md``)
+and :func:`equilibrium_json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from market.model import Economy, FloatArray, Scenario
+from market.results import Equilibrium
+
+SCHEMA_VERSION = 1
+
+
+def _num(x: float) -> float | None:
+    """A float for JSON (``None`` for nan/inf: JSON has no such numbers)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _list(a: FloatArray) -> list[float | None]:
+    return [_num(x) for x in np.asarray(a, dtype=float).ravel()]
+
+
+def agent_params(economy: Economy, i: int) -> dict[str, Any]:
+    """Every parameter the model uses for agent ``i`` (the JSON ``params`` object)."""
+    a = economy.agents()[i]
+    p: dict[str, Any] = {"alpha": list(a.alpha), "alpha0": a.alpha0, "utility": a.utility.kind,
+                         "bytecoins": a.bytecoins}
+    if a.utility.kind == "ces":
+        p["sigma"] = a.utility.sigma
+    if a.kind == "standard":
+        p["omega"] = a.omega
+    else:
+        p.update(theta=list(a.theta), c=a.c, K=a.K, rho=a.rho, stock=a.stock)
+    return p
+
+
+def agents_json(economy: Economy, eq: Equilibrium) -> list[dict[str, Any]]:
+    """Per-agent JSON objects of an equilibrium or of any evaluated profile.
+
+    To describe a profile that is not a solver's output (the simulation's last
+    round), build the :class:`Equilibrium` with
+    :func:`market.check.evaluate_profile` first.
+    """
+    out = []
+    for a in economy.agents():
+        i = a.index
+        out.append({
+            "id": a.id,
+            "kind": a.kind,
+            "group": a.group,
+            "params": agent_params(economy, i),
+            "verification_energy": _num(eq.verification[i]),
+            "bids": _list(eq.bids[i]),
+            "offers": _list(eq.offers[i]),
+            "allocation": _list(eq.allocations[i]),
+            "consumption": _list(eq.consumption[i]),
+            "input": _num(eq.inputs[i]),
+            "capacity": _num(eq.capacity[i]),
+            "utility": _num(eq.utility[i]),
+            "priced_out": bool(eq.priced_out[i]),
+            "residual": _num(eq.residuals[i]),
+        })
+    return out
+
+
+def markups(economy: Economy, eq: Equilibrium) -> FloatArray:
+    """Markup over marginal cost per period, ``p^t / (p^0 · \\bar{φ'}^t)``.
+
+    ``\\bar{φ'}^t`` is the output-weighted average marginal input of the
+    producers, ``Σ_j q_j^t φ_j'(q_j^t) / Q^t`` (in good per kWh), so the markup
+    is the price of electricity over its marginal cost in the same unit.
+    Returns ``nan`` for a period nobody produces in.
+    """
+    arr = economy.arrays
+    q = eq.offers[:, 1:]
+    prod = arr.producer[:, None] & (q > 0)
+    theta = np.where(arr.producer[:, None], arr.theta, 1.0)
+    c = arr.c[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dphi = np.where(prod, (1.0 / (c * theta)) * (q / theta) ** ((1.0 - c) / c), 0.0)
+        Q = q.sum(axis=0)
+        mc = (q * dphi).sum(axis=0) / Q
+        return eq.prices[1:] / (eq.prices[0] * mc)
+
+
+def equilibrium_json(economy: Economy, eq: Equilibrium) -> dict[str, Any]:
+    """The JSON object of one equilibrium (``nash`` or ``competitive`` in the summary)."""
+    Q = eq.offers[:, 1:].sum(axis=0)
+    return {
+        "prices": _list(eq.prices),
+        "relative_prices": _list(eq.relative_prices),
+        "quantities": _list(Q),
+        "markups": _list(markups(economy, eq)),
+        "verification_share": _list(eq.verification_share),
+        "converged": bool(eq.converged),
+        "iterations": int(eq.iterations),
+        "max_residual": _num(eq.max_residual),
+        "message": eq.message,
+        "priced_out": [a.id for a in economy.agents() if eq.priced_out[a.index]],
+        "agents": agents_json(economy, eq),
+    }
+
+
+def scenario_json(scenario: Scenario) -> dict[str, Any]:
+    e = scenario.economy
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "path": scenario.path,
+        "T": e.T, "M": e.M, "P": e.P, "N": e.N,
+        "kappa": e.kappa,
+        "kappa_preset": e.verification.kappa_name,
+        "schedule": _list(e.schedule),
+        "gas_per_order": {"standard": e.gas_per_order.standard,
+                          "producer": e.gas_per_order.producer},
+        "bytecoin_supply": e.total_bytecoins,
+    }
+
+
+def summary_json(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> dict[str, Any]:
+    """The whole ``emg solve --json`` document (schema: ``docs/solve-json.md``)."""
+    ratio = nash.relative_prices / comp.relative_prices
+    return {
+        "schema": SCHEMA_VERSION,
+        "scenario": scenario_json(scenario),
+        "nash": equilibrium_json(scenario.economy, nash),
+        "competitive": equilibrium_json(scenario.economy, comp),
+        "price_ratio": _list(ratio),
+    }
+
+
+def solve_scenario(scenario: Scenario) -> tuple[Equilibrium, Equilibrium]:
+    """Both equilibria of a scenario (the competitive one started from Nash prices)."""
+    from market.competitive import solve_competitive
+    from market.nash import solve_nash
+
+    nash = solve_nash(scenario.economy)
+    comp = solve_competitive(scenario.economy)
+    return nash, comp
+
+
+def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> str:
+    """The side-by-side text table ``emg solve`` prints."""
+    e = scenario.economy
+    lines = [f"scenario {scenario.name}: T={e.T}, M={e.M} standard agents, P={e.P} producers, "
+             f"kappa={e.kappa:.3g} kWh/gas"
+             + (f" ({e.verification.kappa_name})" if e.verification.kappa_name else ""),
+             "prices renormalised to p^0 = 1 (units of the good per kWh); "
+             f"bytecoin level: p^0 = {nash.prices[0]:.6g} (Nash), {comp.prices[0]:.6g} (competitive)",
+             ""]
+    head = (f"{'period':>6} | {'p Nash':>11} {'p comp':>11} {'ratio':>7} | {'Q Nash':>11} "
+            f"{'Q comp':>11} | {'markup N':>8} {'markup C':>8} | {'verif N':>8} {'verif C':>8}")
+    lines += [head, "-" * len(head)]
+    mN, mC = markups(e, nash), markups(e, comp)
+    vN, vC = nash.verification_share, comp.verification_share
+    QN, QC = nash.offers[:, 1:].sum(axis=0), comp.offers[:, 1:].sum(axis=0)
+    for t in range(1, e.T + 1):
+        k = t - 1
+        lines.append(
+            f"{t:>6} | {nash.relative_prices[t]:>11.5g} {comp.relative_prices[t]:>11.5g} "
+            f"{nash.relative_prices[t] / comp.relative_prices[t]:>7.4f} | {QN[k]:>11.5g} "
+            f"{QC[k]:>11.5g} | {mN[k]:>8.4f} {mC[k]:>8.4f} | {100 * vN[k]:>7.3g}% {100 * vC[k]:>7.3g}%")
+    lines.append("")
+    lines.append(f"{'group':>14} {'kind':>9} {'n':>5} | {'E/period Nash':>13} {'E/period comp':>13} "
+                 f"| {'priced out N':>12} {'priced out C':>12}")
+    idx = 0
+    for g in (*e.standard, *e.producers):
+        kind = "standard" if idx < e.M else "producer"
+        sl = slice(idx, idx + g.count)
+        eN = nash.consumption[sl, 1:].mean()
+        eC = comp.consumption[sl, 1:].mean()
+        lines.append(f"{g.name:>14} {kind:>9} {g.count:>5} | {eN:>13.5g} {eC:>13.5g} | "
+                     f"{int(nash.priced_out[sl].sum()):>12} {int(comp.priced_out[sl].sum()):>12}")
+        idx += g.count
+    lines.append("")
+    for name, eq in (("Nash", nash), ("competitive", comp)):
+        lines.append(f"{name}: converged={eq.converged}, iterations={eq.iterations}, "
+                     f"max FOC residual={eq.max_residual:.2e}")
+    return "\n".join(lines)
+
+
+def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> list[Path]:
+    """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` into ``out_dir``, atomically.
+
+    The files are built in a temporary directory next to ``out_dir`` and
+    each is moved into place with :func:`os.replace`, so a failure leaves no
+    half-written file.
+    """
+    e = scenario.economy
+    files: dict[str, str] = {}
+    files["summary.json"] = json.dumps(summary_json(scenario, nash, comp), indent=2) + "\n"
+    mN, mC = markups(e, nash), markups(e, comp)
+    rows = []
+    for t in range(e.T + 1):
+        rows.append([t, nash.prices[t], comp.prices[t], nash.relative_prices[t],
+                     comp.relative_prices[t], nash.offers[:, t].sum(), comp.offers[:, t].sum(),
+                     mN[t - 1] if t else "", mC[t - 1] if t else "",
+                     nash.verification_share[t - 1] if t else "",
+                     comp.verification_share[t - 1] if t else ""])
+    files["prices.csv"] = _csv_text(
+        ["post", "price_nash", "price_competitive", "relative_price_nash",
+         "relative_price_competitive", "quantity_nash", "quantity_competitive", "markup_nash",
+         "markup_competitive", "verification_share_nash", "verification_share_competitive"], rows)
+    arows = []
+    for kind, eq in (("nash", nash), ("competitive", comp)):
+        for a in e.agents():
+            i = a.index
+            for t in range(e.T + 1):
+                arows.append([kind, a.id, a.kind, t, eq.bids[i, t], eq.offers[i, t],
+                              eq.allocations[i, t], eq.consumption[i, t], eq.utility[i],
+                              int(eq.priced_out[i])])
+    files["agents.csv"] = _csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
+                                     "allocation", "consumption", "utility", "priced_out"], arows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".emg-solve-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
+        for name in files:
+            os.replace(Path(tmp) / name, out_dir / name)
+            written.append(out_dir / name)
+    return written
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``emg solve``."""
+    parser.add_argument("scenario", help="scenario TOML file (see docs/scenarios.md)")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
+    parser.add_argument("--out", metavar="DIR", help="also write summary.json, prices.csv, agents.csv to DIR")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Solve the scenario and print (and optionally write) the comparison."""
+    from market.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    nash, comp = solve_scenario(scenario)
+    if args.json:
+        json.dump(summary_json(scenario, nash, comp), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(scenario, nash, comp))
+    if args.out:
+        written = write_outputs(Path(args.out), scenario, nash, comp)
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return 0 if (nash.converged and comp.converged) else 1
