@@ -220,7 +220,7 @@ def cash_in_advance(
 
 
 def opening_order(obs: Observation) -> Order:
-    """The first order, before any round has closed (no one's orders are known yet).
+    """The order played without an informative last round (see :func:`informative`).
 
     A standard agent splits its balance over the posts in proportion to its
     utility weights ``α^0, α^1..α^T``. A producer offers what its stock allows,
@@ -248,6 +248,18 @@ def opening_order(obs: Observation) -> Order:
     return Order(bids=m * share, offers=fit_to_stock(spec, q, obs.stock))
 
 
+def informative(obs: Observation) -> bool:
+    """Whether last round can anchor a best response: it exists and every post traded.
+
+    Before the first close, or after a round in which some post was inactive
+    (no bids or no offers, e.g. nobody could pay for the good yet), the
+    static best response is degenerate (an agent's own bid would set the
+    price alone); strategies then play :func:`opening_order` again.
+    """
+    return obs.bids is not None and obs.offers is not None and obs.prices is not None and bool(
+        np.all(np.asarray(obs.prices) > 0))
+
+
 def _best_response(obs: Observation, bids: FloatArray, offers: FloatArray) -> tuple[FloatArray, FloatArray, bool]:
     """``market.nash.best_response`` for the observing agent: ``(b*, q*, priced_out)``."""
     from market.nash import best_response
@@ -269,9 +281,10 @@ class DampedBestResponse:
     _prev: Order | None = field(default=None, init=False, repr=False)
 
     def decide(self, obs: Observation) -> Order | None:
-        if obs.bids is None or obs.offers is None:
+        if not informative(obs):
             order = opening_order(obs)
         else:
+            assert obs.bids is not None and obs.offers is not None
             b, q, priced_out = _best_response(obs, obs.bids, obs.offers)
             if priced_out:
                 self._prev = None
@@ -321,8 +334,9 @@ class FictitiousPlay:
     _seen: int = field(default=-1, init=False, repr=False)
 
     def decide(self, obs: Observation) -> Order | None:
-        if obs.bids is None or obs.offers is None:
+        if not informative(obs):
             return opening_order(obs)
+        assert obs.bids is not None and obs.offers is not None
         if obs.round != self._seen:
             if self._sum_bids is None or self._sum_offers is None:
                 self._sum_bids = np.zeros_like(obs.bids)

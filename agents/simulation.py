@@ -1,0 +1,515 @@
+"""The on-chain simulation: AI agents trade round after round on a local chain.
+
+The loop, written out in plain code (one round)::
+
+    observe  every agent reads the last closed round (``RoundClosed``: B^t, Q^t,
+             p^t), everyone's orders of that round (``OrderPlaced`` events) and
+             forecasts its own pending settlement (revenue, refund, stock) with
+             the contract's rounding -> Observation
+    decide   each agent's strategy turns its observation into an order (Python)
+    order    each agent signs and sends its own transaction, in an order drawn
+             from the simulation's random generator; the contract settles its
+             previous order in the same call. A strategy that raises or a
+             transaction that reverts is a failure of that agent in that round:
+             recorded, and the run goes on without its order
+    close    a keeper account (not an agent) calls close(); if not every
+             registered agent ordered, the chain first travels to the deadline
+    settle   settlement is pulled: each agent's next order settles its last
+             one; after the last round every agent with a pending order claims
+
+The run stops when the distance of the round's prices to the Nash equilibrium
+(solved with the verification electricity the agents measured, renormalised
+to the round's total bids) is at most ``tolerance``, or after ``rounds``
+rounds. The simulation owns ``numpy.random.Generator(seed)``: the same
+scenario and seed give the same run, to the byte in the output files.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from market.errors import EmgError, SimulationError
+from market.model import AgentSpec, Economy, FloatArray, Scenario, SimulationSettings
+
+from agents.agent import WAD, Agent, as_float_row, settlement, to_wad
+from agents.records import (
+    STATUS_ABSTAINED,
+    STATUS_FAILED,
+    STATUS_OK,
+    AgentRound,
+    Failure,
+    RoundRecord,
+    RunLog,
+)
+from agents.strategies import Observation, Order, PlayEquilibrium, Strategy, make_strategy, relative_distance
+
+if TYPE_CHECKING:  # pragma: no cover
+    from market.results import Equilibrium
+
+StrategyFactory = Callable[[AgentSpec], Strategy]
+
+
+@dataclass
+class SimulationResult:
+    """The outcome of :meth:`Simulation.run` (everything the output folder is made of).
+
+    Attributes
+    ----------
+    scenario : Scenario
+    settings : SimulationSettings
+        The settings in force (scenario's, with command-line overrides).
+    log : RunLog
+        Per-round and per-agent records, failures.
+    converged : bool
+        The last round's distance is within ``settings.tolerance``.
+    distance : float
+        ``max_t |p_sim^t / p_nash^t - 1|`` in the last round, against the Nash
+        equilibrium solved with ``v_used`` and renormalised to that round's total bids.
+    v_used : ndarray (N,)
+        The verification electricity each agent used in its last decision
+        (``κ · gasUsed`` of its previous receipt).
+    v_last : ndarray (N,)
+        ``κ · gasUsed`` of each agent's last order receipt.
+    nash, competitive : Equilibrium or None
+        ``emg solve``'s equilibria with ``v_used``.
+    nash_prices, competitive_prices : ndarray (T+1,) or None
+        Their prices renormalised to the last round's total bids.
+    ledger : dict
+        The end-of-run checks (electricity and bytecoins), see ``docs/summary-schema.md``.
+    gas_total, orders_total : int
+    wall_seconds : float
+        Wall time of the loop (terminal only; never written to a file).
+    """
+
+    scenario: Scenario
+    settings: SimulationSettings
+    log: RunLog
+    converged: bool
+    distance: float
+    v_used: FloatArray
+    v_last: FloatArray
+    nash: "Equilibrium | None"
+    competitive: "Equilibrium | None"
+    nash_prices: FloatArray | None
+    competitive_prices: FloatArray | None
+    ledger: dict[str, Any]
+    gas_total: int
+    orders_total: int
+    final_bids: FloatArray
+    final_offers: FloatArray
+    final_allocations: FloatArray
+    participants: np.ndarray
+    wall_seconds: float = 0.0
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+def market_config(economy: Economy, addresses: list[str], round_duration: int) -> Any:
+    """The chain's :class:`~agents.chain.deploy.MarketConfig` for an economy (floats → wad/wei)."""
+    from agents.chain.deploy import MarketConfig, ProducerSpec, StandardSpec
+
+    std, prd = [], []
+    for spec, addr in zip(economy.agents(), addresses):
+        if spec.kind == "standard":
+            std.append(StandardSpec(addr, to_wad(spec.omega), to_wad(spec.bytecoins)))
+        else:
+            prd.append(ProducerSpec(
+                addr, tuple(to_wad(th) for th in spec.theta), to_wad(spec.c),
+                None if spec.K is None else to_wad(spec.K),
+                0 if spec.rho is None else to_wad(spec.rho), to_wad(spec.stock),
+                to_wad(spec.bytecoins)))
+    return MarketConfig(economy.T, round_duration, tuple(std), tuple(prd))
+
+
+class Simulation:
+    """One run of a scenario on a fresh local chain.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    settings : SimulationSettings, optional
+        Overrides ``scenario.simulation``.
+    strategy_factory : callable, optional
+        ``AgentSpec -> Strategy``; default: the scenario's strategy for every agent.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+
+    The chain, market and agents are set up in the constructor (so a caller
+    can inspect or instrument ``self.agents`` before :meth:`run`).
+    """
+
+    def __init__(self, scenario: Scenario, settings: SimulationSettings | None = None,
+                 strategy_factory: StrategyFactory | None = None, progress: bool = False) -> None:
+        from agents.chain.backend import Chain
+        from agents.chain.deploy import deploy_market
+
+        self.scenario = scenario
+        self.economy = economy = scenario.economy
+        self.settings = settings or scenario.simulation
+        if self.settings.backend != "eth-tester":
+            raise SimulationError(f"simulation.backend: only \"eth-tester\" is supported by "
+                                  f"emg simulate, got {self.settings.backend!r}")
+        self.progress = progress
+        self.rng = np.random.default_rng(self.settings.seed)
+        self.T = economy.T
+        self.N = economy.N
+        self.schedule = economy.schedule
+        specs = economy.agents()
+        self.chain = Chain.local(self.N, seed=self.settings.seed)
+        duration = max(1, int(math.ceil(self.settings.round_duration)))
+        self.config = market_config(economy, [a.address for a in self.chain.accounts], duration)
+        self.client = deploy_market(self.chain, self.config)
+        v_prior = economy.verification_energy()
+        self._equilibrium_profile: Any = None
+        factory = strategy_factory or self._default_factory()
+        self.agents = [
+            Agent(spec, acct, factory(spec), kappa=economy.kappa,
+                  omega=to_wad(spec.omega) if spec.kind == "standard" else 0,
+                  balance=to_wad(spec.bytecoins), stock=to_wad(spec.stock),
+                  v_prior=float(v_prior[spec.index]))
+            for spec, acct in zip(specs, self.chain.accounts)
+        ]
+        self._input_cache: dict[tuple[str, tuple[int, ...]], int] = {}
+
+    def _default_factory(self) -> StrategyFactory:
+        s = self.settings
+        if s.strategy == "equilibrium":
+            from market.nash import solve_nash
+
+            eq = solve_nash(self.economy)
+            self._equilibrium_profile = eq
+            return lambda spec: PlayEquilibrium(eq.bids[spec.index].copy(), eq.offers[spec.index].copy())
+        return lambda spec: make_strategy(s.strategy, s.damping)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _required_input(self, agent: Agent) -> Callable[[tuple[int, ...]], int]:
+        def f(offers: tuple[int, ...]) -> int:
+            key = (agent.account.address, offers)
+            got = self._input_cache.get(key)
+            if got is None:
+                got = self.client.required_input(agent.account.address, offers)
+                if len(self._input_cache) > 4096:
+                    self._input_cache.clear()
+                self._input_cache[key] = got
+            return got
+        return f
+
+    def _reference(self, v: FloatArray) -> "Equilibrium":
+        from market.nash import solve_nash
+
+        return solve_nash(self.economy, v=v)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> SimulationResult:
+        """Play rounds until the prices settle on the Nash equilibrium or the round limit."""
+        from agents.chain.backend import Reverted
+        from agents.chain.events import OrderPlaced
+
+        settings = self.settings
+        T, N = self.T, self.N
+        log = RunLog()
+        closed: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        last_bids: FloatArray | None = None
+        last_offers: FloatArray | None = None
+        last_prices: FloatArray | None = None
+        gas_total = 0
+        orders_total = 0
+        dust_total = 0
+        settle_checked = 0
+        elec_dust: dict[int, list[tuple[int, int, int]]] = {}  # round -> [(Q^t, Σx^t, buyers^t)]
+        v_used = np.array([a.v for a in self.agents])
+        ref_v: FloatArray | None = None
+        ref: Equilibrium | None = None
+        distance = math.inf
+        timing = {"decide": 0.0, "order": 0.0, "close": 0.0, "solve": 0.0}
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=settings.rounds, desc="emg simulate", unit="round", leave=True)
+        t_start = time.perf_counter()
+        rounds_played = 0
+        forecasts: dict[str, Any] = {}
+        try:
+            for r in range(settings.rounds):
+                # ---- observe + decide
+                t0 = time.perf_counter()
+                decisions: list[tuple[Agent, Order | None, int, int, str]] = []
+                v_used = np.array([a.v for a in self.agents])
+                for agent in self.agents:
+                    balance, stock = agent.spendable(closed)
+                    obs = Observation(
+                        round=r, economy=self.economy, spec=agent.spec,
+                        balance=balance / WAD, stock=stock / WAD, v=agent.v,
+                        bids=last_bids, offers=last_offers, prices=last_prices, rng=self.rng)
+                    try:
+                        order = agent.strategy.decide(obs)
+                        decisions.append((agent, order, balance, stock, ""))
+                    except Exception as exc:  # the agent's process failed: the run goes on
+                        decisions.append((agent, None, balance, stock, f"{type(exc).__name__}: {exc}"))
+                timing["decide"] += time.perf_counter() - t0
+
+                # ---- order (each agent signs and sends its own transaction)
+                t0 = time.perf_counter()
+                sent: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
+                status: dict[str, tuple[str, str]] = {}
+                round_gas = 0
+                for k in self.rng.permutation(N):
+                    agent, order, balance, stock, err = decisions[int(k)]
+                    if err:
+                        status[agent.id] = (STATUS_FAILED, err)
+                        log.failures.append(Failure(r, agent.id, "strategy", err))
+                        continue
+                    if order is None:
+                        status[agent.id] = (STATUS_ABSTAINED, "")
+                        continue
+                    try:
+                        bids, offers = agent.to_integers(
+                            order, balance, stock,
+                            self._required_input(agent) if agent.producer else None)
+                        res = self.client.order(agent.account, bids, offers)
+                    except Reverted as exc:
+                        msg = f"reverted: {exc.name}{tuple(exc.error_args)}" if exc.name else str(exc)
+                        status[agent.id] = (STATUS_FAILED, msg)
+                        log.failures.append(Failure(r, agent.id, "revert", msg))
+                        if exc.receipt is not None:
+                            round_gas += exc.receipt.gas_used
+                        continue
+                    except EmgError as exc:
+                        msg = str(exc)
+                        status[agent.id] = (STATUS_FAILED, msg)
+                        log.failures.append(Failure(r, agent.id, "revert", msg))
+                        continue
+                    if res.settlement is not None:
+                        f = forecasts.pop(agent.id, None)
+                        s = res.settlement
+                        if f is None or (f.allocations, f.revenue, f.refund) != (
+                                s.allocations, s.revenue, s.refund):
+                            raise SimulationError(
+                                f"round {r}: {agent.id}'s settlement {s} differs from the "
+                                f"contract-arithmetic forecast {f}")
+                        settle_checked += 1
+                    agent.placed(res.round, bids, offers, res.input, res.settlement,
+                                 res.receipt.gas_used)
+                    sent[agent.id] = (bids, offers, res.receipt.gas_used)
+                    status[agent.id] = (STATUS_OK, "")
+                    round_gas += res.receipt.gas_used
+                    orders_total += 1
+                timing["order"] += time.perf_counter() - t0
+
+                # ---- close
+                t0 = time.perf_counter()
+                if len(sent) < N:
+                    state = self.client.current_round()
+                    self.chain.travel_to(state.deadline)
+                cres = self.client.close()
+                round_gas += cres.receipt.gas_used
+                gas_total += round_gas
+                B, Q = cres.closed.B, cres.closed.Q
+                closed[r] = (B, Q)
+                timing["close"] += time.perf_counter() - t0
+
+                # ---- what each agent's order will settle to (the contract's rounding)
+                bids_m = np.zeros((N, T + 1))
+                offers_m = np.zeros((N, T + 1))
+                alloc_m = np.zeros((N, T + 1))
+                paid = 0
+                vsum = np.zeros(T)
+                xsum_int = [0] * (T + 1)
+                for agent in self.agents:
+                    i = agent.spec.index
+                    st, err = status[agent.id]
+                    gas = 0
+                    if agent.id in sent:
+                        bids, offers, gas = sent[agent.id]
+                        f = settlement(B, Q, bids, offers, agent.omega)
+                        forecasts[agent.id] = f
+                        paid += f.revenue + f.refund
+                        bids_m[i] = as_float_row(bids, T)
+                        offers_m[i] = as_float_row(offers, T) if agent.producer else 0.0
+                        if not agent.producer:
+                            offers_m[i, 0] = agent.omega / WAD
+                        alloc_m[i] = as_float_row(f.allocations, T)
+                        for t in range(T + 1):
+                            xsum_int[t] += f.allocations[t]
+                    v = agent.kappa * gas
+                    V = self.schedule * v if gas else np.zeros(T)
+                    vsum += V
+                    nxt_balance, nxt_stock = agent.spendable(closed)
+                    log.agents.append(AgentRound(
+                        round=r, agent=agent.id, kind=agent.spec.kind, status=st,
+                        bids=tuple(bids_m[i].tolist()), offers=tuple(offers_m[i].tolist()),
+                        allocations=tuple(alloc_m[i].tolist()),
+                        consumption=tuple((alloc_m[i, 1:] - V).tolist()),
+                        verification=tuple(V.tolist()), gas_used=int(gas), v=float(v),
+                        balance=nxt_balance / WAD, stock=nxt_stock / WAD if agent.producer else 0.0,
+                        error=err))
+                escrowed = sum(B)
+                dust_total += escrowed - paid
+                # electricity ledger of this round, exact in wad: Σ_i x_i^t + dust^t = Q^t
+                elec_dust[r] = [
+                    (Q[t] if B[t] > 0 and Q[t] > 0 else 0, xsum_int[t],
+                     sum(1 for i in range(N) if bids_m[i, t] > 0))
+                    for t in range(1, T + 1)]
+                prices = np.array([b / q if b > 0 and q > 0 else 0.0 for b, q in zip(B, Q)])
+
+                # ---- distance to the Nash equilibrium with the v the agents used
+                t0 = time.perf_counter()
+                if ref is None or ref_v is None or not np.allclose(v_used, ref_v, rtol=1e-12, atol=0.0):
+                    ref = self._reference(v_used)
+                    ref_v = v_used.copy()
+                timing["solve"] += time.perf_counter() - t0
+                distance = self._distance(prices, B, ref)
+                n_failed = sum(1 for s, _ in status.values() if s == STATUS_FAILED)
+                log.rounds.append(RoundRecord(
+                    round=r, prices=tuple(prices.tolist()),
+                    bids=tuple(b / WAD for b in B), offers=tuple(q / WAD for q in Q),
+                    distance=distance, orders=len(sent), failed=n_failed, gas=round_gas,
+                    verification=tuple(vsum.tolist()),
+                    delivered=tuple(q / WAD for q in Q[1:])))
+                last_bids, last_offers, last_prices = bids_m, offers_m, prices
+                rounds_played = r + 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(f"round {r}  distance {distance:.2e}  gas {gas_total:,}")
+                if distance <= settings.tolerance:
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        wall = time.perf_counter() - t_start
+
+        # ---- settle: every agent with a pending order claims it
+        for agent in self.agents:
+            if agent.pending is not None:
+                s = self.client.claim(agent.account)
+                f = forecasts.pop(agent.id, None)
+                if f is None or (f.allocations, f.revenue, f.refund) != (s.allocations, s.revenue,
+                                                                          s.refund):
+                    raise SimulationError(f"final claim of {agent.id}: settlement {s} differs from "
+                                          f"the forecast {f}")
+                settle_checked += 1
+                agent.claimed(s)
+        _ = OrderPlaced  # events are decoded by the client from each receipt
+
+        ledger = self._ledger(log, elec_dust, dust_total, settle_checked)
+        # ---- the comparison: equilibria with the v the agents used, renormalised
+        last = log.rounds[-1] if log.rounds else None
+        nash = ref if ref is not None and ref_v is not None and np.allclose(v_used, ref_v, rtol=1e-12,
+                                                                             atol=0.0) else None
+        if nash is None:
+            nash = self._reference(v_used)
+        total_bids = sum(last.bids) if last is not None else 0.0
+        nash_p = nash.prices * (total_bids / nash.bids.sum()) if nash.bids.sum() > 0 else None
+        try:
+            from market.competitive import solve_competitive
+
+            comp: Equilibrium | None = solve_competitive(self.economy, v=v_used)
+        except (EmgError, ImportError):
+            comp = None
+        comp_p = (comp.prices * (total_bids / comp.bids.sum())
+                  if comp is not None and comp.bids.sum() > 0 else None)
+        v_last = np.array([a.kappa * a.gas_used for a in self.agents])
+        participants = np.array([any(a.agent == ag.id and a.status == STATUS_OK
+                                     for a in log.agents if a.round == rounds_played - 1)
+                                 for ag in self.agents])
+        return SimulationResult(
+            scenario=self.scenario, settings=settings, log=log,
+            converged=bool(distance <= settings.tolerance), distance=float(distance),
+            v_used=v_used, v_last=v_last, nash=nash, competitive=comp,
+            nash_prices=nash_p, competitive_prices=comp_p, ledger=ledger,
+            gas_total=gas_total, orders_total=orders_total,
+            final_bids=last_bids if last_bids is not None else np.zeros((N, T + 1)),
+            final_offers=last_offers if last_offers is not None else np.zeros((N, T + 1)),
+            final_allocations=np.array([list(a.allocations) for a in log.agents[-N:]])
+            if log.agents else np.zeros((N, T + 1)),
+            participants=participants, wall_seconds=wall, timing=timing)
+
+    @staticmethod
+    def _distance(prices: FloatArray, B: tuple[int, ...], ref: "Equilibrium") -> float:
+        """``max_t |p^t / p_nash^t − 1|``, Nash prices renormalised to this round's total bids."""
+        total_ref = float(ref.bids.sum())
+        if total_ref <= 0:
+            return math.inf
+        scale = (sum(B) / WAD) / total_ref
+        nash_p = np.nan_to_num(ref.prices, nan=0.0) * scale
+        if np.any((nash_p > 0) & ~(prices > 0)):
+            return math.inf  # a post the equilibrium trades on is inactive on chain
+        return relative_distance(prices, nash_p)
+
+    def _ledger(self, log: RunLog, elec_dust: dict[int, list[tuple[int, int, int]]],
+                dust_total: int, settle_checked: int) -> dict[str, Any]:
+        """End-of-run checks: electricity per period and round, bytecoins conserved.
+
+        Electricity (SPEC §3), exact in wad for every round and period:
+        ``Σ_i (E_i^t + V_i^t) = Σ_i x_i^t = Q^t − dust^t`` with
+        ``0 ≤ dust^t < buyers^t`` (each allocation is rounded down by less than
+        one wad unit). Bytecoins (SPEC §4): the agents' balances (on chain, and
+        as each agent booked them from its events) plus the market's escrow
+        equal the supply, and after the final claims the escrow is exactly the
+        rounding dust forecast round by round.
+        """
+        T = self.T
+        electricity_ok = True
+        worst = 0
+        for rows in elec_dust.values():
+            for delivered, xsum, buyers in rows:
+                dust = delivered - xsum
+                worst = max(worst, dust)
+                if not 0 <= dust <= max(buyers, 0) or (delivered == 0 and xsum != 0):
+                    electricity_ok = False
+        last_r = max(elec_dust) if elec_dust else None
+        last_rows = []
+        if last_r is not None:
+            last_agents = [a for a in log.agents if a.round == last_r]
+            for t in range(1, T + 1):
+                delivered, xsum, _ = elec_dust[last_r][t - 1]
+                last_rows.append({
+                    "t": t, "delivered": delivered / WAD,
+                    "consumed": sum(a.consumption[t - 1] for a in last_agents),
+                    "verification": sum(a.verification[t - 1] for a in last_agents),
+                    "allocated": xsum / WAD, "dust_wad": delivered - xsum})
+        # bytecoins: Σ agents' balances + escrow = supply, escrow = rounding dust
+        supply = sum(s.bytecoins for s in self.config.standard) + sum(
+            p.bytecoins for p in self.config.producers)
+        on_chain = [self.client.agent(a.account.address).balance for a in self.agents]
+        booked = [a.balance for a in self.agents]
+        escrow = self.client.escrow()
+        market_tokens = self.client.token_balance(self.client.market_address)
+        bytecoins_ok = (sum(on_chain) + escrow == supply and on_chain == booked
+                        and escrow == dust_total and market_tokens == supply)
+        return {
+            "electricity": {
+                "identity": "sum_i (E_i^t + V_i^t) = sum_i x_i^t = Q^t - dust^t, "
+                            "0 <= dust^t < buyers^t (wad), every round and period",
+                "last_round": last_rows,
+                "max_dust_wad": worst,
+                "ok": bool(electricity_ok),
+            },
+            "bytecoins": {
+                "identity": "sum_i balance_i + escrow = supply; escrow = rounding dust",
+                "supply": supply / WAD,
+                "balances": sum(on_chain) / WAD,
+                "escrow": escrow / WAD,
+                "dust_forecast": dust_total / WAD,
+                "supply_wei": str(supply),
+                "balances_wei": str(sum(on_chain)),
+                "escrow_wei": str(escrow),
+                "books_match_chain": on_chain == booked,
+                "ok": bool(bytecoins_ok),
+            },
+            "settlements_checked": settle_checked,
+            "ok": bool(electricity_ok and bytecoins_ok),
+        }
+
+
+def with_overrides(settings: SimulationSettings, **kw: Any) -> SimulationSettings:
+    """``settings`` with the given fields replaced (``None`` values are ignored)."""
+    return replace(settings, **{k: v for k, v in kw.items() if v is not None})
