@@ -8,12 +8,14 @@ pragma solidity 0.8.28;
 ///
 /// `powWad(x, y) = x^y` for x > 0 is computed as exp(y·ln x) with an internal
 /// scale of 1e36:
-///   ln:  x = m·2^k with m in [1, 2) (bit length, exact shifts); if m ≥ √2,
-///        m ← m/√2 and ln √2 is added; then ln m = 2·atanh(z), z = (m−1)/(m+1)
-///        ∈ [0, 0.172), summed as z + z³/3 + z⁵/5 + … until a term is below
-///        1e-18 (in 1e36 units: below 1e18).
-///   exp: E = k·ln 2 + r with r ∈ [0, ln 2) (floor division), e^r by Taylor
-///        terms until one is below 1e-18, then the exact shift by 2^k.
+///   ln:  x = m·2^k with m in [1, 2) (bit length, exact shifts); m = b·y with
+///        b = 1 + j/16 (ln b from a 16-entry table) and y in [1, 1 + 1/16);
+///        ln y = 2·atanh(z), z = (m−b)/(m+b) ≤ 1/32, as z·Σ_{n≤5} z^{2n}/(2n+1)
+///        (Horner; the first omitted term is below 1e-19).
+///   exp: E = k·ln 2 + r, r ∈ [0, ln 2) (floor division); r = j·ln2/16 + s
+///        (2^(j/16) from a table), e^s (s < 0.044) by its Taylor polynomial of
+///        degree 10 (Horner; the omitted tail is below 1e-20); then the exact
+///        shift by 2^k.
 /// Every operation rounds down (floor); the result is within a few 1e-18 of
 /// the true value relative (tests/test_fixedpoint.py states the measured bound).
 library FixedPoint {
@@ -21,12 +23,6 @@ library FixedPoint {
     uint256 internal constant ONE = 1e36;
     /// ln 2 · 1e36, floor
     uint256 internal constant LN2 = 693147180559945309417232121458176568;
-    /// √2 · 1e36, floor
-    uint256 internal constant SQRT2 = 1414213562373095048801688724209698078;
-    /// ln √2 · 1e36, floor
-    uint256 internal constant LN_SQRT2 = 346573590279972654708616060729088284;
-    /// a series stops at the first term below this (1e-18 in 1e36 units)
-    uint256 internal constant TINY = 1e18;
 
     error PowOutOfRange(uint256 x, uint256 y);
 
@@ -45,6 +41,58 @@ library FixedPoint {
         }
     }
 
+    /// @notice ln(1 + j/16) · 1e36 (floor), j = 0..15.
+    function lnTable(uint256 j) internal pure returns (uint256) {
+        if (j < 8) {
+            if (j < 4) {
+                if (j < 2) {
+                    return j == 0 ? 0 : 60624621816434842580606132040420263;
+                }
+                return j == 2 ? 117783035656383454538794109470521705 : 171850256926659222340098946055147264;
+            }
+            if (j < 6) {
+                return j == 4 ? 223143551314209755766295090309834503 : 271933715483641758831669494532999161;
+            }
+            return j == 6 ? 318453731118534615810247213590599595 : 362905493689368453137824345977489846;
+        }
+        if (j < 12) {
+            if (j < 10) {
+                return j == 8 ? 405465108108164381978013115464349136 : 446287102628419511532590180619669006;
+            }
+            return j == 10 ? 485507815781700807801791077190788900 : 523248143764547836516807224934870841;
+        }
+        if (j < 14) {
+            return j == 12 ? 559615787935422686270888500526826593 : 594707107746692789514343546529205333;
+        }
+        return j == 14 ? 628608659422374137744308205774183639 : 661398482245365008260235838709650938;
+    }
+
+    /// @notice 2^(j/16) · 1e36 (floor), j = 0..15.
+    function twoTable(uint256 j) internal pure returns (uint256) {
+        if (j < 8) {
+            if (j < 4) {
+                if (j < 2) {
+                    return j == 0 ? 1000000000000000000000000000000000000 : 1044273782427413840321966478739929008;
+                }
+                return j == 2 ? 1090507732665257659207010655760707978 : 1138788634756691653703830283841511254;
+            }
+            if (j < 6) {
+                return j == 4 ? 1189207115002721066717499970560475915 : 1241857812073484048593677468726595605;
+            }
+            return j == 6 ? 1296839554651009665933754117792451159 : 1354255546936892728298014740140702804;
+        }
+        if (j < 12) {
+            if (j < 10) {
+                return j == 8 ? 1414213562373095048801688724209698078 : 1476826145939499311386907480374049923;
+            }
+            return j == 10 ? 1542210825407940823612291862090734841 : 1610490331949254308179520667357400583;
+        }
+        if (j < 14) {
+            return j == 12 ? 1681792830507429086062250952466429790 : 1756252160373299483112160619375313221;
+        }
+        return j == 14 ? 1834008086409342463487083189588288856 : 1915206561397147293872611270295830887;
+    }
+
     /// @notice ln(x / 1e18) · 1e36 for 0 < x < 2^160 (x in wad).
     function ln36(uint256 x) internal pure returns (int256) {
         unchecked {
@@ -54,35 +102,47 @@ library FixedPoint {
             if (k > 0) m >>= uint256(k);
             else m <<= uint256(-k);
             if (m < ONE) { m <<= 1; k -= 1; }
-            uint256 extra = 0;
-            if (m >= SQRT2) { m = (m * ONE) / SQRT2; extra = LN_SQRT2; }
-            uint256 z = ((m - ONE) * ONE) / (m + ONE);
-            uint256 z2 = (z * z) / ONE;
-            uint256 sum = z;
-            uint256 term = z;
-            for (uint256 i = 3; ; i += 2) {
-                term = (term * z2) / ONE;
-                if (term < TINY) break;
-                sum += term / i;
-            }
-            return k * int256(LN2) + int256(2 * sum + extra);
+            // m = b·y with b = ONE·(1 + j/16) and y in [1, 1 + 1/16)
+            uint256 j = ((m - ONE) << 4) / ONE;
+            uint256 b = ONE + j * (ONE >> 4);
+            // ln y = 2·atanh(z), z = (y − 1)/(y + 1) = (m − b)/(m + b) ≤ 1/32;
+            // atanh(z)/z = Σ_{n=0..5} z^{2n}/(2n+1) by Horner in w = z² (next term < 1e-19)
+            uint256 z = ((m - b) * ONE) / (m + b);
+            uint256 w = (z * z) / ONE;
+            uint256 p = ONE / 11;
+            p = ONE / 9 + (p * w) / ONE;
+            p = ONE / 7 + (p * w) / ONE;
+            p = ONE / 5 + (p * w) / ONE;
+            p = ONE / 3 + (p * w) / ONE;
+            p = ONE + (p * w) / ONE;
+            uint256 sum = (z * p) / ONE;
+            return k * int256(LN2) + int256(lnTable(j) + 2 * sum);
         }
     }
 
-    /// @notice e^(e / 1e36) in wad, floor; reverts above 2^128 wad.
+    /// @notice e^(e / 1e36) in wad, floor; type(uint256).max above 2^127·2 wad.
     function exp36(int256 e) internal pure returns (uint256) {
         unchecked {
             int256 k = e / int256(LN2);
             if (e % int256(LN2) < 0) k -= 1; // floor, not truncation
             uint256 r = uint256(e - k * int256(LN2)); // in [0, LN2)
+            // e^r = 2^(j/16) · e^s, s = r − j·ln2/16 in [0, ln2/16 + 1e-36)
+            uint256 j = (r << 4) / LN2;
+            uint256 s = r - (j * LN2) / 16;
+            // e^s = Σ_{n=0..10} s^n/n! by Horner (next term < 1e-20)
             uint256 sum = ONE;
-            uint256 term = ONE;
-            for (uint256 i = 1; ; ++i) {
-                term = (term * r) / ONE / i;
-                if (term < TINY) break;
-                sum += term;
-            }
-            // sum / ONE = e^r in [1, 2); result = sum · 2^k / 1e18
+            sum = ONE + (sum * s) / (10 * ONE);
+            sum = ONE + (sum * s) / (9 * ONE);
+            sum = ONE + (sum * s) / (8 * ONE);
+            sum = ONE + (sum * s) / (7 * ONE);
+            sum = ONE + (sum * s) / (6 * ONE);
+            sum = ONE + (sum * s) / (5 * ONE);
+            sum = ONE + (sum * s) / (4 * ONE);
+            sum = ONE + (sum * s) / (3 * ONE);
+            sum = ONE + (sum * s) / (2 * ONE);
+            sum = ONE + (sum * s) / ONE;
+            sum = (sum * twoTable(j)) / ONE; // e^r · 1e36, in [1e36, 2e36)
+            // result = sum · 2^k / 1e18
             if (k >= 0) {
                 if (k > 127) return type(uint256).max; // caller rejects as overflow
                 return (sum << uint256(k)) / WAD;

@@ -28,10 +28,15 @@ import {FixedPoint} from "./FixedPoint.sol";
 contract Market is IMarket {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant LO = (1 << 128) - 1;
-    /// both 128-bit halves of a totals slot hold "zero" (stored as value + 1)
-    uint256 internal constant SENTINEL = (1 << 128) | 1;
-    /// bound on the bytecoin supply, on every amount and on every per-post total
-    uint256 internal constant MAX_AMOUNT = 1 << 126;
+    /// width of one running total in a totals slot; three totals per slot
+    uint256 internal constant W = 85;
+    uint256 internal constant M85 = (1 << 85) - 1;
+    /// all three fields of a totals slot hold "zero" (stored as value + 1)
+    uint256 internal constant SENTINEL = 1 | (1 << 85) | (1 << 170);
+    /// bound on the bytecoin supply (wei), on every amount and on every per-post
+    /// total (2^84 − 1 ≈ 1.9e25: 19 million bytecoins or units); a field (85 bits)
+    /// holds total + 1 ≤ 2^84, so adding one amount never carries into the next field
+    uint256 internal constant MAX_AMOUNT = (1 << 84) - 1;
     uint256 internal constant STANDARD = 1;
     uint256 internal constant PRODUCER = 2;
     uint256 internal constant MAX_T = 700;
@@ -44,11 +49,13 @@ contract Market is IMarket {
     address public immutable deployer;
 
     /// The open round, packed: round (bits 0–31) | deadline (32–95) |
-    /// orders so far (96–127) | Q^0 + 1 (128–255). Zero until `start`.
+    /// orders so far (96–127) | the market's CREATE nonce of round 0's history
+    /// (128–159) | Q^0 + 1 (160–255). Zero until `start`.
     uint256 internal _rs;
-    /// B^t + 1 for the open round: slot i holds post 2i (low half), 2i+1 (high).
+    /// B^t + 1 for the open round, three 85-bit fields per slot: slot i holds
+    /// posts 3i (bits 0–84), 3i+1 (85–169), 3i+2 (170–254).
     mapping(uint256 => uint256) internal _bBank;
-    /// Q^t + 1 for t ≥ 1: slot i holds post 2i+1 (low half), 2i+2 (high).
+    /// Q^t + 1 for t ≥ 1, likewise: slot i holds posts 3i+1, 3i+2, 3i+3.
     mapping(uint256 => uint256) internal _qBank;
     /// Per agent: balance in wei (bits 0–127) | producer's stock of the good,
     /// or standard agent's endowment ω, in wad (128–255).
@@ -57,12 +64,13 @@ contract Market is IMarket {
     /// truncated to 160 bits (0–159) | its round + 1, 0 if none (160–191) |
     /// kind (192–199) | producer index (200–215). Nonzero iff registered.
     mapping(address => uint256) internal _meta;
-    /// Producers' parameters, each a data contract holding
-    /// (c, 1/c, K (0 = no cap), ρ, θ^1..θ^T) as 32-byte words (wad).
-    address[] internal _producerParams;
-    /// Closed rounds' totals: a data contract holding, per post t = 0..T,
-    /// the word B^t | Q^t << 128.
-    mapping(uint256 => address) internal _history;
+    /// Data contracts (code = a STOP byte, then the data), found by address
+    /// without storage reads: the market creates them, so the k-th has the
+    /// CREATE address of (market, nonce k), k = 1, 2, ...
+    ///   producer i's parameters: nonce 1 + i, words (c, 1/c, K (0 = no cap), ρ, θ^1..θ^T), wad;
+    ///   round r's final totals: nonce (history base) + r, per post t = 0..T the
+    ///   word B^t | Q^t << 128.
+    uint256 internal _producers;
     address[] internal _agents;
     uint256 internal _credited;
     uint256 internal _omegaTotal;
@@ -74,8 +82,8 @@ contract Market is IMarket {
         T = periods;
         roundDuration = roundDuration_;
         deployer = msg.sender;
-        for (uint256 i; i <= periods / 2; ++i) _bBank[i] = SENTINEL;
-        for (uint256 i; i < (periods + 1) / 2; ++i) _qBank[i] = SENTINEL;
+        for (uint256 i; i < (periods + 3) / 3; ++i) _bBank[i] = SENTINEL;
+        for (uint256 i; i < (periods + 2) / 3; ++i) _qBank[i] = SENTINEL;
     }
 
     // ------------------------------------------------------------ registration
@@ -127,8 +135,8 @@ contract Market is IMarket {
             if (th == 0 || th > MAX_AMOUNT) revert BadParameter("theta", th);
             blob = abi.encodePacked(blob, th);
         }
-        uint256 index = _producerParams.length;
-        _producerParams.push(_write(blob));
+        uint256 index = _producers++;
+        if (_write(blob) != _created(1 + index)) revert BadParameter("nonce", index);
         _register(who, PRODUCER, index, bytecoins, stock);
     }
 
@@ -150,7 +158,7 @@ contract Market is IMarket {
         if (held != _credited) revert Underfunded(held, _credited);
         if (_agents.length == 0) revert BadParameter("agents", 0);
         uint256 deadline = block.timestamp + roundDuration;
-        _rs = (deadline << 32) | (1 << 128);
+        _rs = (deadline << 32) | ((1 + _producers) << 128) | (1 << 160);
         emit Started(_agents.length, deadline);
     }
 
@@ -215,7 +223,7 @@ contract Market is IMarket {
             }
             _rs += 1 << 96; // one more order
         } else {
-            _rs += (1 << 96) | (second << 128); // one more order; Q^0 += ω
+            _rs += (1 << 96) | (second << 160); // one more order; Q^0 += ω
         }
         _acct[msg.sender] = balance | (second << 128);
         _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
@@ -230,7 +238,7 @@ contract Market is IMarket {
             uint256 b = bids[t];
             if (b == 0) continue;
             if (b > MAX_AMOUNT) revert AmountOverflow(t, b);
-            _bBank[t >> 1] += b << ((t & 1) << 7);
+            _bBank[t / 3] += b << ((t % 3) * W);
             total += b;
         }
         if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
@@ -243,7 +251,7 @@ contract Market is IMarket {
     function _offer(uint256 meta, uint256[] calldata offers) internal returns (uint256 input) {
         if (offers[0] != 0) revert CapacityExceeded(msg.sender, 0, offers[0], 0);
         uint256 n = T + 1;
-        bytes memory p = _read(_producerParams[(meta >> 200) & 0xffff], 32 * (n + 3));
+        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
         uint256 c = _word(p, 0);
         uint256 capacity = _word(p, 2);
         uint256 qmax;
@@ -253,10 +261,10 @@ contract Market is IMarket {
             if (q > MAX_AMOUNT || (capacity != 0 && q > capacity)) {
                 revert CapacityExceeded(msg.sender, t, q, capacity == 0 ? MAX_AMOUNT : capacity);
             }
-            uint256 shift = ((t - 1) & 1) << 7;
-            uint256 slot = _qBank[(t - 1) >> 1] + (q << shift);
-            if ((slot >> shift) & LO > MAX_AMOUNT) revert AmountOverflow(t, q);
-            _qBank[(t - 1) >> 1] = slot;
+            uint256 shift = ((t - 1) % 3) * W;
+            uint256 slot = _qBank[(t - 1) / 3] + (q << shift);
+            if ((slot >> shift) & M85 > MAX_AMOUNT) revert AmountOverflow(t, q);
+            _qBank[(t - 1) / 3] = slot;
             input += _phi(q, _word(p, 3 + t), c, _word(p, 1));
             if (q > qmax) qmax = q;
         }
@@ -289,7 +297,7 @@ contract Market is IMarket {
         uint256 r = ((meta >> 160) & 0xffffffff) - 1;
         uint256 second = acct >> 128;
         (uint256[] memory x, uint256 revenue, uint256 refund) =
-            _allocate(_read(_history[r], 32 * pb.length), pb, po, producer ? 0 : second);
+            _allocate(_read(_created(((_rs >> 128) & 0xffffffff) + r), 32 * pb.length), pb, po, producer ? 0 : second);
         acct = (acct & LO) + revenue + refund;
         if (producer) {
             // the stock left after the input is consumed; the good bought becomes the stock
@@ -317,7 +325,7 @@ contract Market is IMarket {
                 refund += pb[t]; // inactive post: bids refunded, offers returned
                 continue;
             }
-            // every factor is below 2^126: the products fit; division rounds down
+            // every factor is below 2^84: the products fit; division rounds down
             x[t] = (pb[t] * qt) / bt;
             if (omega != 0) {
                 if (t == 0) revenue += (omega * bt) / qt;
@@ -341,17 +349,15 @@ contract Market is IMarket {
         uint256[] memory qt = new uint256[](n);
         uint256[] memory pt = new uint256[](n);
         bytes memory blob = new bytes(32 * n);
-        qt[0] = (rs >> 128) - 1;
-        for (uint256 i; i < (n + 1) / 2; ++i) {
+        qt[0] = (rs >> 160) - 1;
+        for (uint256 i; i < (n + 2) / 3; ++i) {
             uint256 s = _bBank[i];
-            if (2 * i < n) bt[2 * i] = (s & LO) - 1;
-            if (2 * i + 1 < n) bt[2 * i + 1] = (s >> 128) - 1;
+            for (uint256 k; k < 3 && 3 * i + k < n; ++k) bt[3 * i + k] = ((s >> (k * W)) & M85) - 1;
             if (s != SENTINEL) _bBank[i] = SENTINEL;
         }
-        for (uint256 i; i < n / 2; ++i) {
+        for (uint256 i; i < (n + 1) / 3; ++i) {
             uint256 s = _qBank[i];
-            qt[2 * i + 1] = (s & LO) - 1;
-            if (2 * i + 2 < n) qt[2 * i + 2] = (s >> 128) - 1;
+            for (uint256 k; k < 3 && 3 * i + k + 1 < n; ++k) qt[3 * i + k + 1] = ((s >> (k * W)) & M85) - 1;
             if (s != SENTINEL) _qBank[i] = SENTINEL;
         }
         for (uint256 t; t < n; ++t) {
@@ -361,9 +367,10 @@ contract Market is IMarket {
                 mstore(add(add(blob, 32), mul(t, 32)), w)
             }
         }
-        _history[r] = _write(blob);
+        uint256 base = (rs >> 128) & 0xffffffff;
+        if (_write(blob) != _created(base + r)) revert BadParameter("nonce", base + r);
         uint256 next = block.timestamp + roundDuration;
-        _rs = (r + 1) | (next << 32) | (1 << 128);
+        _rs = (r + 1) | (next << 32) | (base << 128) | (1 << 160);
         emit RoundClosed(r, bt, qt, pt, next);
     }
 
@@ -384,7 +391,7 @@ contract Market is IMarket {
         if (_rs == 0) revert NotStarted();
         if (amount == 0) revert ZeroAmount();
         token.transferFrom(msg.sender, address(this), amount);
-        _acct[msg.sender] += amount; // the balance stays below the supply < 2^126
+        _acct[msg.sender] += amount; // the balance stays below the supply < 2^84
         emit Deposited(msg.sender, amount);
     }
 
@@ -414,10 +421,10 @@ contract Market is IMarket {
         totalBids = new uint256[](n);
         totalOffers = new uint256[](n);
         uint256 rs = _rs;
-        totalOffers[0] = rs == 0 ? 0 : (rs >> 128) - 1;
+        totalOffers[0] = rs == 0 ? 0 : (rs >> 160) - 1;
         for (uint256 t; t < n; ++t) {
-            totalBids[t] = ((_bBank[t >> 1] >> ((t & 1) << 7)) & LO) - 1;
-            if (t > 0) totalOffers[t] = ((_qBank[(t - 1) >> 1] >> (((t - 1) & 1) << 7)) & LO) - 1;
+            totalBids[t] = ((_bBank[t / 3] >> ((t % 3) * W)) & M85) - 1;
+            if (t > 0) totalOffers[t] = ((_qBank[(t - 1) / 3] >> (((t - 1) % 3) * W)) & M85) - 1;
         }
     }
 
@@ -427,10 +434,10 @@ contract Market is IMarket {
         view
         returns (uint256[] memory totalBids, uint256[] memory totalOffers, uint256[] memory prices)
     {
-        address h = _history[round];
-        if (h == address(0)) revert UnknownRound(round);
+        uint256 rs = _rs;
+        if (rs == 0 || round >= rs & 0xffffffff) revert UnknownRound(round);
         uint256 n = T + 1;
-        bytes memory blob = _read(h, 32 * n);
+        bytes memory blob = _read(_created(((rs >> 128) & 0xffffffff) + round), 32 * n);
         totalBids = new uint256[](n);
         totalOffers = new uint256[](n);
         prices = new uint256[](n);
@@ -479,7 +486,7 @@ contract Market is IMarket {
         uint256 meta = _meta[who];
         if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
         uint256 n = T + 1;
-        bytes memory p = _read(_producerParams[(meta >> 200) & 0xffff], 32 * (n + 3));
+        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
         c = _word(p, 0);
         capacity = _word(p, 2);
         rho = _word(p, 3);
@@ -493,7 +500,7 @@ contract Market is IMarket {
         if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
         uint256 n = T + 1;
         if (offers.length != n) revert BadLength("offers", offers.length, n);
-        bytes memory p = _read(_producerParams[(meta >> 200) & 0xffff], 32 * (n + 3));
+        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
         uint256 qmax;
         for (uint256 t = 1; t < n; ++t) {
             if (offers[t] == 0) continue;
@@ -533,6 +540,24 @@ contract Market is IMarket {
             ptr := create(0, add(init, 32), mload(init))
         }
         if (ptr == address(0)) revert BadParameter("data", data.length);
+    }
+
+    /// @dev The address of the contract this market created with `nonce`
+    /// (keccak256 of the RLP list [address(this), nonce], last 20 bytes).
+    function _created(uint256 nonce) internal view returns (address) {
+        bytes memory rlp;
+        if (nonce < 0x80) {
+            rlp = abi.encodePacked(bytes2(0xd694), address(this), uint8(nonce));
+        } else if (nonce < 0x100) {
+            rlp = abi.encodePacked(bytes2(0xd794), address(this), bytes1(0x81), uint8(nonce));
+        } else if (nonce < 0x10000) {
+            rlp = abi.encodePacked(bytes2(0xd894), address(this), bytes1(0x82), uint16(nonce));
+        } else if (nonce < 0x1000000) {
+            rlp = abi.encodePacked(bytes2(0xd994), address(this), bytes1(0x83), uint24(nonce));
+        } else {
+            rlp = abi.encodePacked(bytes2(0xda94), address(this), bytes1(0x84), uint32(nonce));
+        }
+        return address(uint160(uint256(keccak256(rlp))));
     }
 
     function _read(address ptr, uint256 len) internal view returns (bytes memory data) {

@@ -41,7 +41,11 @@ EVM_VERSION = "cancun"
 #: Optimizer runs: weights runtime gas over deployment size (orders dominate).
 OPTIMIZER_RUNS = 10_000
 #: The contracts emg deploys (source file, contract name).
-CONTRACTS: tuple[tuple[str, str], ...] = (("Bytecoin.sol", "Bytecoin"), ("Market.sol", "Market"))
+CONTRACTS: tuple[tuple[str, str], ...] = (
+    ("Bytecoin.sol", "Bytecoin"),
+    ("Market.sol", "Market"),
+    ("test/FixedPointHarness.sol", "FixedPointHarness"),  # tests only
+)
 #: EIP-170 runtime code size limit, bytes.
 MAX_RUNTIME_SIZE = 24_576
 

@@ -18,8 +18,8 @@ from .backend import Chain
 
 #: Standard agents registered per transaction (≈ 70k gas each).
 REGISTER_BATCH = 100
-#: Bound on bytecoin amounts, quantities and totals enforced by the contract (2^126).
-MAX_AMOUNT = 1 << 126
+#: Bound on bytecoin amounts, quantities and per-post totals enforced by the contract (2^84 - 1).
+MAX_AMOUNT = (1 << 84) - 1
 
 
 @dataclass(frozen=True)
@@ -80,23 +80,23 @@ class MarketConfig:
         seen: set[str] = set()
         for i, s in enumerate(self.standard):
             if not 0 < s.omega <= MAX_AMOUNT:
-                raise ChainError(f"standard[{i}].omega must be in (0, 2^126] wad, got {s.omega}")
+                raise ChainError(f"standard[{i}].omega must be in (0, 2^84] wad, got {s.omega}")
             if s.bytecoins < 0:
                 raise ChainError(f"standard[{i}].bytecoins must be >= 0, got {s.bytecoins}")
             seen.add(s.address.lower())
         for i, p in enumerate(self.producers):
             if len(p.theta) not in (1, self.T) or any(not 0 < th <= MAX_AMOUNT for th in p.theta):
-                raise ChainError(f"producers[{i}].theta must be 1 or T values in (0, 2^126], got {p.theta}")
+                raise ChainError(f"producers[{i}].theta must be 1 or T values in (0, 2^84], got {p.theta}")
             if not 10**17 <= p.c <= 100 * 10**18:
                 raise ChainError(f"producers[{i}].c must be in [0.1, 100] wad, got {p.c}")
             if p.capacity is not None and not 0 < p.capacity <= MAX_AMOUNT:
-                raise ChainError(f"producers[{i}].capacity must be in (0, 2^126] or None, got {p.capacity}")
+                raise ChainError(f"producers[{i}].capacity must be in (0, 2^84] or None, got {p.capacity}")
             if p.capacity is None and p.rho <= 0:
                 raise ChainError(f"producers[{i}].rho must be > 0 in the long run (capacity None)")
             for name in ("rho", "stock", "bytecoins"):
                 v = getattr(p, name)
                 if not 0 <= v <= MAX_AMOUNT:
-                    raise ChainError(f"producers[{i}].{name} must be in [0, 2^126], got {v}")
+                    raise ChainError(f"producers[{i}].{name} must be in [0, 2^84], got {v}")
             if p.address.lower() in seen:
                 raise ChainError(f"producers[{i}].address {p.address} is registered twice")
             seen.add(p.address.lower())
@@ -104,7 +104,7 @@ class MarketConfig:
             raise ChainError("MarketConfig: an address is registered twice")
         supply = sum(s.bytecoins for s in self.standard) + sum(p.bytecoins for p in self.producers)
         if supply > MAX_AMOUNT:
-            raise ChainError(f"MarketConfig: bytecoin supply {supply} wei is above 2^126")
+            raise ChainError(f"MarketConfig: bytecoin supply {supply} wei is above 2^84")
 
 
 def create_address(sender: str, nonce: int) -> str:
