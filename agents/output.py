@@ -28,12 +28,22 @@ from agents.records import AgentRound, RoundRecord
 SUMMARY_SCHEMA = "emg-simulate-summary/1"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a finished file gets the usual mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -193,7 +203,7 @@ def plot_prices(
     xs = [r.round for r in rounds]
     cmap = _colors(len(nash))
     for t in range(len(nash)):
-        ys = [r.prices[t] for r in rounds]
+        ys = [r.prices[t] if r.prices[t] > 0 else math.nan for r in rounds]  # gap: inactive
         label = "good (post 0)" if t == 0 else f"electricity t={t}"
         ax.plot(xs, ys, color=cmap[t], lw=1.4, label=label)
         ax.axhline(nash[t], color=cmap[t], ls="--", lw=0.9)
@@ -250,6 +260,21 @@ def plot_balances(
     _save(fig, path)
 
 
+def plot_distance(path: str | os.PathLike[str], rounds: Sequence[RoundRecord],
+                  tolerance: float, title: str = "") -> None:
+    """The distance ``max_t |p^t/p_nash^t - 1|`` by round (log scale) and the tolerance."""
+    fig, ax = _figure()
+    pts = [(r.round, r.distance) for r in rounds if math.isfinite(r.distance) and r.distance > 0]
+    if pts:
+        ax.semilogy([p[0] for p in pts], [p[1] for p in pts], color="tab:blue", lw=1.4,
+                    marker=".", ms=3)
+    ax.axhline(tolerance, color="grey", ls="--", lw=0.9)
+    ax.set_xlabel("round")
+    ax.set_ylabel("max_t |p/p_Nash - 1|")
+    ax.set_title(title or "distance of on-chain prices to the Nash equilibrium")
+    _save(fig, path)
+
+
 def _colors(n: int) -> list[Any]:
     import matplotlib
 
@@ -257,3 +282,122 @@ def _colors(n: int) -> list[Any]:
     return [cmap(k if n <= 10 else k / max(n - 1, 1)) for k in range(n)]
 
 
+
+
+# ----------------------------------------------------------------------------- the run
+
+def summary(result: Any) -> dict[str, Any]:
+    """The ``summary.json`` document of a :class:`~agents.simulation.SimulationResult`.
+
+    Schema ``emg-simulate-summary/1`` (``docs/summary-schema.md``). Wall-clock
+    timings are deliberately absent (they would break byte-identical output).
+    """
+    import numpy as np
+
+    from market.check import evaluate_profile
+    from market.report import equilibrium_json, scenario_json
+
+    scenario = result.scenario
+    economy = scenario.economy
+    s = result.settings
+    log = result.log
+    scen = scenario_json(scenario)
+    scen["path"] = Path(scenario.path).name if scenario.path else None
+    final = None
+    if log.rounds:
+        participants = np.asarray(result.participants, dtype=bool)
+        profile = evaluate_profile(
+            economy, result.final_bids, result.final_offers, v=result.v_used,
+            participants=participants, kind="simulation", iterations=len(log.rounds),
+            converged=result.converged, message="last on-chain round")
+        final = equilibrium_json(economy, profile)
+        # the chain's own settlement, rounded down (evaluate_profile recomputes it in floats)
+        for row, a in zip(final["agents"], result.final_allocations):
+            row["allocation_on_chain"] = [float(x) for x in a]
+    n_std = int((~economy.arrays.producer).sum())
+    gas_std = [a.gas_used for a in log.agents if a.kind == "standard" and a.gas_used]
+    gas_prd = [a.gas_used for a in log.agents if a.kind == "producer" and a.gas_used]
+    delivered = sum(sum(r.delivered) for r in log.rounds)
+    verif = sum(sum(r.verification) for r in log.rounds)
+    last = log.rounds[-1] if log.rounds else None
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "scenario": scen,
+        "settings": {
+            "rounds": s.rounds, "seed": s.seed, "strategy": s.strategy, "damping": s.damping,
+            "tolerance": s.tolerance, "round_duration": s.round_duration, "backend": s.backend,
+        },
+        "convergence": {
+            "converged": result.converged,
+            "rounds_played": len(log.rounds),
+            "distance": result.distance,
+            "criterion": "max_t |p_chain^t / p_nash^t - 1| <= tolerance, Nash solved with the "
+                         "v the agents used, renormalised to the round's total bids",
+            "distance_by_round": [r.distance for r in log.rounds],
+        },
+        "prices": [list(r.prices) for r in log.rounds],
+        "final": final,
+        "equilibrium": {
+            "v_used": result.v_used,
+            "total_bids": sum(last.bids) if last else 0.0,
+            "nash": None if result.nash is None else equilibrium_json(economy, result.nash),
+            "nash_prices_renormalised": result.nash_prices,
+            "competitive": (None if result.competitive is None
+                            else equilibrium_json(economy, result.competitive)),
+            "competitive_prices_renormalised": result.competitive_prices,
+        },
+        "gas": {
+            "total": result.gas_total,
+            "orders": result.orders_total,
+            "per_order_standard_last": gas_std[-1] if gas_std else None,
+            "per_order_producer_last": gas_prd[-1] if gas_prd else None,
+            "standard_agents": n_std,
+        },
+        "verification": {
+            "kappa_kwh_per_gas": economy.kappa,
+            "v_last": result.v_last,
+            "total_kwh": verif,
+            "delivered_kwh": delivered,
+            "share": verif / delivered if delivered > 0 else 0.0,
+            "share_last_round": (sum(last.verification) / sum(last.delivered)
+                                 if last and sum(last.delivered) > 0 else 0.0),
+        },
+        "ledger": result.ledger,
+        "failures": [{"round": f.round, "agent": f.agent, "reason": f.reason, "error": f.error}
+                     for f in log.failures],
+        "priced_out": [a.id for a in economy.agents()
+                       if not bool(result.participants[a.index])],
+    }
+
+
+#: the files of an output folder, in the order they are written
+OUTPUT_FILES = ("rounds.csv", "agents.csv", "prices.png", "distance.png", "verification.png",
+                "balances.png", "summary.json")
+
+
+def write_run(out_dir: str | os.PathLike[str], result: Any) -> list[Path]:
+    """Write the whole output folder; each file atomically, ``summary.json`` last.
+
+    Returns the paths written. An interrupted run leaves every file either
+    absent, as it was, or complete; ``summary.json`` appears only once all the
+    others are in place.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    T = result.scenario.economy.T
+    log = result.log
+    name = result.scenario.name
+    atomic_write_text(out / "rounds.csv", rounds_csv(log.rounds, T))
+    atomic_write_text(out / "agents.csv", agents_csv(log.agents, log.rounds, T))
+    if log.rounds and result.nash_prices is not None:
+        plot_prices(out / "prices.png", log.rounds, list(result.nash_prices),
+                    None if result.competitive_prices is None else list(result.competitive_prices),
+                    title=f"{name}: on-chain prices; dashed Nash, dotted competitive")
+    if log.rounds:
+        plot_distance(out / "distance.png", log.rounds, result.settings.tolerance,
+                      title=f"{name}: distance to the Nash equilibrium")
+        plot_verification_share(out / "verification.png", log.rounds,
+                                title=f"{name}: verification share of electricity")
+        plot_balances(out / "balances.png", log.agents, title=f"{name}: bytecoin balances")
+    write_summary(out / "summary.json", summary(result))
+    return [out / f for f in OUTPUT_FILES if (out / f).exists()]

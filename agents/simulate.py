@@ -1,0 +1,137 @@
+"""``emg simulate SCENARIO``: the scenario's AI agents trade on a fresh local chain.
+
+Starts an in-process eth-tester chain (zero base fee), deploys the bytecoin
+token and the market, mints and registers as the scenario says, runs rounds
+until the prices settle on the Nash equilibrium or the round limit, prints a
+final table against ``emg solve``'s equilibria and, with ``--out DIR``,
+writes ``summary.json``, ``rounds.csv``, ``agents.csv`` and PNG plots
+(``docs/simulate.md``, ``docs/summary-schema.md``).
+
+Exit code 0 when the run converged and its ledger checks hold, 1 otherwise.
+Top-level imports stay light: web3 and the chain layer load inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``emg simulate``."""
+    parser.add_argument("scenario", help="scenario TOML file (see docs/scenarios.md)")
+    parser.add_argument("--out", metavar="DIR", help="write summary.json, rounds.csv, agents.csv "
+                        "and PNG plots to DIR")
+    parser.add_argument("--rounds", type=int, help="round limit (default: [simulation] rounds)")
+    parser.add_argument("--seed", type=int, help="random seed (default: [simulation] seed)")
+    parser.add_argument("--strategy", choices=("best-response", "equilibrium", "fictitious-play"),
+                        help="every agent's strategy (default: [simulation] strategy)")
+    parser.add_argument("--damping", type=float, help="best-response damping η in (0, 1]")
+    parser.add_argument("--tolerance", type=float,
+                        help="stop when max_t |p/p_nash - 1| is at most this")
+    parser.add_argument("--scale-money", type=float, metavar="K", default=None,
+                        help="multiply every initial bytecoin balance by K (money neutrality)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _settings(args: argparse.Namespace, scenario: Any) -> Any:
+    from market.errors import ScenarioError
+    from market.scenario import simulation_from_dict
+
+    s = scenario.simulation
+    table = {"rounds": s.rounds, "seed": s.seed, "strategy": s.strategy, "damping": s.damping,
+             "tolerance": s.tolerance, "backend": s.backend, "round_duration": s.round_duration}
+    for key in ("rounds", "seed", "strategy", "damping", "tolerance"):
+        value = getattr(args, key, None)
+        if value is not None:
+            table[key] = value
+    try:
+        return simulation_from_dict(table)
+    except ScenarioError as exc:  # name the command-line option, not the TOML field
+        raise ScenarioError(str(exc).replace("simulation.", "--", 1)) from None
+
+
+def final_table(result: Any) -> str:
+    """The table printed at the end of a run (explained line by line in docs/simulate.md)."""
+    import numpy as np
+
+    e = result.scenario.economy
+    log = result.log
+    if not log.rounds:
+        return "no round was played"
+    last = log.rounds[-1]
+    nash = result.nash_prices
+    comp = result.competitive_prices
+    lines = [
+        f"scenario {result.scenario.name}: T={e.T}, {e.M} standard agents, {e.P} producers, "
+        f"kappa={e.kappa:.3g} kWh/gas, strategy={result.settings.strategy}, "
+        f"seed={result.settings.seed}",
+        f"last round {last.round}: prices in bytecoins per unit; equilibria renormalised to the "
+        f"round's total bids {sum(last.bids):.6g}",
+        "",
+        f"{'post':>10} | {'on chain':>12} {'Nash':>12} {'|chain/Nash-1|':>14} | "
+        f"{'competitive':>12} {'Nash/comp':>9} | {'quantity':>10} {'verif %':>8}",
+    ]
+    lines.append("-" * len(lines[-1]))
+    for t in range(e.T + 1):
+        p = last.prices[t]
+        pn = float(nash[t]) if nash is not None else float("nan")
+        pc = float(comp[t]) if comp is not None else float("nan")
+        dev = abs(p / pn - 1.0) if pn > 0 else float("nan")
+        qty = last.offers[t]
+        ver = (100.0 * last.verification[t - 1] / last.delivered[t - 1]
+               if t and last.delivered[t - 1] > 0 else float("nan"))
+        label = "good (0)" if t == 0 else f"elec {t}"
+        ver_s = f"{ver:>7.3g}%" if t else f"{'':>8}"
+        lines.append(f"{label:>10} | {p:>12.6g} {pn:>12.6g} {dev:>14.2e} | {pc:>12.6g} "
+                     f"{(pn / pc if pc > 0 else float('nan')):>9.4f} | {qty:>10.5g} {ver_s}")
+    lines.append("")
+    gas_std = [a.gas_used for a in log.agents[-e.N:] if a.kind == "standard" and a.gas_used]
+    gas_prd = [a.gas_used for a in log.agents[-e.N:] if a.kind == "producer" and a.gas_used]
+    v = np.asarray(result.v_used)
+    lines += [
+        f"converged: {result.converged} after {len(log.rounds)} rounds "
+        f"(distance {result.distance:.2e}, tolerance {result.settings.tolerance:g})",
+        f"gas: {result.gas_total:,} in {result.orders_total:,} orders and {len(log.rounds)} closes; "
+        f"last order: standard {max(gas_std) if gas_std else 0:,}, "
+        f"producer {max(gas_prd) if gas_prd else 0:,}",
+        f"verification v = kappa*gasUsed measured: {v.min():.4g} .. {v.max():.4g} kWh per order",
+        f"ledger: electricity {'ok' if result.ledger['electricity']['ok'] else 'FAILED'}, "
+        f"bytecoins {'ok' if result.ledger['bytecoins']['ok'] else 'FAILED'} "
+        f"(escrow dust {result.ledger['bytecoins']['escrow_wei']} wei, "
+        f"{result.ledger['settlements_checked']} settlements matched the forecast)",
+        f"failures: {len(log.failures)}; priced out: "
+        f"{int((~np.asarray(result.participants, dtype=bool)).sum())}",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the simulation, print the final table, write the output folder."""
+    from market.scenario import load_scenario
+
+    from agents.output import write_run
+    from agents.simulation import Simulation
+
+    scenario = load_scenario(args.scenario)
+    if args.scale_money is not None:
+        from dataclasses import replace
+
+        from market.errors import ScenarioError
+
+        if not args.scale_money > 0:
+            raise ScenarioError(f"--scale-money: must be > 0, got {args.scale_money}")
+        scenario = replace(scenario, economy=scenario.economy.scale_bytecoins(args.scale_money))
+    settings = _settings(args, scenario)
+    print(f"emg simulate: {scenario.name}: starting a local chain for {scenario.economy.N} agents",
+          file=sys.stderr)
+    sim = Simulation(scenario, settings, progress=not args.quiet)
+    result = sim.run()
+    print(final_table(result))
+    print(f"wall time {result.wall_seconds:.1f} s for {len(result.log.rounds)} rounds "
+          f"({result.orders_total / max(result.wall_seconds, 1e-9):.1f} orders/s)", file=sys.stderr)
+    if args.out:
+        written = write_run(args.out, result)
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return 0 if result.converged and result.ledger["ok"] else 1
