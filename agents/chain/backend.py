@@ -288,7 +288,10 @@ class Chain:
             self._nonces.pop(account.address, None)
             raise ChainError(f"transaction from {account.address} refused: {exc}") from exc
         if not receipt.status:
-            data_out = self._revert_data(account.address, to, data, value, receipt.block_number)
+            if self._tester is not None:
+                data_out = self._tester.backend.last_output
+            else:
+                data_out = self._revert_data(account.address, to, data, value, receipt.block_number)
             raise Reverted("", (), data_out, receipt)
         return receipt
 
@@ -391,12 +394,31 @@ def _cached_keys_backend_class() -> type:
         """
 
         _lookup_cache: dict[bytes, Any] | None = None
+        #: output (return or revert data) of the last raw transaction applied
+        last_output: bytes = b""
 
         @property
         def _key_lookup(self) -> dict[bytes, Any]:
             if self._lookup_cache is None:
                 self._lookup_cache = {k.public_key.to_canonical_address(): k for k in self.account_keys}
             return self._lookup_cache
+
+        def send_raw_transaction(self, raw_transaction: bytes) -> Any:
+            """As PyEVMBackend's, keeping the computation's output (a failed
+            transaction's revert data, exactly as it ran)."""
+            chain = self.chain
+            apply = chain.apply_transaction
+
+            def capture(tx: Any) -> Any:
+                result = apply(tx)
+                self.last_output = bytes(result[2].output)
+                return result
+
+            chain.apply_transaction = capture
+            try:
+                return super().send_raw_transaction(raw_transaction)
+            finally:
+                del chain.apply_transaction
 
     return CachedKeysBackend
 

@@ -115,8 +115,15 @@ def create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
-def deploy_market(chain: Chain, config: MarketConfig) -> "MarketClient":
+def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> "MarketClient":
     """Deploy token and market for ``config``, register every agent, open round 0.
+
+    Parameters
+    ----------
+    chain : Chain
+    config : MarketConfig
+    start : bool
+        False stops before ``start()`` (registration still open; for tests).
 
     Returns
     -------
@@ -152,5 +159,6 @@ def deploy_market(chain: Chain, config: MarketConfig) -> "MarketClient":
         client.transact(keeper, "registerProducer",
                         [p.address, p.bytecoins, p.stock, p.c, p.capacity or 0, p.rho, list(p.theta)],
                         gas=1_000_000 + 30_000 * config.T)
-    client.transact(keeper, "start", [], gas=200_000)
+    if start:
+        client.transact(keeper, "start", [], gas=200_000)
     return client

@@ -177,13 +177,18 @@ class MarketClient:
             raw = self.chain.call(self._to(name), self.encode(name, args))
         except Reverted as exc:
             raise self._named(exc) from None
-        return tuple(abi_decode(outs, raw))
+        return tuple(to_checksum_address(v) if t == "address" else v for t, v in zip(outs, abi_decode(outs, raw)))
 
     def _named(self, exc: Reverted) -> Reverted:
         name, args = self.codec.decode_error(exc.data)
         return Reverted(name, args, exc.data, exc.receipt)
 
     # -------------------------------------------------------------- orders
+
+    def forget(self) -> None:
+        """Drop the remembered previous orders (after ``chain.revert``); they are
+        rebuilt from the logs on demand."""
+        self._prev.clear()
 
     def is_producer(self, address: str) -> bool:
         return address.lower() in self._producers

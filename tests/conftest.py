@@ -1,0 +1,83 @@
+"""Shared chain fixtures: provider → w3 → accounts → deployed contracts.
+
+* ``artifacts`` (session): the compiled contracts, from the build cache.
+* ``chain`` (session): one in-process eth-tester chain with funded agent keys.
+* ``market`` (session): a market deployed once on ``chain`` for
+  :data:`TEST_CONFIG`-like parameters, round 0 open.
+* ``fresh_market`` (function): ``market`` at its freshly deployed state: the
+  chain is snapshotted before the test and reverted after it, so tests are
+  independent and nothing is redeployed.
+
+The agents' tests can use ``chain`` and ``market`` too (read-only, or through
+``fresh_market``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+WAD = 10**18
+#: periods of the test market
+TEST_T = 3
+#: agents of the test market: 3 standard, then 2 producers (short run, c = 0.8 and 1)
+N_STANDARD = 3
+N_PRODUCERS = 2
+
+
+@pytest.fixture(scope="session")
+def artifacts():  # type: ignore[no-untyped-def]
+    from agents.chain.compiler import compile_contracts
+
+    return compile_contracts()
+
+
+@pytest.fixture(scope="session")
+def chain(artifacts):  # type: ignore[no-untyped-def]
+    from agents.chain.backend import Chain
+
+    # agents + 3 outsiders (never registered) for UnknownAgent and token tests
+    return Chain.local(N_STANDARD + N_PRODUCERS + 3, seed="tests")
+
+
+def make_config(chain, T: int = TEST_T, round_duration: int = 3600):  # type: ignore[no-untyped-def]
+    """The test economy: standard agents ω = 100 + i, 1,000 bytecoins; producers θ^t, K = 2,000."""
+    from agents.chain.deploy import MarketConfig, ProducerSpec, StandardSpec
+
+    acc = chain.accounts
+    standard = tuple(StandardSpec(acc[i].address, (100 + i) * WAD, 1000 * WAD) for i in range(N_STANDARD))
+    producers = (
+        ProducerSpec(acc[N_STANDARD].address, tuple((40 + 10 * t) * WAD for t in range(T)), 8 * WAD // 10,
+                     2000 * WAD, 0, 100 * WAD, 1000 * WAD),
+        ProducerSpec(acc[N_STANDARD + 1].address, (50 * WAD,), WAD, 2000 * WAD, 0, 100 * WAD, 500 * WAD),
+    )
+    return MarketConfig(T, round_duration, standard, producers)
+
+
+@pytest.fixture(scope="session")
+def market(chain):  # type: ignore[no-untyped-def]
+    from agents.chain.deploy import deploy_market
+
+    return deploy_market(chain, make_config(chain))
+
+
+@pytest.fixture
+def fresh_market(chain, market) -> Iterator:  # type: ignore[no-untyped-def]
+    snap = chain.snapshot()
+    market.forget()
+    try:
+        yield market
+    finally:
+        chain.revert(snap)
+        market.forget()
+
+
+@pytest.fixture
+def snapshot(chain) -> Iterator:  # type: ignore[no-untyped-def]
+    """Revert every chain change the test makes (for tests deploying their own contracts)."""
+    snap = chain.snapshot()
+    try:
+        yield chain
+    finally:
+        chain.revert(snap)
