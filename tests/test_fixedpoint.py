@@ -1,0 +1,163 @@
+"""market.fixedpoint: bit-for-bit equal to the contract, and close to the
+real-number model (float and exact decimal references).
+
+Error of the fixed-point power ``pow_wad`` (``x^(1/c)``) over c ∈ [0.3, 3]
+and x = q/θ ∈ [1e-9, 1e9] (wad 1e9..1e27): at most 1 wei (the final floor)
+plus 5.5e-21 relative, against an exact 60-digit reference (asserted:
+1 wei + 1e-19 relative); against float ``**`` within 2 wei + 3.1e-15 relative,
+which is float's own error.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal, getcontext
+
+import numpy as np
+import pytest
+from eth_abi import decode, encode
+from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from market import fixedpoint as fx
+
+WAD = fx.WAD
+getcontext().prec = 60
+
+
+@pytest.fixture(scope="module")
+def harness(chain, artifacts):  # type: ignore[no-untyped-def]
+    """FixedPointHarness deployed once (the chain is shared; this contract is stateless)."""
+    from agents.chain.deploy import create_address
+
+    address = create_address(chain.keeper.address, chain.nonce(chain.keeper))
+    chain.send(chain.keeper, None, artifacts["FixedPointHarness"].bytecode, gas=3_000_000)
+
+    def call(sig: str, types: list[str], args: list, out: str):  # type: ignore[no-untyped-def]
+        return decode([out], chain.call(address, keccak(text=sig)[:4] + encode(types, args)))[0]
+
+    return call
+
+
+def exact_pow(x: int, y: int) -> Decimal:
+    return (Decimal(x) / WAD) ** (Decimal(y) / WAD)
+
+
+# log-uniform wad values of q/θ over 18 orders of magnitude, and c in [0.3, 3]
+x_wad = st.floats(min_value=-9.0, max_value=9.0).map(lambda e: max(1, int(10 ** (18 + e))))
+c_wad = st.floats(min_value=0.3, max_value=3.0).map(lambda c: int(c * WAD))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(x=x_wad, c=c_wad)
+def test_pow_is_bit_for_bit_the_contracts(harness, x, c):  # type: ignore[no-untyped-def]
+    y = fx.inverse_c(c)
+    assert harness("powWad(uint256,uint256)", ["uint256", "uint256"], [x, y], "uint256") == fx.pow_wad(x, y)
+    assert harness("ln36(uint256)", ["uint256"], [x], "int256") == fx.ln36(x)
+
+
+@pytest.mark.parametrize("e", [0, 1, -1, fx.LN2, -fx.LN2, 5 * 10**36, -5 * 10**36, 80 * 10**36, -80 * 10**36,
+                               130 * fx.LN2, -150 * fx.LN2, -300 * fx.LN2])
+def test_exp_is_bit_for_bit_the_contracts_at_the_edges(harness, e):  # type: ignore[no-untyped-def]
+    assert harness("exp36(int256)", ["int256"], [e], "uint256") == fx.exp36(e)
+
+
+def test_pow_worst_error_over_the_scenario_ranges():  # type: ignore[no-untyped-def]
+    """|pow_wad − exact| ≤ 1 wei + 1e-19·exact (measured: 5.5e-21) over the ranges
+    the scenarios use; against float ``**``: ≤ 2 wei + 1e-14·result (float's own error)."""
+    worst_exact = 0.0
+    worst_float = 0.0
+    for e in np.linspace(-9, 9, 73):
+        x = int(10 ** (18 + e))
+        for c in np.linspace(0.3, 3.0, 28):
+            y = fx.inverse_c(int(c * WAD))
+            got = fx.pow_wad(x, y)
+            ref = exact_pow(x, y) * WAD
+            worst_exact = max(worst_exact, float(max(abs(Decimal(got) - ref) - 1, 0) / ref))
+            fl = (x / WAD) ** (y / WAD) * WAD
+            worst_float = max(worst_float, max(abs(got - fl) - 2, 0) / fl)
+    print(f"pow_wad error beyond 1 wei: {worst_exact:.2e} relative (exact ref), {worst_float:.2e} (float pow)")
+    assert worst_exact < 1e-19
+    # float ** carries ~2.2e-16·(1 + |y·ln x|) of its own (up to ~7e-15 here): measured 3.1e-15
+    assert worst_float < 1e-14
+
+
+def test_pow_rejects_what_the_contract_rejects():  # type: ignore[no-untyped-def]
+    with pytest.raises(fx.FixedPointError):
+        fx.pow_wad(0, WAD)
+    with pytest.raises(fx.FixedPointError):
+        fx.pow_wad(1 << 160, WAD)
+    with pytest.raises(fx.FixedPointError):
+        fx.pow_wad(WAD, 1 << 64)
+    assert fx.exp36(200 * fx.LN2) == fx.UINT256_MAX and fx.exp36(-250 * fx.LN2) == 0
+
+
+def test_required_input_is_the_contracts(chain, fresh_market):  # type: ignore[no-untyped-def]
+    from tests.conftest import N_STANDARD, make_config
+
+    import random
+
+    rng = random.Random(3)
+    for j, p in enumerate(make_config(chain).producers):
+        for _ in range(15):
+            offers = [0] + [rng.randrange(2000 * WAD) for _ in range(3)]
+            offers[rng.randrange(1, 4)] = 0
+            want = fx.required_input(offers, p.theta, p.c, p.rho)
+            assert fresh_market.required_input(chain.accounts[N_STANDARD + j].address, offers) == want
+
+
+def test_long_run_input_adds_rho_times_the_capacity_used():  # type: ignore[no-untyped-def]
+    offers = [0, 3 * WAD, 7 * WAD, 5 * WAD]
+    base = fx.required_input(offers, (2 * WAD,), WAD)
+    assert base == 15 * WAD // 2
+    assert fx.required_input(offers, (2 * WAD,), WAD, rho=WAD // 3) == base + fx.mul_div_up(WAD // 3, 7 * WAD, WAD)
+
+
+amounts = st.integers(min_value=0, max_value=10**24)
+
+
+@settings(max_examples=200, deadline=None)
+@given(bids=st.lists(st.lists(amounts, min_size=4, max_size=4), min_size=1, max_size=6),
+       offers=st.lists(st.lists(amounts, min_size=3, max_size=3), min_size=0, max_size=3),
+       omegas=st.lists(st.integers(min_value=1, max_value=10**24), min_size=0, max_size=3))
+def test_settlement_rounds_for_the_market_within_one_wei_of_the_float_model(bids, offers, omegas):  # type: ignore[no-untyped-def]
+    """Random rounds: n_s standard agents (ω), n_p producers (offers), extra bidders."""
+    from market.posts import settle as float_settle
+
+    n_s, n_p = len(omegas), len(offers)
+    n = max(len(bids), n_s + n_p)
+    bids = [bids[i % len(bids)] for i in range(n)]
+    offer_rows = [[w, 0, 0, 0] for w in omegas] + [[0, *o] for o in offers] + [[0, 0, 0, 0]] * (n - n_s - n_p)
+    B = [sum(b[t] for b in bids) for t in range(4)]
+    Q = [sum(o[t] for o in offer_rows) for t in range(4)]
+    out = []
+    for i in range(n):
+        if i < n_s:
+            out.append(fx.settle_order(B, Q, bids[i], omega=omegas[i]))
+        else:
+            out.append(fx.settle_order(B, Q, bids[i], offer_rows[i]))
+    fl = float_settle(np.array(bids, dtype=float) / WAD, np.array(offer_rows, dtype=float) / WAD)
+    for t in range(4):
+        got = sum(s.allocations[t] for s in out)
+        active = B[t] > 0 and Q[t] > 0
+        assert got <= Q[t] and (not active or Q[t] - got <= n)  # floors: < 1 wad-wei lost per buyer
+        for i, s in enumerate(out):
+            assert abs(s.allocations[t] - fl.allocations[i, t] * WAD) <= 1 + 1e-12 * s.allocations[t]
+            if not active:
+                assert s.allocations[t] == 0
+    paid = sum(s.revenue + s.refund for s in out)
+    assert 0 <= sum(B) - paid <= n * 4  # escrow left = dust, bounded
+    for i, s in enumerate(out):
+        assert abs(s.revenue - fl.revenue[i] * WAD) <= 4 + 1e-12 * s.revenue
+        assert s.refund == sum(bids[i][t] for t in range(4) if not (B[t] > 0 and Q[t] > 0))
+
+
+def test_market_never_imports_web3_or_agents():  # type: ignore[no-untyped-def]
+    code = ("import sys, pkgutil, importlib, market\n"
+            "for m in pkgutil.iter_modules(market.__path__):\n"
+            "    importlib.import_module('market.' + m.name)\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('web3', 'agents', 'eth_tester', 'eth_abi')]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
