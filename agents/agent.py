@@ -12,7 +12,7 @@ own receipts' events and the closed rounds' totals:
 
 From these it predicts exactly what its next order may spend
 (:meth:`Agent.spendable`) with the contract's own rounding
-(:func:`settlement`), so a full-balance order never reverts.
+(:func:`market.fixedpoint.settle_order`), so a full-balance order never reverts.
 """
 
 from __future__ import annotations
@@ -60,42 +60,6 @@ class Pending:
     round: int
     bids: tuple[int, ...]
     offers: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class SettlementForecast:
-    """What the contract will pay out for an order once its round has closed.
-
-    Mirrors ``Market._allocate``: ``x^t = ⌊b^t Q^t / B^t⌋`` (eqs 5-7), revenue
-    ``⌊ω B^0/Q^0⌋`` (standard, eq. 1) or ``Σ_t ⌊q^t B^t/Q^t⌋`` (producer, eq. 3),
-    bids on inactive posts refunded.
-    """
-
-    allocations: tuple[int, ...]
-    revenue: int
-    refund: int
-
-
-def settlement(B: tuple[int, ...], Q: tuple[int, ...], bids: tuple[int, ...],
-               offers: tuple[int, ...], omega: int) -> SettlementForecast:
-    """Forecast a settlement from a closed round's totals (see :class:`SettlementForecast`).
-
-    ``omega`` is the standard agent's endowment (wad), 0 for a producer.
-    """
-    x = [0] * len(bids)
-    revenue = 0
-    refund = 0
-    for t, (bt, qt) in enumerate(zip(B, Q)):
-        if bt == 0 or qt == 0:
-            refund += bids[t]
-            continue
-        x[t] = bids[t] * qt // bt
-        if omega:
-            if t == 0:
-                revenue += omega * bt // qt
-        elif t and offers:
-            revenue += offers[t] * bt // qt
-    return SettlementForecast(tuple(x), revenue, refund)
 
 
 class Agent:
@@ -153,8 +117,10 @@ class Agent:
         """
         if self.pending is None:
             return self.balance, self.stock
+        from market.fixedpoint import settle_order
+
         B, Q = closed[self.pending.round]
-        f = settlement(B, Q, self.pending.bids, self.pending.offers, self.omega)
+        f = settle_order(B, Q, self.pending.bids, self.pending.offers, self.omega)
         stock = f.allocations[0] if self.producer else self.stock
         return self.balance + f.revenue + f.refund, stock
 

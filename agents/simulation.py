@@ -37,7 +37,7 @@ import numpy as np
 from market.errors import EmgError, SimulationError
 from market.model import AgentSpec, Economy, FloatArray, Scenario, SimulationSettings
 
-from agents.agent import WAD, Agent, as_float_row, settlement, to_wad
+from agents.agent import WAD, Agent, as_float_row, to_wad
 from agents.records import (
     STATUS_ABSTAINED,
     STATUS_FAILED,
@@ -174,7 +174,7 @@ class Simulation:
                   v_prior=float(v_prior[spec.index]))
             for spec, acct in zip(specs, self.chain.accounts)
         ]
-        self._input_cache: dict[tuple[str, tuple[int, ...]], int] = {}
+        self._producer_specs = {p.address: p for p in self.config.producers}
 
     def _default_factory(self) -> StrategyFactory:
         s = self.settings
@@ -189,15 +189,13 @@ class Simulation:
     # ------------------------------------------------------------------ helpers
 
     def _required_input(self, agent: Agent) -> Callable[[tuple[int, ...]], int]:
+        """The contract's exact input requirement for this producer's offers (market.fixedpoint)."""
+        from market.fixedpoint import required_input
+
+        spec = self._producer_specs[agent.account.address]
+
         def f(offers: tuple[int, ...]) -> int:
-            key = (agent.account.address, offers)
-            got = self._input_cache.get(key)
-            if got is None:
-                got = self.client.required_input(agent.account.address, offers)
-                if len(self._input_cache) > 4096:
-                    self._input_cache.clear()
-                self._input_cache[key] = got
-            return got
+            return required_input(offers, spec.theta, spec.c, spec.rho)
         return f
 
     def _reference(self, v: FloatArray) -> "Equilibrium":
@@ -209,8 +207,9 @@ class Simulation:
 
     def run(self) -> SimulationResult:
         """Play rounds until the prices settle on the Nash equilibrium or the round limit."""
+        from market.fixedpoint import settle_order
+
         from agents.chain.backend import Reverted
-        from agents.chain.events import OrderPlaced
 
         settings = self.settings
         T, N = self.T, self.N
@@ -329,7 +328,7 @@ class Simulation:
                     gas = 0
                     if agent.id in sent:
                         bids, offers, gas = sent[agent.id]
-                        f = settlement(B, Q, bids, offers, agent.omega)
+                        f = settle_order(B, Q, bids, offers, agent.omega)
                         forecasts[agent.id] = f
                         paid += f.revenue + f.refund
                         bids_m[i] = as_float_row(bids, T)
@@ -401,7 +400,6 @@ class Simulation:
                                           f"the forecast {f}")
                 settle_checked += 1
                 agent.claimed(s)
-        _ = OrderPlaced  # events are decoded by the client from each receipt
 
         ledger = self._ledger(log, elec_dust, dust_total, settle_checked)
         # ---- the comparison: equilibria with the v the agents used, renormalised
