@@ -132,13 +132,16 @@ class Agent:
 
         Bids are rounded down to the :data:`GRID`; if the strategy meant to spend
         its whole balance the remainder goes to the largest bid (the order spends
-        ``balance`` exactly); if their sum exceeds ``balance`` the largest is cut. A producer's offers are rounded down and
+        ``balance`` exactly); if their sum exceeds ``balance`` they are scaled down. A producer's offers are rounded down and
         scaled by ``1 - 1e-12`` steps until ``input_of(offers) <= stock``
         (``input_of`` = the contract's exact input requirement), so the order
         is never rejected for cash or input.
         """
         T1 = len(order.bids)
         bids = [to_wad(float(b)) // GRID * GRID for b in order.bids]
+        total = sum(bids)
+        if total > balance:  # more than it holds: scale down to the balance
+            bids = [b * balance // total // GRID * GRID for b in bids]
         intended = float(np.sum(order.bids))
         if balance > 0 and intended >= (balance / WAD) * (1.0 - 1e-9) and any(bids):
             # it means to spend its whole balance: give the rounding remainder to its
@@ -146,13 +149,6 @@ class Agent:
             # which keeps its gas, hence its v, the same from round to round)
             k = int(np.argmax(bids))
             bids[k] += balance - sum(bids)
-        excess = sum(bids) - balance
-        if excess > 0:
-            k = int(np.argmax(bids))
-            bids[k] = max(0, bids[k] - excess)
-            excess = sum(bids) - balance
-            if excess > 0:  # pathological: cut everything proportionally
-                bids = [b * balance // max(sum(bids), 1) for b in bids]
         if not self.producer:
             return tuple(bids), ()
         offers = [0] + [to_wad(float(q)) // GRID * GRID for q in order.offers[1:T1]]

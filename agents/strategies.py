@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -262,71 +262,20 @@ def informative(obs: Observation) -> bool:
 
 def _best_response(obs: Observation, bids: FloatArray, offers: FloatArray,
                    warm: FloatArray | None = None) -> tuple[FloatArray, FloatArray, bool]:
-    """The static best response of the observing agent: ``(b*, q*, priced_out)``.
+    """``market.nash.best_response`` for the observing agent: ``(b*, q*, priced_out)``.
 
-    ``market.nash.best_response`` (exact; a producer's offers by L-BFGS-B from
-    several starts), except for a short-run producer with ``c <= 1`` that has
-    a feasible warm start (its last offers): one L-BFGS-B run from there
-    (:func:`warm_producer_response`), falling back to the full search if it fails.
+    ``warm`` (a producer's last offers) goes in the agent's own row of the
+    offers, which the solver ignores for the aggregates and uses as the
+    first of its starting points. (A single warm-started search was tried
+    and rejected: for ``c < 1`` it can stop at a worse local optimum.)
     """
     from market.nash import best_response
 
-    spec = obs.spec
-    if (warm is not None and spec.kind == "producer" and spec.K is not None and spec.c <= 1.0
-            and np.all(warm[1:] > 0)):
-        mask = np.ones(obs.economy.N, dtype=bool)
-        mask[spec.index] = False
-        a = warm_producer_response(obs.economy, spec.index, bids[mask].sum(axis=0),
-                                   offers[mask].sum(axis=0), obs.v, warm)
-        if a is not None:
-            return np.asarray(a.bids, dtype=float), np.asarray(a.offers, dtype=float), False
-    a = best_response(obs.economy, spec.index, bids, offers, v=obs.v)
+    if warm is not None and obs.spec.kind == "producer":
+        offers = offers.copy()
+        offers[obs.spec.index] = warm
+    a = best_response(obs.economy, obs.spec.index, bids, offers, v=obs.v)
     return np.asarray(a.bids, dtype=float), np.asarray(a.offers, dtype=float), bool(a.priced_out)
-
-
-def warm_producer_response(economy: Economy, j: int, R: FloatArray, S: FloatArray, v: float,
-                           start: FloatArray) -> Any:
-    """A short-run producer's best response by one L-BFGS-B run from ``start`` (its last offers).
-
-    The same problem as :func:`market.bestresponse.producer_best_response`
-    (its ``_ProducerProblem``: bids optimised inside for given offers, budget
-    (4) binding, envelope gradient of eq. 15), searched from one start instead
-    of several: round after round the optimum moves little, and for ``c <= 1``
-    there is one. Returns ``None`` if the start is infeasible or the search
-    fails (the caller then runs the full search). Checked against the full
-    search in ``tests/test_agents.py``.
-    """
-    from scipy import optimize
-
-    from market.bestresponse import _ProducerProblem, action_utility
-    from market.results import Action
-
-    prob = _ProducerProblem(economy, j, R, S, v)
-    St = np.maximum(S[1:], 0.0)
-    qscale = np.maximum(np.where(St > 0, St, 1.0), 1e-12)
-    cap = prob.K
-    x0 = np.minimum(np.asarray(start[1:], dtype=float), cap) / qscale
-    bounds = [(0.0, cap / qs) for qs in qscale]
-
-    def fun(x: FloatArray) -> tuple[float, FloatArray]:
-        ev = prob.evaluate(x * qscale, prob.K)
-        if ev is None:
-            return 1e30, np.zeros_like(x)
-        u, _, g, _ = ev
-        return -u, -g * qscale
-
-    if fun(x0)[0] >= 1e30:
-        return None
-    sol = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                            options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 2000})
-    q = sol.x * qscale
-    ev = prob.evaluate(q, prob.K)
-    if ev is None or not sol.success:
-        return None
-    bids = ev[1]
-    offers = np.concatenate(([0.0], q))
-    return Action(bids=bids, offers=offers,
-                  utility=action_utility(economy, j, bids, offers, R, S, v), priced_out=False)
 
 
 # ----------------------------------------------------------------------------- strategies

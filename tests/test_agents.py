@@ -1,0 +1,208 @@
+"""The agents off chain: strategies, the cash-in-advance conversion, exact integer
+orders, the output layer, and the best-response dynamic's fixed point (checked
+against the Nash solver with the float trading posts, no chain)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from market.model import Scenario
+from market.scenario import scenario_from_dict
+
+from agents.strategies import (
+    DampedBestResponse,
+    Observation,
+    Order,
+    Strategy,
+    cash_in_advance,
+    fit_to_stock,
+    input_needed,
+)
+
+SMALL = {
+    "name": "small",
+    "T": 2,
+    "verification": {"kappa": "pos"},
+    "standard": [{"name": "home", "count": 3, "omega": 10.0, "alpha": [0.6, 0.4],
+                  "bytecoins": 100.0}],
+    "producer": [{"name": "plant", "count": 2, "theta": 1.0, "c": 0.5, "K": 50.0,
+                  "stock": 10.0, "alpha": [0.5, 0.5]}],
+    "simulation": {"rounds": 60, "damping": 0.5},
+}
+
+
+def small() -> Scenario:
+    return scenario_from_dict(SMALL)
+
+
+# ----------------------------------------------------------------------------- stock and cash
+
+def test_fit_to_stock_short_run_uses_the_whole_stock_when_it_binds() -> None:
+    spec = small().economy.agents()[3]
+    q = np.array([0.0, 3.0, 4.0])
+    need = input_needed(spec, q)  # (3/1)^2 + (4/1)^2 = 25
+    assert need == pytest.approx(25.0, rel=1e-15)
+    fitted = fit_to_stock(spec, q, 16.0)
+    assert input_needed(spec, fitted) == pytest.approx(16.0, rel=1e-12)
+    assert fitted[1] / fitted[2] == pytest.approx(0.75, rel=1e-12)  # scaled, shape kept
+    assert np.array_equal(fit_to_stock(spec, q, 30.0), q)  # not binding: unchanged
+    assert np.all(fit_to_stock(spec, q, 0.0) == 0.0)
+
+
+def test_fit_to_stock_caps_capacity_and_solves_the_long_run() -> None:
+    spec = small().economy.agents()[3]
+    capped = fit_to_stock(spec, np.array([0.0, 80.0, 1.0]), 1e9)
+    assert capped[1] == spec.K and capped[2] == 1.0
+    long_run = replace(spec, K=None, rho=2.0, c=0.8)
+    q = np.array([0.0, 5.0, 7.0])
+    fitted = fit_to_stock(long_run, q, 10.0)
+    assert input_needed(long_run, fitted) == pytest.approx(10.0, rel=1e-12)
+    assert input_needed(long_run, q) > 10.0
+
+
+def test_cash_in_advance_spends_the_balance_in_the_best_response_shares() -> None:
+    spec = small().economy.agents()[0]
+    target = np.array([0.0, 30.0, 10.0])  # X* = 40: shares 3/4, 1/4
+    o = cash_in_advance(spec, target, np.zeros(3), balance=8.0, stock=0.0, prev=None, damping=1.0)
+    assert o.bids.sum() == pytest.approx(8.0, rel=1e-15)
+    assert o.bids[1] / o.bids[2] == pytest.approx(3.0, rel=1e-15)
+    prev = Order(bids=np.array([0.0, 1.0, 1.0]), offers=np.zeros(3))
+    d = cash_in_advance(spec, target, np.zeros(3), balance=8.0, stock=0.0, prev=prev, damping=0.5)
+    # shares move halfway from (1/2, 1/2) to (3/4, 1/4)
+    assert d.bids[1:] / 8.0 == pytest.approx([0.625, 0.375], rel=1e-14)
+
+
+def test_producer_order_is_within_its_stock_exactly_on_the_contracts_arithmetic() -> None:
+    from market.fixedpoint import required_input
+
+    from agents.agent import GRID, WAD, Agent
+
+    sc = small()
+    spec = sc.economy.agents()[3]
+    agent = Agent(spec, account=None, strategy=DampedBestResponse(),  # type: ignore[arg-type]
+                  kappa=0.0, omega=0, balance=7 * WAD + 12345, stock=16 * WAD, v_prior=0.0)
+    order = Order(bids=np.array([2.0, 3.0, 2.0 + 12345e-18]),
+                  offers=fit_to_stock(spec, np.array([0.0, 3.0, 4.0]), 16.0))
+    theta = (WAD,)
+
+    def need(offers: tuple[int, ...]) -> int:
+        return required_input(offers, theta, WAD // 2)
+
+    bids, offers = agent.to_integers(order, agent.balance, agent.stock, need)
+    assert sum(bids) == agent.balance  # it meant to spend all: spends exactly all
+    assert need(offers) <= agent.stock
+    assert all(q % GRID == 0 for q in offers)
+    assert offers[1] > 0.99 * 2.4 * WAD  # fitted, not zeroed
+    # an order above the balance is cut to it, never above
+    over = Order(bids=np.array([5.0, 5.0, 5.0]), offers=np.zeros(3))
+    b2, _ = agent.to_integers(over, agent.balance, agent.stock, need)
+    assert sum(b2) == agent.balance and min(b2) >= 0
+
+
+# ----------------------------------------------------------------------------- the dynamic
+
+def test_damped_best_response_with_cash_in_advance_reaches_the_nash_equilibrium_off_chain() -> None:
+    """The recommended rule, iterated on the float posts: balances are last round's
+    revenue, stocks last round's purchases; the fixed point is solve_nash's equilibrium
+    with total bids equal to the bytecoin supply (SPEC §4)."""
+    from market.nash import solve_nash
+    from market.posts import settle
+
+    e = small().economy
+    v = e.verification_energy()
+    eq = solve_nash(e, v=v)
+    specs = e.agents()
+    strategies = [DampedBestResponse(damping=0.5) for _ in specs]
+    balance = np.array([s.bytecoins for s in specs])
+    stock = np.array([s.stock for s in specs])
+    bids = offers = prices = None
+    for r in range(40):
+        rows = []
+        for s, strat in zip(specs, strategies):
+            o = strat.decide(Observation(r, e, s, float(balance[s.index]), float(stock[s.index]),
+                                         float(v[s.index]), bids, offers, prices))
+            assert o is not None
+            rows.append(o)
+        bids = np.array([o.bids for o in rows])
+        offers = np.array([o.offers for o in rows])
+        offers[: e.M, 0] = [s.omega for s in specs[: e.M]]
+        assert np.all(bids.sum(axis=1) <= balance * (1 + 1e-12))  # cash in advance
+        out = settle(bids, offers)
+        prices = np.nan_to_num(out.prices, nan=0.0)
+        refund = (bids * ~out.active[None, :]).sum(axis=1)  # inactive posts return bids
+        balance = balance - bids.sum(axis=1) + out.revenue + refund
+        stock = np.where(e.arrays.producer, out.allocations[:, 0], 0.0)
+    assert bids is not None
+    assert bids.sum() == pytest.approx(e.total_bytecoins, rel=1e-12)  # money is all spent
+    assert np.max(np.abs(prices / eq.prices - 1.0)) < 1e-6
+    assert np.max(np.abs(bids - eq.bids)) < 1e-5 * eq.bids.max()
+
+
+def test_a_strategy_is_any_object_with_decide() -> None:
+    class Fixed:
+        def decide(self, obs: Observation) -> Order | None:
+            return Order(bids=np.full(obs.economy.T + 1, obs.balance / (obs.economy.T + 1)),
+                         offers=np.zeros(obs.economy.T + 1))
+
+    assert isinstance(Fixed(), Strategy)
+    assert isinstance(DampedBestResponse(), Strategy)
+    assert not isinstance(object(), Strategy)
+
+
+# ----------------------------------------------------------------------------- output layer
+
+def test_atomic_write_leaves_the_old_file_or_the_new_one(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from agents import output
+
+    target = tmp_path / "summary.json"
+    output.atomic_write_text(target, "old\n")
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        output.atomic_write_text(target, "new\n")
+    monkeypatch.undo()
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temp file left
+
+
+def test_json_is_strict_and_plots_are_byte_identical(tmp_path: Path) -> None:
+    from agents.output import dumps_json, plot_prices
+    from agents.records import RoundRecord
+
+    text = dumps_json({"a": float("nan"), "b": np.float64(1.5), "c": np.arange(2)})
+    assert text == '{\n  "a": null,\n  "b": 1.5,\n  "c": [\n    0,\n    1\n  ]\n}\n'
+    rounds = [RoundRecord(r, (1.0 + 1 / (r + 1), 2.0), (1.0, 2.0), (1.0, 1.0), 0.1, 2, 0, 10,
+                          (0.0,), (1.0,)) for r in range(5)]
+    plot_prices(tmp_path / "a.png", rounds, [1.0, 2.0], [0.9, 1.8])
+    plot_prices(tmp_path / "b.png", rounds, [1.0, 2.0], [0.9, 1.8])
+    a, b = (tmp_path / "a.png").read_bytes(), (tmp_path / "b.png").read_bytes()
+    assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_csv_columns_follow_T() -> None:
+    from agents.output import agents_header, rounds_header
+
+    assert rounds_header(2)[:4] == ["round", "p0", "p1", "p2"]
+    h = agents_header(2)
+    assert h[:4] == ["round", "agent", "kind", "status"]
+    assert "E2" in h and "V1" in h and "E0" not in h and h[-1] == "error"
+
+
+def test_the_command_modules_do_not_load_web3_at_import() -> None:
+    code = ("import sys, agents.cli, agents.simulate, agents.output, agents.strategies, "
+            "agents.agent, agents.simulation; "
+            "agents.cli.build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('web3', 'eth_tester')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
