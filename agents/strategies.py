@@ -297,7 +297,12 @@ class DampedBestResponse:
             assert obs.bids is not None and obs.offers is not None
             warm = self._prev.offers if self._prev is not None else None
             b, q, priced_out = _best_response(obs, obs.bids, obs.offers, warm)
-            if priced_out:
+            if priced_out and obs.spec.kind == "producer" and self._prev is not None:
+                # producers are never priced out in the model (solve_nash keeps them all):
+                # no feasible response means a degenerate round (e.g. it was the only
+                # seller), so it holds its last shares and offers
+                b, q = self._prev.bids, self._prev.offers
+            elif priced_out:
                 self._prev = None
                 return None
             order = cash_in_advance(obs.spec, b, q, obs.balance, obs.stock, self._prev,
