@@ -93,31 +93,48 @@ def _shares_from_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, B: Fl
 
 def _ces_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
                 B: FloatArray, Q: FloatArray, rho: FloatArray) -> tuple[FloatArray, BoolArray]:
-    """Budget multipliers of CES agents: bisection on ``log λ`` (spending falls with λ)."""
+    """Budget multipliers of CES agents: safeguarded Newton on ``ln λ``.
+
+    Spending ``Σ_t y^t B^t`` falls with ``λ``; its derivative comes from
+    :func:`market.shares._ces_share`. Start: the log-utility multiplier;
+    a bracket in ``ln λ`` is kept and bisected whenever Newton leaves it.
+    """
+    from market.shares import _ces_share
+
     p = B / Q
     S = income - (p * req).sum(axis=1)
     ok = (S > 0) & np.all(req < Q, axis=1)
-    n = alpha.shape[0]
-
-    def spend(lam: FloatArray) -> FloatArray:
-        y = _shares_from_lambda(alpha, req, w, B, Q, lam, rho)
-        return (y * B[None, :]).sum(axis=1) - income
-
-    lo = np.full(n, -60.0)
-    hi = np.full(n, 60.0)
-    for _ in range(40):  # widen the bracket where needed
-        bad_lo = spend(np.exp(lo)) < 0
-        bad_hi = spend(np.exp(hi)) > 0
-        if not (bad_lo.any() or bad_hi.any()):
+    lam_log, _ = _budget_lambda(alpha, req, w, income, B, Q, None)
+    ell = np.log(np.where(np.isfinite(lam_log) & (lam_log > 0), lam_log, 1.0))
+    lo = np.full_like(ell, -np.inf)
+    hi = np.full_like(ell, np.inf)
+    Bb = np.broadcast_to(B[None, :], alpha.shape)
+    Qb = np.broadcast_to(Q[None, :], alpha.shape)
+    valued = alpha > 0
+    for _ in range(200):
+        lam = np.exp(ell)
+        y = post_share(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
+        dy = np.zeros_like(y)
+        if valued.any():
+            _, d = _ces_share(alpha[valued], req[valued], w[valued], Bb[valued], Qb[valued],
+                              np.broadcast_to(lam[:, None], alpha.shape)[valued],
+                              np.broadcast_to(rho[:, None], alpha.shape)[valued], y[valued])
+            dy[valued] = d
+        g = (y * B[None, :]).sum(axis=1) - income
+        dg = (dy * B[None, :]).sum(axis=1)
+        lo = np.where(g > 0, ell, lo)
+        hi = np.where(g <= 0, ell, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = ell - g / dg
+        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
+        mid = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
+                       np.where(np.isfinite(lo), lo + 2.0, hi - 2.0))
+        new = np.where(bad, mid, new)
+        done = (np.abs(g) <= 1e-14 * income) | (np.abs(new - ell) <= 1e-14 * np.maximum(1.0, np.abs(ell)))
+        ell = np.where(ok & ~done, new, ell)
+        if (done | ~ok).all():
             break
-        lo = np.where(bad_lo, lo - 40.0, lo)
-        hi = np.where(bad_hi, hi + 40.0, hi)
-    for _ in range(110):
-        mid = 0.5 * (lo + hi)
-        pos = spend(np.exp(mid)) > 0
-        lo = np.where(pos, mid, lo)
-        hi = np.where(pos, hi, mid)
-    return np.where(ok, np.exp(0.5 * (lo + hi)), np.inf), ok
+    return np.where(ok, np.exp(ell), np.inf), ok
 
 
 def agent_shares(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
@@ -245,7 +262,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         # increasing returns: golden-section search for the peak of the concave h
         lo, hi = zero.copy(), zcap.copy()
         g = (np.sqrt(5.0) - 1.0) / 2.0
-        for _ in range(120):
+        for _ in range(80):
             m1 = hi - g * (hi - lo)
             m2 = lo + g * (hi - lo)
             left = h(m1) > h(m2)
@@ -285,7 +302,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     return z, K
 
 
-_BISECT_Z = 110
+_BISECT_Z = 64
 
 
 # ------------------------------------------------------------------- the system
@@ -397,14 +414,60 @@ class NashSystem:
 
 
 # ------------------------------------------------------------------- the solver
+def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float = 0.5,
+           tol: float = 1e-4) -> FloatArray:
+    """Damped fixed-point iteration on the aggregates, to reach the basin of Newton's method.
+
+    ``B^t ← B^t (Σ_i y_i^t)^η``, ``Q^t ← Q^t (Σ_j z_j^t)^η``, ``λ_j`` up when producer
+    ``j`` overspends, ``ψ_j ← p^0/(1 − y_j^0)``; steps in logs clipped to ±0.5.
+    """
+    T, P = sysm.T, sysm.P
+    x = x.copy()
+    for _ in range(iterations):
+        r = sysm.responses(x)
+        B = r["B"]
+        y_tot = r["y_s"][:, 1:].sum(axis=0) + r["y_p"][:, 1:].sum(axis=0)
+        z_tot = r["z"].sum(axis=0)
+        revenue = (r["z"] * B[None, 1:]).sum(axis=1)
+        spend = (r["y_p"] * B[None, :]).sum(axis=1)
+        y0 = np.minimum(r["y_p"][:, 0], 0.99)
+        p0 = B[0] / sysm.Omega
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.concatenate((
+                np.log(np.maximum(y_tot, 1e-3)),
+                np.log(np.maximum(z_tot, 1e-3)),
+                np.log(np.maximum(spend, 1e-300) / np.maximum(revenue, 1e-300)),
+                np.log(p0 / (1.0 - y0)) - x[2 * T + P:]))
+        step = np.where(np.isfinite(step), step, 0.0)
+        x += np.clip(eta * step, -0.5, 0.5)
+        res = sysm.residual(x)
+        if np.max(np.abs(res)) < tol:
+            break
+    return x
+
+
 def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, str]:
     best_x, best_norm = x0, np.inf
     x = x0
-    for method in ("hybr", "lm", "hybr"):
+    for method in ("relax", "hybr", "relax-slow", "hybr", "lm", "hybr"):
+        if method == "relax-slow":
+            x = _relax(sysm, x0, eta=0.5, tol=1e-4)
+            res = float(np.max(np.abs(sysm.residual(x))))
+            if res < best_norm:
+                best_x, best_norm = x, res
+            x = x if np.isfinite(res) else best_x
+            continue
+        if method == "relax":
+            x = _relax(sysm, x0, eta=1.0, tol=0.1)
+            res = float(np.max(np.abs(sysm.residual(x))))
+            if res < best_norm:
+                best_x, best_norm = x, res
+            x = x if np.isfinite(res) else best_x
+            continue
         sol = optimize.root(sysm.residual, x, method=method,
                             options={"xtol": 1e-14} if method == "hybr" else
                             {"xtol": 1e-15, "ftol": 1e-15, "maxiter": 20000})
-        res = np.max(np.abs(sysm.residual(sol.x)))
+        res = float(np.max(np.abs(sysm.residual(sol.x))))
         if res < best_norm:
             best_x, best_norm = sol.x, res
         if res <= _TOL:
@@ -452,9 +515,14 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
     for _round in range(max_rounds):
         sysm = NashSystem(economy, v, participants)
         start = sysm.initial_guess() if x0 is None or x0.size != 2 * economy.T + 2 * sysm.P else x0
-        x, converged, message = _solve_system(sysm, start)
+        with np.errstate(all="ignore"):
+            x, converged, message = _solve_system(sysm, start)
         total_evals += sysm.evaluations
-        r = sysm.responses(x)
+        if not converged:
+            raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
+                              f"with {int(participants.sum())} participants")
+        with np.errstate(all="ignore"):
+            r = sysm.responses(x)
         bids, offers = _profile_from(sysm, r, economy)
         # who cannot afford verification at these prices leaves; who could now, returns
         leave = np.zeros(economy.N, dtype=bool)

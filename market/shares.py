@@ -44,17 +44,36 @@ def post_share(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray,
     ces = (rho != 0.0) & (alpha > 0) & np.isfinite(lam)
     y = y_log.copy()
     if np.any(ces):
-        al, rq, ww, BB, QQ, la, ro = (x[ces] for x in (alpha, req, w, B, Q, lam, rho))
-        target = la * ww * BB / QQ
-        lo, hi = rq / QQ, np.ones_like(rq)
-        for _ in range(_BISECT):
-            mid = 0.5 * (lo + hi)
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                f = al * np.maximum(mid * QQ - rq, 1e-300) ** (ro - 1.0) * (1.0 - mid) - target
-            lo = np.where(f > 0, mid, lo)
-            hi = np.where(f > 0, hi, mid)
-        y[ces] = 0.5 * (lo + hi)
+        y[ces] = _ces_share(*(x[ces] for x in (alpha, req, w, B, Q, lam, rho, y_log)))[0]
     return y
+
+
+def _ces_share(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray, Q: FloatArray,
+               lam: FloatArray, rho: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """CES share by Newton's method in ``u = ln E``; also returns ``dy/d ln λ``.
+
+    ``f(u) = ln α + (ρ−1) u + ln(1 − y) − ln(λ w p)``, ``y = (r + e^u)/Q``, is
+    concave and decreasing in ``u``, so Newton's iterates converge
+    monotonically after the first step (steps past ``y = 1`` are halved back).
+    """
+    umax = np.log(Q - req)
+    u = np.log(np.clip(start * Q - req, 1e-300, None))
+    u = np.minimum(u, umax - 1e-12)
+    target = np.log(lam * w * B / Q) - np.log(alpha)
+    fu = np.ones_like(u)
+    for _ in range(100):
+        E = np.exp(u)
+        one_minus_y = (Q - req - E) / Q
+        f = (rho - 1.0) * u + np.log(one_minus_y) - target
+        fu = (rho - 1.0) - E / (Q * one_minus_y)
+        new = u - f / fu
+        new = np.where(new >= umax, 0.5 * (u + umax), new)
+        done = np.abs(new - u) <= 1e-14 * np.maximum(1.0, np.abs(u))
+        u = new
+        if done.all():
+            break
+    E = np.exp(u)
+    return (req + E) / Q, (E / Q) / fu
 
 
 def best_bid(alpha: FloatArray, req: FloatArray, Q: FloatArray, R: FloatArray, lam: FloatArray,
