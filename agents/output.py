@@ -166,7 +166,8 @@ def agents_csv(agents: Sequence[AgentRound], rounds: Sequence[RoundRecord], T: i
 PNG_METADATA: dict[str, str | None] = {"Software": None}
 
 
-def _figure() -> Any:
+def new_figure() -> Any:
+    """A ``(figure, axes)`` pair on the Agg backend, the size of every emg plot."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -177,7 +178,8 @@ def _figure() -> Any:
     return fig, ax
 
 
-def _save(fig: Any, path: str | os.PathLike[str]) -> None:
+def save_png(fig: Any, path: str | os.PathLike[str]) -> None:
+    """Save ``fig`` as a PNG with fixed metadata, atomically, and close it."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -199,9 +201,9 @@ def plot_prices(
     ``nash`` and ``competitive`` are price vectors ``[p^0..p^T]`` renormalised
     to the last round's total bids.
     """
-    fig, ax = _figure()
+    fig, ax = new_figure()
     xs = [r.round for r in rounds]
-    cmap = _colors(len(nash))
+    cmap = colors(len(nash))
     for t in range(len(nash)):
         ys = [r.prices[t] if r.prices[t] > 0 else math.nan for r in rounds]  # gap: inactive
         label = "good (post 0)" if t == 0 else f"electricity t={t}"
@@ -214,14 +216,14 @@ def plot_prices(
     ax.set_title(title or "on-chain prices; dashed: Nash, dotted: competitive")
     if len(nash) <= 8:
         ax.legend(fontsize=8)
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def plot_verification_share(
     path: str | os.PathLike[str], rounds: Sequence[RoundRecord], title: str = ""
 ) -> None:
     """The verification share of delivered electricity by round, ``Σ_t V^t / Σ_t Q^t``."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     xs = [r.round for r in rounds]
     ys = [
         (sum(r.verification) / sum(r.delivered)) if sum(r.delivered) > 0 else 0.0
@@ -232,7 +234,7 @@ def plot_verification_share(
     ax.set_ylabel("verification share of electricity (%)")
     ax.set_ylim(bottom=0.0)
     ax.set_title(title or "electricity used to verify payments")
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def plot_balances(
@@ -242,13 +244,13 @@ def plot_balances(
     max_lines: int = 12,
 ) -> None:
     """Bytecoin balances by round (the first ``max_lines`` agents, economy order)."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     ids: list[str] = []
     for a in agents:
         if a.agent not in ids:
             ids.append(a.agent)
     shown = ids[:max_lines]
-    cmap = _colors(len(shown))
+    cmap = colors(len(shown))
     for k, agent in enumerate(shown):
         pts = [(a.round, a.balance) for a in agents if a.agent == agent]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], color=cmap[k], lw=1.2, label=agent)
@@ -257,13 +259,13 @@ def plot_balances(
     extra = f" (first {max_lines} of {len(ids)})" if len(ids) > max_lines else ""
     ax.set_title(title or f"bytecoin balances{extra}")
     ax.legend(fontsize=7, ncol=2)
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def plot_distance(path: str | os.PathLike[str], rounds: Sequence[RoundRecord],
                   tolerance: float, title: str = "") -> None:
     """The distance ``max_t |p^t/p_nash^t - 1|`` by round (log scale) and the tolerance."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     pts = [(r.round, r.distance) for r in rounds if math.isfinite(r.distance) and r.distance > 0]
     if pts:
         ax.semilogy([p[0] for p in pts], [p[1] for p in pts], color="tab:blue", lw=1.4,
@@ -272,10 +274,11 @@ def plot_distance(path: str | os.PathLike[str], rounds: Sequence[RoundRecord],
     ax.set_xlabel("round")
     ax.set_ylabel("max_t |p/p_Nash - 1|")
     ax.set_title(title or "distance of on-chain prices to the Nash equilibrium")
-    _save(fig, path)
+    save_png(fig, path)
 
 
-def _colors(n: int) -> list[Any]:
+def colors(n: int) -> list[Any]:
+    """``n`` distinct line colours (tab10 up to 10, then viridis)."""
     import matplotlib
 
     cmap = matplotlib.colormaps["tab10" if n <= 10 else "viridis"]

@@ -161,7 +161,9 @@ class Simulation:
         self.schedule = economy.schedule
         specs = economy.agents()
         self.chain = Chain.local(self.N, seed=self.settings.seed)
-        duration = max(1, int(math.ceil(self.settings.round_duration)))
+        # every transaction is mined in its own block, and eth-tester moves the clock
+        # at least one second per block: a round must last longer than N + 1 blocks
+        duration = max(int(math.ceil(self.settings.round_duration)), 2 * (self.N + 1))
         self.config = market_config(economy, [a.address for a in self.chain.accounts], duration)
         self.client = deploy_market(self.chain, self.config)
         v_prior = economy.verification_energy()

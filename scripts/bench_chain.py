@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""``python scripts/bench.py chain``: orders per second through the simulation loop
+against the floor of the same transactions replayed pre-signed.
+
+For each ``T`` (default 1 and 24) it builds a 100-agent economy (98 standard
+agents in two groups, 2 producers; proof-of-stake κ), then
+
+* **simulation**: runs ``--rounds`` rounds of :class:`agents.simulation.Simulation`
+  (observe, decide = a best response per agent, sign, send, read the receipt
+  and its events, close, distance to the Nash equilibrium) and times the loop;
+  every raw transaction the loop sends is recorded on the way;
+* **floor**: a fresh chain from the same genesis, the same deployment, then the
+  very same raw transactions (orders and closes, already signed: same calldata,
+  same gas) sent straight to the same eth-tester backend in a bare loop.
+
+Both rates count orders only (closes are work both loops do). The target is
+simulation ≥ 80% of the floor. ``--big`` adds one 1,000-agent, 10-round run in
+a child process and reports its wall time and peak memory (``ru_maxrss``).
+Timings only; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def bench_scenario(n: int, T: int, producers: int = 2, rounds: int = 5, seed: int = 1) -> Any:
+    """A solvable ``n``-agent economy over ``T`` periods (two standard groups, ``producers`` plants)."""
+    from market.scenario import scenario_from_dict
+
+    alpha = [1.0 / T] * T
+    theta = [40.0 + 20.0 * math.sin(math.pi * (t + 0.5) / T) for t in range(T)]
+    m = n - producers
+    doc = {
+        "name": f"bench-{n}x{T}",
+        "T": T,
+        "verification": {"kappa": "pos"},
+        "standard": [
+            {"name": "big", "count": m // 2, "omega": 100.0, "alpha": alpha, "bytecoins": 1000.0},
+            {"name": "small", "count": m - m // 2, "omega": 25.0, "alpha": alpha,
+             "bytecoins": 250.0},
+        ],
+        "producer": [{"name": "plant", "count": producers, "theta": theta, "c": 0.8, "K": 1e6,
+                      "alpha": alpha, "bytecoins": 1000.0, "stock": 50.0 * n}],
+        "simulation": {"rounds": rounds, "seed": seed, "tolerance": 1e-12},
+    }
+    return scenario_from_dict(doc, f"bench-{n}x{T}.toml")
+
+
+def measure(n: int, T: int, rounds: int) -> dict[str, Any]:
+    """Simulation loop vs the pre-signed floor for one size (see the module docstring)."""
+    from agents.chain.backend import Chain
+    from agents.chain.deploy import deploy_market
+    from agents.simulation import Simulation
+
+    sc = bench_scenario(n, T, rounds=rounds)
+    sim = Simulation(sc)
+    recorded: list[tuple[Any, bytes]] = []
+    travels: dict[int, int] = {}
+    sign = sim.chain.sign
+
+    def recording_sign(account: Any, to: Any, data: bytes, gas: int, value: int = 0,
+                       nonce: int | None = None) -> bytes:
+        raw = sign(account, to, data, gas, value, nonce)
+        recorded.append((account, raw))
+        return raw
+
+    travel = sim.chain.travel_to
+
+    def recording_travel(ts: int) -> None:
+        travels[len(recorded)] = ts
+        travel(ts)
+
+    sim.chain.sign = recording_sign  # type: ignore[method-assign]
+    sim.chain.travel_to = recording_travel  # type: ignore[method-assign]
+    res = sim.run()
+    # the loop's transactions: every order and close, before the final claims
+    n_loop = res.orders_total + len(res.log.rounds)
+    loop = recorded[:n_loop]
+    sim_rate = res.orders_total / res.wall_seconds
+
+    # the floor: same genesis, same deployment, the same signed transactions, bare loop
+    chain = Chain.local(sc.economy.N, seed=sc.simulation.seed)
+    config = replace(sim.config, standard=tuple(
+        replace(s, address=a.address) for s, a in zip(sim.config.standard, chain.accounts)),
+        producers=tuple(replace(p, address=a.address) for p, a in
+                        zip(sim.config.producers, chain.accounts[len(sim.config.standard):])))
+    client = deploy_market(chain, config)
+    tester = chain._tester
+    hexes = ["0x" + raw.hex() for _, raw in loop]
+    floor_s = 0.0
+    t0 = time.perf_counter()
+    for k, h in enumerate(hexes):
+        if k in travels:  # a round closed at its deadline: travel there too (untimed)
+            floor_s += time.perf_counter() - t0
+            chain.travel_to(client.current_round().deadline)
+            t0 = time.perf_counter()
+        tester.send_raw_transaction(h)
+    floor_s += time.perf_counter() - t0
+    receipts = [tester.get_transaction_receipt(_tx_hash(raw)) for _, raw in loop]
+    replay_gas = sum(int(r["gas_used"]) for r in receipts)
+    replay_ok = all(int(r["status"]) == 1 for r in receipts) and replay_gas == res.gas_total
+    floor_rate = res.orders_total / floor_s
+    return {
+        "agents": n, "T": T, "rounds": len(res.log.rounds), "orders": res.orders_total,
+        "sim_seconds": round(res.wall_seconds, 3), "floor_seconds": round(floor_s, 3),
+        "sim_orders_per_s": round(sim_rate, 2), "floor_orders_per_s": round(floor_rate, 2),
+        "ratio": round(sim_rate / floor_rate, 3),
+        "gas_per_round": round(res.gas_total / max(len(res.log.rounds), 1)),
+        "phases_s": {k: round(v, 3) for k, v in res.timing.items()},
+        "replay_gas": replay_gas, "replay_identical": replay_ok,
+    }
+
+
+def _tx_hash(raw: bytes) -> str:
+    from eth_utils import keccak
+
+    return "0x" + keccak(raw).hex()
+
+
+def big_child(n: int, rounds: int) -> int:
+    """Run one ``n``-agent simulation; print wall time and peak memory as JSON (child process)."""
+    from agents.simulation import Simulation
+
+    t0 = time.perf_counter()
+    sc = bench_scenario(n, 1, producers=4, rounds=rounds)
+    sim = Simulation(sc)
+    setup = time.perf_counter() - t0
+    res = sim.run()
+    total = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"agents": n, "T": 1, "rounds": len(res.log.rounds), "orders": res.orders_total,
+                      "setup_seconds": round(setup, 1), "loop_seconds": round(res.wall_seconds, 1),
+                      "total_seconds": round(total, 1), "peak_rss_mib": round(peak_kib / 1024, 1),
+                      "orders_per_s": round(res.orders_total / res.wall_seconds, 2),
+                      "phases_s": {k: round(v, 1) for k, v in res.timing.items()}}))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="bench.py chain", description=__doc__.split("\n\n")[0])
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--agents", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--T", default="1,24", help="comma-separated periods (default 1,24)")
+    p.add_argument("--big", action="store_true", help="also the 1,000-agent, 10-round run")
+    p.add_argument("--big-agents", type=int, default=1000)
+    p.add_argument("--big-rounds", type=int, default=10)
+    p.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.big_child:
+        return big_child(a.big_agents, a.big_rounds)
+    rows = []
+    for T in (int(x) for x in a.T.split(",")):
+        print(f"bench chain: {a.agents} agents, T={T}, {a.rounds} rounds ...", file=sys.stderr)
+        rows.append(measure(a.agents, T, a.rounds))
+    big = None
+    if a.big:
+        print(f"bench chain: {a.big_agents} agents, {a.big_rounds} rounds (child process) ...",
+              file=sys.stderr)
+        out = subprocess.run([sys.executable, __file__, "--big-child", "--big-agents",
+                              str(a.big_agents), "--big-rounds", str(a.big_rounds)],
+                             capture_output=True, text=True, check=True)
+        big = json.loads(out.stdout.strip().splitlines()[-1])
+    if a.json:
+        print(json.dumps({"runs": rows, "big": big}, indent=2))
+        return 0
+    print("floor = the loop's own signed orders and closes replayed on a fresh chain "
+          "(same genesis, deployment, calldata and gas)")
+    print(f"{'agents':>6} {'T':>3} {'orders':>6} | {'sim orders/s':>12} {'floor orders/s':>14} "
+          f"{'sim/floor':>9} | {'gas/round':>10} | phases (s)")
+    for r in rows:
+        ph = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
+        print(f"{r['agents']:>6} {r['T']:>3} {r['orders']:>6} | {r['sim_orders_per_s']:>12.1f} "
+              f"{r['floor_orders_per_s']:>14.1f} {100 * r['ratio']:>8.1f}% | "
+              f"{r['gas_per_round']:>10,} | {ph}"
+              + ("" if r["replay_identical"] else "  (REPLAY DIFFERED)"))
+    if big is not None:
+        print(f"\n{big['agents']} agents x {big['rounds']} rounds (T=1): total {big['total_seconds']} s "
+              f"(set-up {big['setup_seconds']} s, loop {big['loop_seconds']} s, "
+              f"{big['orders_per_s']} orders/s), peak memory {big['peak_rss_mib']} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
