@@ -227,19 +227,27 @@ contract Market is IMarket {
         }
         _acct[msg.sender] = balance | (second << 128);
         _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
-            | uint256(uint160(uint256(keccak256(abi.encodePacked(bids, offers)))));
+            | _commit(bids, offers);
         emit OrderPlaced(msg.sender, r, bids, offers, input);
     }
 
-    /// @dev Add the bids to B^t; return the balance left, reverting if short.
+    /// @dev Add the bids to B^t (one write per slot); return the balance left, reverting if short.
     function _prepay(uint256 balance, uint256[] calldata bids) internal returns (uint256) {
         uint256 total;
-        for (uint256 t; t < bids.length; ++t) {
-            uint256 b = bids[t];
-            if (b == 0) continue;
-            if (b > MAX_AMOUNT) revert AmountOverflow(t, b);
-            _bBank[t / 3] += b << ((t % 3) * W);
-            total += b;
+        uint256 n = bids.length;
+        unchecked {
+            for (uint256 i; 3 * i < n; ++i) {
+                uint256 add;
+                for (uint256 k; k < 3 && 3 * i + k < n; ++k) {
+                    uint256 b = bids[3 * i + k];
+                    if (b == 0) continue;
+                    if (b > MAX_AMOUNT) revert AmountOverflow(3 * i + k, b);
+                    add |= b << (k * W);
+                    total += b; // ≤ 701 · 2^84: no overflow
+                }
+                // each field holds ≤ supply + 1 ≤ 2^84 and b < 2^84: no carry between fields
+                if (add != 0) _bBank[i] += add;
+            }
         }
         if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
         unchecked {
@@ -247,29 +255,40 @@ contract Market is IMarket {
         }
     }
 
-    /// @dev Add a producer's offers to Q^t, check capacity, return its input need.
+    /// @dev Add a producer's offers to Q^t (one write per slot), check capacity,
+    /// return its input need.
     function _offer(uint256 meta, uint256[] calldata offers) internal returns (uint256 input) {
         if (offers[0] != 0) revert CapacityExceeded(msg.sender, 0, offers[0], 0);
-        uint256 n = T + 1;
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
-        uint256 c = _word(p, 0);
+        uint256 periods = T;
+        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (periods + 4));
         uint256 capacity = _word(p, 2);
         uint256 qmax;
-        for (uint256 t = 1; t < n; ++t) {
-            uint256 q = offers[t];
-            if (q == 0) continue;
-            if (q > MAX_AMOUNT || (capacity != 0 && q > capacity)) {
-                revert CapacityExceeded(msg.sender, t, q, capacity == 0 ? MAX_AMOUNT : capacity);
+        for (uint256 i; 3 * i < periods; ++i) {
+            uint256 add;
+            for (uint256 k; k < 3 && 3 * i + k < periods; ++k) {
+                uint256 t = 3 * i + k + 1;
+                uint256 q = offers[t];
+                if (q == 0) continue;
+                if (q > MAX_AMOUNT || (capacity != 0 && q > capacity)) {
+                    revert CapacityExceeded(msg.sender, t, q, capacity == 0 ? MAX_AMOUNT : capacity);
+                }
+                add |= q << (k * W);
+                input += _phi(q, _word(p, 3 + t), _word(p, 0), _word(p, 1));
+                if (q > qmax) qmax = q;
             }
-            uint256 shift = ((t - 1) % 3) * W;
-            uint256 slot = _qBank[(t - 1) / 3] + (q << shift);
-            if ((slot >> shift) & M85 > MAX_AMOUNT) revert AmountOverflow(t, q);
-            _qBank[(t - 1) / 3] = slot;
-            input += _phi(q, _word(p, 3 + t), c, _word(p, 1));
-            if (q > qmax) qmax = q;
+            if (add != 0) _addOffers(i, add);
         }
         uint256 rho = _word(p, 3);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
+    }
+
+    /// @dev Add packed offers to Q slot i; every total must stay ≤ MAX_AMOUNT.
+    function _addOffers(uint256 i, uint256 add) internal {
+        uint256 slot = _qBank[i] + add; // fields ≤ 2^84 before, each addend < 2^84: no carry
+        for (uint256 k; k < 3; ++k) {
+            if ((slot >> (k * W)) & M85 > MAX_AMOUNT) revert AmountOverflow(3 * i + k + 1, (add >> (k * W)) & M85);
+        }
+        _qBank[i] = slot;
     }
 
     /// @dev φ = (q/θ)^{1/c}: q/θ rounded up, then the fixed-point power.
@@ -293,7 +312,7 @@ contract Market is IMarket {
             uint256 n = T + 1;
             if (pb.length != n || po.length != (producer ? n : 0)) revert BadPrevious(msg.sender);
         }
-        if (uint160(uint256(keccak256(abi.encodePacked(pb, po)))) != uint160(meta)) revert BadPrevious(msg.sender);
+        if (_commit(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
         uint256 r = ((meta >> 160) & 0xffffffff) - 1;
         uint256 second = acct >> 128;
         (uint256[] memory x, uint256 revenue, uint256 refund) =
@@ -540,6 +559,19 @@ contract Market is IMarket {
             ptr := create(0, add(init, 32), mload(init))
         }
         if (ptr == address(0)) revert BadParameter("data", data.length);
+    }
+
+    /// @dev keccak256(a ‖ b) (= keccak256(abi.encodePacked(a, b)) for uint256 arrays),
+    /// low 160 bits: the commitment to an order. Hashed straight from calldata.
+    function _commit(uint256[] calldata a, uint256[] calldata b) internal pure returns (uint256 h) {
+        assembly {
+            let p := mload(0x40)
+            let la := shl(5, a.length)
+            calldatacopy(p, a.offset, la)
+            let lb := shl(5, b.length)
+            calldatacopy(add(p, la), b.offset, lb)
+            h := and(keccak256(p, add(la, lb)), 0xffffffffffffffffffffffffffffffffffffffff)
+        }
     }
 
     /// @dev The address of the contract this market created with `nonce`

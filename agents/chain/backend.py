@@ -385,7 +385,7 @@ def _revert_bytes(exc: Exception) -> bytes:
 def _cached_keys_backend_class() -> type:
     from eth_tester import PyEVMBackend
 
-    class CachedKeysBackend(PyEVMBackend):  # type: ignore[misc]
+    class CachedKeysBackend(PyEVMBackend):
         """PyEVMBackend whose key lookup is built once, not on every transaction.
 
         ``PyEVMBackend._key_lookup`` rebuilds a dict of every account key per

@@ -218,7 +218,7 @@ def compile_contracts(force: bool = False) -> dict[str, Artifact]:
     try:
         data = solcx.compile_standard(std_input, solc_binary=binary)
     except SolcError as exc:
-        raise ChainError("solc failed:\n" + (_messages(exc.stdout_data) or str(exc))) from None
+        raise ChainError("solc failed:\n" + (_messages(exc.stdout_data or "") or str(exc))) from None
     errors = [e for e in data.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise ChainError("solc errors:\n" + "\n".join(e.get("formattedMessage", str(e)) for e in errors))

@@ -11,10 +11,14 @@ accounts, not through a cross-contract ERC-20 call (docs/chain.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from market.errors import ChainError
 
 from .backend import Chain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .market import MarketClient
 
 #: Standard agents registered per transaction (≈ 70k gas each).
 REGISTER_BATCH = 100

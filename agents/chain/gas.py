@@ -78,9 +78,9 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasR
     names = ["deploy Bytecoin", "deploy Market"] + ["registerStandard"] * (-(-standard // 100)) \
         + ["registerProducer"] * producers + ["start"]
     for name, number in zip(names, range(start_block + 1, chain.w3.eth.block_number + 1)):
-        block = chain.w3.eth.get_block(number, full_transactions=True)
-        for tx in block["transactions"]:
-            report.add(name, int(chain.w3.eth.get_transaction_receipt(tx["hash"])["gasUsed"]))  # type: ignore[index]
+        block = chain.w3.eth.get_block(number)
+        for tx_hash in block["transactions"]:
+            report.add(name, int(chain.w3.eth.get_transaction_receipt(tx_hash)["gasUsed"]))  # type: ignore[arg-type]
     steady_s: list[int] = []
     steady_p: list[int] = []
     for r in range(3):
