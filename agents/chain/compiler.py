@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     artifacts = compile_contracts(force=bool(args.force))
     print(f"solc {version} ({binary}), evmVersion {EVM_VERSION}, optimizer runs {OPTIMIZER_RUNS}")
     print(f"artifacts: {cache_path(standard_input(), version).relative_to(REPO)}")
-    print(f"{'contract':<10} {'runtime bytes':>14} {'initcode bytes':>15} {'of EIP-170':>11}")
+    print(f"{'contract':<18} {'runtime bytes':>14} {'initcode bytes':>15} {'of EIP-170':>11}")
     for a in artifacts.values():
-        print(f"{a.name:<10} {a.runtime_size:>14,} {a.initcode_size:>15,} {a.runtime_size / MAX_RUNTIME_SIZE:>10.0%}")
+        print(f"{a.name:<18} {a.runtime_size:>14,} {a.initcode_size:>15,} {a.runtime_size / MAX_RUNTIME_SIZE:>10.0%}")
     return 0
