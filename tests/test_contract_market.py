@@ -439,3 +439,18 @@ def test_config_validation_names_the_field(chain):  # type: ignore[no-untyped-de
     bad = replace(cfg, producers=(replace(cfg.producers[0], c=WAD // 100), cfg.producers[1]))
     with pytest.raises(ChainError, match=r"producers\[0\]\.c"):
         deploy_market(chain, bad)
+
+
+def test_order_many_keeps_the_orders_before_a_revert(chain, fresh_market):  # type: ignore[no-untyped-def]
+    from agents.chain.backend import Reverted
+
+    m = fresh_market
+    a, b, c = chain.accounts[:3]
+    with pytest.raises(Reverted) as info:
+        m.order_many([(a, std_bids(0), ()), (b, [2000 * WAD, 0, 0, 0], ()), (c, std_bids(2), ())])
+    assert info.value.name == "InsufficientBalance"
+    done = info.value.completed  # type: ignore[attr-defined]
+    assert [r.round for r in done] == [0] and m.current_round().orders == 1
+    assert m.previous(a) == (tuple(std_bids(0)), ()) and m.previous(c) == ((), ())
+    results = m.order_many([(b, std_bids(1), ()), (c, std_bids(2), ())])
+    assert [r.receipt.status for r in results] == [True, True] and m.current_round().orders == 3

@@ -240,7 +240,8 @@ class Chain:
         """Sign every transaction first, then send them in order (one round's orders).
 
         A transaction that reverts raises :class:`Reverted` after the ones
-        before it were mined; the ones after it are not sent.
+        before it were mined (their receipts are in the exception's
+        ``completed`` attribute); the ones after it are not sent.
         """
         raws = []
         planned: dict[str, int] = {}
@@ -248,7 +249,14 @@ class Chain:
             n = planned.get(account.address, self.nonce(account))
             raws.append((account, self.sign(account, to, data, gas, 0, nonce=n), to, data))
             planned[account.address] = n + 1
-        return [self._send_raw(a, raw, to, data, 0) for a, raw, to, data in raws]
+        done: list[Receipt] = []
+        for account, raw, to, data in raws:
+            try:
+                done.append(self._send_raw(account, raw, to, data, 0))
+            except ChainError as exc:
+                exc.completed = list(done)  # type: ignore[attr-defined]
+                raise
+        return done
 
     def _send_raw(self, account: Account, raw: bytes, to: str | None, data: bytes, value: int) -> Receipt:
         try:

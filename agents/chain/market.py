@@ -226,24 +226,21 @@ class MarketClient:
         return self.order_many([(account, bids, offers)])[0]
 
     def order_many(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]]) -> list[OrderResult]:
-        """Several orders (one round's), all signed first, then sent in order."""
+        """Several orders (one round's), all signed first, then sent in order.
+
+        If one reverts, the orders before it stand (the client remembers them)
+        and :class:`Reverted` is raised with ``completed`` = their results.
+        """
         txs = [(a, self.market_address, self.encode_order(a, b, o), self.order_gas) for a, b, o in orders]
-        results = []
-        for (account, bids, offers), tx in zip(orders, txs):
-            try:
-                receipt = self.chain.send_many([tx])[0] if len(orders) == 1 else None
-            except Reverted as exc:
-                raise self._named(exc) from None
-            if receipt is None:
-                break
-            results.append(self._order_result(account, bids, offers, receipt))
-        if len(orders) > 1:
-            try:
-                receipts = self.chain.send_many(txs)
-            except Reverted as exc:
-                raise self._named(exc) from None
-            results = [self._order_result(a, b, o, r) for (a, b, o), r in zip(orders, receipts)]
-        return results
+        try:
+            receipts = self.chain.send_many(txs)
+        except ChainError as exc:
+            done = [self._order_result(a, b, o, r)
+                    for (a, b, o), r in zip(orders, getattr(exc, "completed", []))]
+            err = self._named(exc) if isinstance(exc, Reverted) else exc
+            err.completed = done  # type: ignore[attr-defined]
+            raise err from None
+        return [self._order_result(a, b, o, r) for (a, b, o), r in zip(orders, receipts)]
 
     def _order_result(self, account: Account, bids: Sequence[int], offers: Sequence[int],
                       receipt: Receipt) -> OrderResult:
