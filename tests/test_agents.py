@@ -112,36 +112,72 @@ def test_damped_best_response_with_cash_in_advance_reaches_the_nash_equilibrium_
     revenue, stocks last round's purchases; the fixed point is solve_nash's equilibrium
     with total bids equal to the bytecoin supply (SPEC §4)."""
     from market.nash import solve_nash
-    from market.posts import settle
 
     e = small().economy
-    v = e.verification_energy()
-    eq = solve_nash(e, v=v)
+    eq = solve_nash(e, v=e.verification_energy())
+    strategies = [DampedBestResponse(damping=0.5) for _ in e.agents()]
+    path = _play(strategies, e, 40)
+    assert np.max(np.abs(path[-1] / eq.prices - 1.0)) < 1e-6
+    assert np.max(np.abs(path[-2] / eq.prices - 1.0)) < 1e-6  # and stays there
+    last = [s._prev for s in strategies]
+    bids = np.array([o.bids for o in last if o is not None])
+    assert bids.sum() == pytest.approx(e.total_bytecoins, rel=1e-12)  # money is all spent
+    assert np.max(np.abs(bids - eq.bids)) < 1e-5 * eq.bids.max()
+
+
+def _play(strategies, e, rounds, balance=None):  # type: ignore[no-untyped-def]
+    """The crypto-in-advance dynamic on the float posts (no chain): prices by round."""
+    from market.posts import settle
+
     specs = e.agents()
-    strategies = [DampedBestResponse(damping=0.5) for _ in specs]
-    balance = np.array([s.bytecoins for s in specs])
+    v = e.verification_energy()
+    balance = np.array([s.bytecoins for s in specs]) if balance is None else balance
     stock = np.array([s.stock for s in specs])
     bids = offers = prices = None
-    for r in range(40):
-        rows = []
-        for s, strat in zip(specs, strategies):
-            o = strat.decide(Observation(r, e, s, float(balance[s.index]), float(stock[s.index]),
+    path = []
+    for r in range(rounds):
+        rows = [strat.decide(Observation(r, e, s, float(balance[s.index]), float(stock[s.index]),
                                          float(v[s.index]), bids, offers, prices))
-            assert o is not None
-            rows.append(o)
+                for s, strat in zip(specs, strategies)]
         bids = np.array([o.bids for o in rows])
         offers = np.array([o.offers for o in rows])
         offers[: e.M, 0] = [s.omega for s in specs[: e.M]]
         assert np.all(bids.sum(axis=1) <= balance * (1 + 1e-12))  # cash in advance
         out = settle(bids, offers)
         prices = np.nan_to_num(out.prices, nan=0.0)
-        refund = (bids * ~out.active[None, :]).sum(axis=1)  # inactive posts return bids
+        refund = (bids * ~out.active[None, :]).sum(axis=1)
         balance = balance - bids.sum(axis=1) + out.revenue + refund
         stock = np.where(e.arrays.producer, out.allocations[:, 0], 0.0)
-    assert bids is not None
-    assert bids.sum() == pytest.approx(e.total_bytecoins, rel=1e-12)  # money is all spent
-    assert np.max(np.abs(prices / eq.prices - 1.0)) < 1e-6
-    assert np.max(np.abs(bids - eq.bids)) < 1e-5 * eq.bids.max()
+        path.append(prices)
+    return path
+
+
+def test_fictitious_play_learns_towards_the_equilibrium() -> None:
+    from market.nash import solve_nash
+
+    from agents.strategies import FictitiousPlay
+
+    e = small().economy
+    eq = solve_nash(e, v=e.verification_energy())
+    path = _play([FictitiousPlay() for _ in e.agents()], e, 16)
+    dist = [float(np.max(np.abs(p / eq.prices - 1.0))) if np.all(p > 0) else np.inf for p in path]
+    assert dist[-1] < 0.05           # it gets close ...
+    assert dist[-1] < dist[3] / 2    # ... by learning, round after round
+
+
+def test_playing_the_equilibrium_with_its_own_budgets_gives_its_prices() -> None:
+    from market.nash import solve_nash
+
+    from agents.strategies import PlayEquilibrium
+
+    e = small().economy
+    eq = solve_nash(e, v=e.verification_energy())
+    specs = e.agents()
+    e2 = replace(e, producers=tuple(replace(g, stock=float(eq.inputs[e.M])) for g in e.producers))
+    strategies = [PlayEquilibrium(eq.bids[s.index], eq.offers[s.index]) for s in specs]
+    path = _play(strategies, e2, 3, balance=eq.bids.sum(axis=1).copy())
+    for p in path:  # balances = equilibrium revenue, stocks = equilibrium inputs: stationary
+        assert np.max(np.abs(p / eq.prices - 1.0)) < 1e-9
 
 
 def test_a_strategy_is_any_object_with_decide() -> None:
