@@ -368,8 +368,9 @@ def summary(result: Any) -> dict[str, Any]:
         "ledger": result.ledger,
         "failures": [{"round": f.round, "agent": f.agent, "reason": f.reason, "error": f.error}
                      for f in log.failures],
-        "priced_out": [a.id for a in economy.agents()
-                       if not bool(result.participants[a.index])],
+        "priced_out": [a.agent for a in log.agents[-economy.N:] if a.status == "abstained"],
+        "not_trading_last_round": [a.id for a in economy.agents()
+                                   if not bool(result.participants[a.index])],
     }
 
 

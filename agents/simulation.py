@@ -434,9 +434,8 @@ class Simulation:
         comp_p = (comp.prices * (total_bids / comp.bids.sum())
                   if comp is not None and comp.bids.sum() > 0 else None)
         v_last = np.array([a.kappa * a.gas_used for a in self.agents])
-        participants = np.array([any(a.agent == ag.id and a.status == STATUS_OK
-                                     for a in log.agents if a.round == rounds_played - 1)
-                                 for ag in self.agents])
+        last_status = {a.agent: a.status for a in log.agents[-N:]} if log.agents else {}
+        participants = np.array([last_status.get(ag.id) == STATUS_OK for ag in self.agents])
         return SimulationResult(
             scenario=self.scenario, settings=settings, log=log,
             converged=bool(distance <= settings.tolerance), distance=float(distance),

@@ -59,9 +59,9 @@ def main(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", nargs="*", default=None,
-                   help="subset of: default zero money verification")
+                   help="subset of: default zero money verification others")
     a = p.parse_args(argv)
-    todo = set(a.only or ["default", "zero", "money", "verification"])
+    todo = set(a.only or ["default", "zero", "money", "verification", "others"])
     IMG.mkdir(parents=True, exist_ok=True)
     rows = []
     if "default" in todo:
@@ -123,6 +123,11 @@ def main(argv: list[str]) -> int:
         save_png(fig, IMG / "cia-verification.png")
         rows.append(row("cia-pow", rw))
         rows.append(row("cia-pos", rs))
+    if "others" in todo:  # every other shipped scenario: convergence figures only
+        known = {"default", "cia-zero-balance", "cia-money", "cia-pow", "cia-pos"}
+        for path in sorted((ROOT / "scenarios").glob("*.toml")):
+            if path.stem not in known:
+                rows.append(row(path.stem, simulate(path.stem)))
     print("| scenario | agents | T | rounds | final distance | converged | priced out | "
           "verification share | gas | ledger |")
     print("|---|---|---|---|---|---|---|---|---|---|")
