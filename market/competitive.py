@@ -59,12 +59,14 @@ def consumer_demand(alpha: FloatArray, req: FloatArray, income: FloatArray, pric
     """
     cost = (req * prices[None, :]).sum(axis=1)
     surplus = income - cost
-    ok = surplus > 0
+    # an agent with nothing to verify is never priced out (it may just have no income)
+    ok = (surplus > 0) | ((cost <= 0) & (income >= 0))
     sig = sigma[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         weights = np.where(alpha > 0, alpha ** sig * prices[None, :] ** (1.0 - sig), 0.0)
         spend_share = weights / weights.sum(axis=1, keepdims=True)
-        x_ok = req + spend_share * np.maximum(surplus, 0.0)[:, None] / prices[None, :]
+        x_ok = req + np.where(np.maximum(surplus, 0.0)[:, None] > 0,
+                              spend_share * np.maximum(surplus, 0.0)[:, None] / prices[None, :], 0.0)
         x_bad = req * np.where(cost > 0, income / cost, 0.0)[:, None]
     return np.where(ok[:, None], x_ok, x_bad), ok
 
@@ -246,7 +248,9 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     s = economy.schedule
     groups = _groups(economy, participants)
     if not groups:
-        raise SolverError("competitive: no producer participates")
+        raise SolverError("competitive: no producer can pay its verification electricity out of "
+                          "its profit (with constant returns and slack capacity the price-taking "
+                          "profit is zero), so the benchmark does not exist for this economy")
     std = participants & ~arr.producer
     if not std.any():
         raise SolverError("competitive: no standard agent participates")
@@ -377,7 +381,8 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
     for i in np.nonzero(participants)[0]:
         valued = arr.alpha[i] > 0
         lam = mu[i][valued] / p[valued]
-        terms = list(np.abs(lam / lam.mean() - 1.0))
+        spent = bids[i].sum() - (p[0] * need[i] if arr.producer[i] else 0.0)
+        terms = list(np.abs(lam / lam.mean() - 1.0)) if spent > 0 else []
         x = out.allocations[i, 1:]
         zero_post = ~valued[1:] & (x > 0)
         terms.extend(np.abs(cons[i, 1:][zero_post]) / x[zero_post])
@@ -385,7 +390,7 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
             q = offers[i, 1:]
             profit = float((q * p[1:]).sum() - p[0] * need[i])
             spend = float(bids[i].sum() - p[0] * need[i])
-            terms.append(abs(spend - profit) / abs(profit))
+            terms.append(abs(spend - profit) / max(abs(profit), 1e-300) if profit else abs(spend))
             th, c = arr.theta[i], arr.c[i]
             K = q.max() if arr.long_run[i] else arr.K[i]
             if c <= 1.0:

@@ -519,6 +519,16 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             x, converged, message = _solve_system(sysm, start)
         total_evals += sysm.evaluations
         if not converged:
+            # a producer that sells nothing at the closest point found cannot pay its
+            # verification (or its own electricity): it shuts down and leaves
+            with np.errstate(all="ignore"):
+                z = sysm.responses(x)["z"]
+            idle = sysm.prd_idx[z.sum(axis=1) < 1e-9]
+            if idle.size and idle.size < sysm.P:
+                participants = participants.copy()
+                participants[idle] = False
+                x0 = None
+                continue
             raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
                               f"with {int(participants.sum())} participants")
         with np.errstate(all="ignore"):
