@@ -41,3 +41,14 @@ def test_bad_options_are_named(args: list[str], message: str, capsys) -> None:  
 def test_a_missing_scenario_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["simulate", str(tmp_path / "nope.toml")]) == 2
     assert "no such scenario file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strategy", ["equilibrium", "fictitious-play"])
+def test_every_named_strategy_trades_on_chain(strategy: str, tmp_path: Path) -> None:
+    out = tmp_path / strategy
+    main(["simulate", MONEY, "--rounds", "3", "--strategy", strategy, "--quiet", "--out", str(out)])
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["settings"]["strategy"] == strategy
+    assert doc["failures"] == [] and doc["ledger"]["ok"] is True
+    assert doc["gas"]["orders"] == 15  # 5 agents x 3 rounds, nobody abstained
+    assert all(p > 0 for p in doc["prices"][-1])  # every post trades
