@@ -391,8 +391,9 @@ class Simulation:
                 last_bids, last_offers, last_prices = bids_m, offers_m, prices
                 rounds_played = r + 1
                 if bar is not None:
+                    bar.set_postfix_str(f"round {r}  distance {distance:.2e}  gas {gas_total:,}",
+                                        refresh=False)
                     bar.update(1)
-                    bar.set_postfix_str(f"round {r}  distance {distance:.2e}  gas {gas_total:,}")
                 if distance <= settings.tolerance:
                     break
         finally:
