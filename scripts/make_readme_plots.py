@@ -8,7 +8,8 @@ cia-money at x1 and x2, cia-pow, cia-pos) and writes:
 
 * ``default-prices.png``, ``default-distance.png``: price paths against the
   Nash (dashed) and competitive (dotted) levels; the distance by round;
-* ``cia-zero-balance.png``: balances, the newcomer starting at 0;
+* ``cia-zero-balance.png``: the newcomer (0 bytecoins at genesis) against a
+  datacenter: what each holds and what each bids, round by round;
 * ``cia-money.png``: prices with every initial balance doubled, against x1;
 * ``cia-verification.png``: the verification share under proof of work and
   proof of stake.
@@ -54,8 +55,7 @@ def row(label: str, r: Any) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from agents.output import (colors, new_figure, plot_balances, plot_distance, plot_prices,
-                               save_png)
+    from agents.output import colors, new_figure, plot_distance, plot_prices, save_png
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", nargs="*", default=None,
@@ -74,9 +74,21 @@ def main(argv: list[str]) -> int:
         rows.append(row("default", r))
     if "zero" in todo:
         r = simulate("cia-zero-balance")
-        plot_balances(IMG / "cia-zero-balance.png", r.log.agents,
-                      title="cia-zero-balance: bytecoins available next round "
-                            "(newcomer-0 starts with none)")
+        fig, ax = new_figure()
+        for agent, col in (("newcomer-0", "tab:red"), ("datacenter-0", "tab:blue")):
+            rows_a = [x for x in r.log.agents if x.agent == agent]
+            genesis = next(s.bytecoins for s in r.scenario.economy.agents() if s.id == agent)
+            ax.plot([-1] + [x.round for x in rows_a], [genesis] + [x.balance for x in rows_a],
+                    color=col, lw=1.2, ls=":", label=f"{agent}: bytecoins held (-1 = genesis)")
+            ax.plot([x.round for x in rows_a], [sum(x.bids) for x in rows_a], color=col, lw=1.8,
+                    marker="o", ms=3, label=f"{agent}: bids placed")
+        ax.set_xlim(-1.5, 12.5)
+        ax.set_xlabel("round")
+        ax.set_ylabel("bytecoins")
+        ax.set_title("cia-zero-balance: no bytecoins, no bids; it sells first, then buys",
+                     fontsize=10)
+        ax.legend(fontsize=8)
+        save_png(fig, IMG / "cia-zero-balance.png")
         rows.append(row("cia-zero-balance", r))
     if "money" in todo:
         r1 = simulate("cia-money")
