@@ -420,9 +420,14 @@ def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float =
 
     ``B^t ← B^t (Σ_i y_i^t)^η``, ``Q^t ← Q^t (Σ_j z_j^t)^η``, ``λ_j`` up when producer
     ``j`` overspends, ``ψ_j ← p^0/(1 − y_j^0)``; steps in logs clipped to ±0.5.
+    Each unknown has its own damping ``η_k``, halved when its step changes
+    sign (an oscillation, typical of flat marginal costs) and grown by 10%
+    otherwise (up to ``eta``).
     """
     T, P = sysm.T, sysm.P
     x = x.copy()
+    rate = np.full(x.size, eta)
+    last = np.zeros(x.size)
     for _ in range(iterations):
         r = sysm.responses(x)
         B = r["B"]
@@ -438,8 +443,11 @@ def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float =
                 np.log(np.maximum(z_tot, 1e-3)),
                 np.log(np.maximum(spend, 1e-300) / np.maximum(revenue, 1e-300)),
                 np.log(p0 / (1.0 - y0)) - x[2 * T + P:]))
-        step = np.where(np.isfinite(step), step, 0.0)
-        x += np.clip(eta * step, -0.5, 0.5)
+        step = np.clip(np.where(np.isfinite(step), step, 0.0), -0.5, 0.5)
+        flip = step * last < 0
+        rate = np.where(flip, rate * 0.5, np.minimum(rate * 1.1, eta))
+        last = step
+        x += rate * step
         res = sysm.residual(x)
         if np.max(np.abs(res)) < tol:
             break
