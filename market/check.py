@@ -254,11 +254,14 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
     for k in range(starts):
         start = z0 if k == 0 else z0 + rng.normal(0.0, 0.05 * k, size=z0.size)
         try:
-            sol = optimize.minimize(objective, start, method="SLSQP",
-                                    constraints=[{"type": "ineq", "fun": constraints}],
-                                    options={"ftol": 1e-15, "maxiter": 500})
+            with np.errstate(all="ignore"):
+                sol = optimize.minimize(objective, start, method="SLSQP",
+                                        constraints=[{"type": "ineq", "fun": constraints}],
+                                        options={"ftol": 1e-15, "maxiter": 500})
         except (ValueError, FloatingPointError):  # pragma: no cover - defensive
             continue
-        if np.all(constraints(sol.x) >= -1e-10):
+        with np.errstate(all="ignore"):
+            feasible = bool(np.all(constraints(sol.x) >= -1e-10))
+        if feasible:
             best = max(best, -float(sol.fun))
     return best
