@@ -67,21 +67,29 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
     lam = np.where(active, lam, 0.0)
     S_safe = np.where(ok, S, 1.0)
     idx = np.nonzero(active)[0]
-    for _ in range(200):
+    full = idx.size == alpha.shape[0]
+    for _ in range(100):
         if idx.size == 0:
             break
-        aa, cc, al, ll = a[idx], c[idx], alpha[idx], lam[idx]
+        if full:
+            aa, cc, al, ll, Si = a, c, alpha, lam, S_safe
+        else:
+            aa, cc, al, ll, Si = a[idx], c[idx], alpha[idx], lam[idx], S_safe[idx]
         den = al + ll[:, None] * cc
         with np.errstate(divide="ignore", invalid="ignore"):
             term = np.where(aa > 0, aa / den, 0.0)
             G = term.sum(axis=1)
             dG = -np.where(aa > 0, term * cc / den, 0.0).sum(axis=1)
-            step = (1.0 / S_safe[idx] - 1.0 / G) / (-dG / (G * G))
+            step = (1.0 / Si - 1.0 / G) * (G * G) / (-dG)
         new = np.maximum(ll + step, 0.0)
-        lam[idx] = new
-        done = np.abs(G / S_safe[idx] - 1.0) < 1e-15
-        done |= np.abs(new - ll) <= 1e-15 * np.maximum(new, 1e-300)
+        done = np.abs(G / Si - 1.0) < 4e-15
+        done |= np.abs(new - ll) <= 4e-15 * np.maximum(new, 1e-300)
+        if full:
+            lam = new
+        else:
+            lam[idx] = new
         idx = idx[~done]
+        full = False
     lam = np.where(ok, lam, np.inf)
     return lam, ok
 

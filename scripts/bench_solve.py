@@ -1,0 +1,158 @@
+"""Nash solver benchmark: seconds, evaluations and worst residual against the number of agents.
+
+``python scripts/bench.py solve [--json] [--sizes 100,1000,...] [--generic-max 30]``
+
+Heterogeneous economies with ``T = 24`` periods and ``P = 10`` producers:
+every standard agent has its own endowment and weights (one group per
+agent), producers have their own solar-shaped productivity profiles. Beside
+the aggregative solver, a generic approach — ``scipy.optimize.root`` over every
+unknown of the first-order system (each agent's bids and multiplier, each
+producer's offers) — is timed at small ``M`` and the ratio reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def economy(M: int, T: int = 24, P: int = 10, seed: int = 0):  # type: ignore[no-untyped-def]
+    from market.model import Economy, GasPerOrder, ProducerGroup, StandardGroup, Verification
+
+    rng = np.random.default_rng(seed)
+    hours = np.arange(T)
+    solar = np.maximum(np.sin(np.pi * (hours - 5) / 14), 0.05)
+    std = tuple(StandardGroup(f"s{h}", 1, float(rng.uniform(5, 50)),
+                              tuple(float(a) for a in rng.uniform(0.2, 1.0, T)), 0.0,
+                              float(rng.uniform(10, 100))) for h in range(M))
+    prod = tuple(ProducerGroup(f"p{j}", 1, tuple(float(x) for x in rng.uniform(20, 40) * (
+        solar if j % 2 == 0 else np.ones(T))), float(rng.uniform(0.75, 0.95)),
+        K=float(rng.uniform(0.5, 1.5) * 30 * M / P), alpha=tuple([1.0 / T] * T),
+        bytecoins=100.0) for j in range(P))
+    return Economy(T=T, standard=std, producers=prod,
+                   verification=Verification(kappa=6.6e-8, schedule=(1.0 / T,) * T,
+                                             gas_per_order=GasPerOrder()))
+
+
+def generic_nash(e) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Nash by ``scipy.optimize.root`` over all (log) unknowns: every bid, offer and multiplier.
+
+    Unknowns: standard agents' bids ``b_h^t`` and ``λ_h``; producers' bids,
+    offers and ``λ_j`` (input bid from (8)). Equations: FOCs (10), (12), (15)
+    and budgets (2), (4). Started from the aggregative solution perturbed by
+    1%, so it measures the cost of the generic approach near the answer.
+    """
+    from scipy import optimize
+
+    from market.nash import solve_nash
+
+    ref = solve_nash(e)
+    M, P, T = e.M, e.P, e.T
+    arr = e.arrays
+    Omega = arr.omega[:M].sum()
+    s = e.schedule
+    v = ref.verification
+    alpha = arr.alpha[:, 1:]
+    theta, c = arr.theta[M:], arr.c[M:][:, None]
+
+    def unpack(z):  # type: ignore[no-untyped-def]
+        k = 0
+        bs = np.exp(z[k:k + M * T]).reshape(M, T); k += M * T
+        bp = np.exp(z[k:k + P * T]).reshape(P, T); k += P * T
+        q = np.exp(z[k:k + P * T]).reshape(P, T); k += P * T
+        lam = np.exp(z[k:k + M + P])
+        return bs, bp, q, lam
+
+    def F(z):  # type: ignore[no-untyped-def]
+        bs, bp, q, lam = unpack(z)
+        b = np.vstack((bs, bp))
+        B = b.sum(axis=0)
+        Q = q.sum(axis=0)
+        phi = (q / theta) ** (1.0 / c)
+        Phi = phi.sum(axis=1)
+        R0 = B0 = None
+        # input bids from (8): b0_j = Φ_j R0/(Ω − Φ_j), with B0 = Σ b0 solved by fixed point
+        B0 = (b.sum() - 0) * 0 + ref.bids[:, 0].sum() * B.sum() / ref.bids[:, 1:].sum()
+        b0 = Phi * (B0 - 0) / Omega  # share of Ω bought = share of B0 bid
+        B0 = b0.sum()
+        x = b * Q / B
+        E = x - s * v[:, None]
+        R = B - b
+        lam_t = alpha * Q * R / (B ** 2 * E)
+        lam_t[M:] *= Q / (Q - q)
+        foc = lam_t / lam[:, None] - 1.0
+        income_s = B0 * arr.omega[:M] / Omega
+        bud_s = bs.sum(axis=1) / income_s - 1.0
+        rev = (q * B / Q).sum(axis=1)
+        bud_p = (bp.sum(axis=1) + b0) / rev - 1.0
+        nu = lam[M:] * B0 / Omega  # marginal utility of the good (linearised input cost)
+        dphi = (1.0 / (c * theta)) * (q / theta) ** ((1.0 - c) / c)
+        mr = alpha[M:] / E[M:] * bp / B + lam[M:, None] * B * (Q - q) / Q ** 2
+        foc_q = mr / (nu[:, None] * dphi) - 1.0
+        return np.concatenate((foc.ravel(), bud_s, bud_p, foc_q.ravel()))
+
+    z0 = np.log(np.concatenate((ref.bids[:M, 1:].ravel(), ref.bids[M:, 1:].ravel(),
+                                ref.offers[M:, 1:].ravel(),
+                                np.ones(M + P))))
+    rng = np.random.default_rng(1)
+    z0 = z0 + rng.normal(0, 0.01, z0.size)
+    t0 = time.perf_counter()
+    sol = optimize.root(F, z0, method="hybr", options={"xtol": 1e-12})
+    dt = time.perf_counter() - t0
+    return dt, float(np.max(np.abs(F(sol.x))))
+
+
+def run_one(M: int) -> dict[str, float]:
+    from market.nash import solve_nash
+
+    e = economy(M)
+    t0 = time.perf_counter()
+    eq = solve_nash(e)
+    dt = time.perf_counter() - t0
+    return {"M": M, "T": e.T, "P": e.P, "seconds": dt, "evaluations": eq.iterations,
+            "worst_residual": eq.max_residual, "converged": eq.converged,
+            "priced_out": int(eq.priced_out.sum())}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="bench.py solve", description=__doc__)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--sizes", default="100,1000,10000,100000")
+    ap.add_argument("--generic", default="10,20", help="M values for the generic comparison")
+    args = ap.parse_args(argv)
+    rows = []
+    for M in (int(x) for x in args.sizes.split(",") if x):
+        rows.append(run_one(M))
+        if not args.json:
+            r = rows[-1]
+            print(f"M={r['M']:>7} T={r['T']} P={r['P']}: {r['seconds']:8.3f} s, "
+                  f"{r['evaluations']:>4} evaluations, worst FOC residual {r['worst_residual']:.1e}, "
+                  f"converged={r['converged']}", flush=True)
+    generic = []
+    for M in (int(x) for x in args.generic.split(",") if x):
+        e = economy(M)
+        from market.nash import solve_nash
+
+        t0 = time.perf_counter()
+        solve_nash(e)
+        ours = time.perf_counter() - t0
+        gen, res = generic_nash(e)
+        generic.append({"M": M, "aggregative_seconds": ours, "generic_seconds": gen,
+                        "generic_residual": res, "ratio": gen / ours})
+        if not args.json:
+            g = generic[-1]
+            print(f"generic scipy root over all {M * 24 + 10 * 48 + M + 10} unknowns, M={M}: "
+                  f"{g['generic_seconds']:.2f} s (residual {g['generic_residual']:.1e}) vs "
+                  f"{g['aggregative_seconds']:.3f} s aggregative: ratio {g['ratio']:.0f}x", flush=True)
+    if args.json:
+        json.dump({"nash": rows, "generic": generic}, sys.stdout, indent=2)
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
