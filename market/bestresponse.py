@@ -9,6 +9,7 @@ is the others' offer of the good).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy import optimize
@@ -36,15 +37,15 @@ def action_utility(economy: Economy, i: int, bids_i: FloatArray, offers_i: Float
     x = np.where(ok, bids_i * Q / np.where(ok, B, 1.0), 0.0)
     cons = x.copy()
     cons[1:] -= economy.schedule * v
-    cons[0] -= input_requirement(offers_i[None, :], row)[0]  # type: ignore[arg-type]
-    return float(utility_values(cons[None, :], row)[0])  # type: ignore[arg-type]
+    cons[0] -= input_requirement(offers_i[None, :], row)[0]
+    return float(utility_values(cons[None, :], row)[0])
 
 
 def _priced_out(T: int) -> Action:
     return Action(bids=np.zeros(T + 1), offers=np.zeros(T + 1), utility=-math.inf, priced_out=True)
 
 
-def _solve_log_lambda(spend: "callable[[float], float]", guess: float) -> float:  # type: ignore[valid-type]
+def _solve_log_lambda(spend: Callable[[float], float], guess: float) -> float:
     """Root of the decreasing ``spend(λ) = 0`` by Brent's method on ``log λ``."""
     lo = hi = math.log(max(guess, 1e-300))
     f_lo = spend(math.exp(lo))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from market.model import BoolArray, Economy, FloatArray
+from market.model import AgentArrays, BoolArray, Economy, FloatArray
 from market.posts import (
     capacity,
     consumption,
@@ -60,7 +60,7 @@ def nash_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: Fl
     res = np.zeros(economy.N)
     with np.errstate(divide="ignore", invalid="ignore"):
         price_effect = Q[None, :] * R / (B[None, :] ** 2)  # ∂x^t/∂b^t
-    for i in np.nonzero(participants)[0]:
+    for i in (int(k) for k in np.nonzero(participants)[0]):
         al = arr.alpha[i]
         valued = al > 0
         terms: list[float] = []
@@ -111,12 +111,11 @@ def nash_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: Fl
     return res
 
 
-def _row(arr: object, i: int) -> object:
+def _row(arr: AgentArrays, i: int) -> AgentArrays:
     """The :class:`AgentArrays` restricted to row ``i`` (keeps 1-row shapes)."""
     from dataclasses import fields, replace
 
-    return replace(arr, **{f.name: getattr(arr, f.name)[i:i + 1]  # type: ignore[arg-type]
-                           for f in fields(arr)})  # type: ignore[arg-type]
+    return replace(arr, **{f.name: getattr(arr, f.name)[i:i + 1] for f in fields(arr)})
 
 
 def evaluate_profile(economy: Economy, bids: FloatArray, offers: FloatArray, *, v: FloatArray,
@@ -183,8 +182,8 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
         u0 = action_utility(economy, i, bids[i], offers[i], R, S, float(v[i]))
         best = _deviate(economy, i, bids[i], offers[i], R, S, float(v[i]), rng, starts)
         row = _row(arr, i)
-        idx0 = utility_index(np.array([u0]), row)[0]  # type: ignore[arg-type]
-        idx1 = utility_index(np.array([max(best, u0)]), row)[0]  # type: ignore[arg-type]
+        idx0 = utility_index(np.array([u0]), row)[0]
+        idx1 = utility_index(np.array([max(best, u0)]), row)[0]
         gains[i] = idx1 / idx0 - 1.0
     worst = int(np.argmax(gains))
     return NashCheck(gains=gains, max_gain=float(gains[worst]), worst_agent=worst)
@@ -226,8 +225,8 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
         bb, oo, x = outcome(z)
         cons = x.copy()
         cons[1:] -= s * v
-        cons[0] -= input_requirement(oo[None, :], row)[0]  # type: ignore[arg-type]
-        u = float(utility_values(np.maximum(cons, 1e-300)[None, :], row)[0])  # type: ignore[arg-type]
+        cons[0] -= input_requirement(oo[None, :], row)[0]
+        u = float(utility_values(np.maximum(cons, 1e-300)[None, :], row)[0])
         return -u
 
     def constraints(z: FloatArray) -> FloatArray:
@@ -238,7 +237,7 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
             income = float((oo[1:] * Bt[1:] / Qt[1:]).sum())
         else:
             income = float(Bt[0] * oo[0] / Qt[0])
-        need = input_requirement(oo[None, :], row)[0]  # type: ignore[arg-type]
+        need = input_requirement(oo[None, :], row)[0]
         rel = max(abs(income), 1e-300)
         cons = [(income - bb.sum()) / rel]
         e = (x[1:] - s * v) / np.maximum(x[1:], 1e-300)

@@ -25,6 +25,7 @@ capacity at the price equal to its average cost at capacity), documented in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -242,7 +243,7 @@ def _group_spans(economy: Economy) -> list[tuple[int, int]]:
 
 
 def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
-                 start_prices: FloatArray | None) -> dict:  # type: ignore[type-arg]
+                 start_prices: FloatArray | None) -> dict[str, Any]:
     arr = economy.arrays
     T = economy.T
     s = economy.schedule
@@ -280,7 +281,7 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         for m in range(g.count):
             member_of[g.first + m] = k
     pos_of = {int(i): n for n, i in enumerate(idx)}
-    prod_rows = np.array([pos_of[i] for i in idx if arr.producer[i]])
+    prod_rows = np.array([pos_of[int(i)] for i in idx if arr.producer[i]])
     prod_group = np.array([member_of[int(i)] for i in idx if arr.producer[i]])
 
     def unpack(x: FloatArray) -> tuple[FloatArray, list[float]]:
@@ -290,7 +291,7 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
             caps[k] = float(np.exp(x[T + n]))
         return sig, caps
 
-    def state(x: FloatArray) -> dict:  # type: ignore[type-arg]
+    def state(x: FloatArray) -> dict[str, Any]:
         sig, caps = unpack(x)
         p, q = supply.at(sig, caps)
         prices = np.concatenate(([1.0], p))

@@ -224,7 +224,9 @@ class Economy:
         if not self.producers:
             _fail("producer", "at least one group of producers is needed")
         names: set[str] = set()
-        for kind, groups in (("standard", self.standard), ("producer", self.producers)):
+        kinds: tuple[tuple[str, tuple[StandardGroup | ProducerGroup, ...]], ...] = (
+            ("standard", self.standard), ("producer", self.producers))
+        for kind, groups in kinds:
             for g_i, g in enumerate(groups):
                 where = f"{kind}[{g_i}]"
                 if not g.name or not isinstance(g.name, str):
@@ -281,6 +283,11 @@ class Economy:
 
     # ------------------------------------------------------------------ sizes
     @property
+    def groups(self) -> tuple[StandardGroup | ProducerGroup, ...]:
+        """Every group, standard groups first (the flattening order)."""
+        return (*self.standard, *self.producers)
+
+    @property
     def M(self) -> int:
         """Number of standard agents."""
         return sum(g.count for g in self.standard)
@@ -312,7 +319,7 @@ class Economy:
     @property
     def total_bytecoins(self) -> float:
         """The bytecoin supply ``Σ_i m_i``."""
-        return float(sum(g.bytecoins * g.count for g in (*self.standard, *self.producers)))
+        return float(sum(g.bytecoins * g.count for g in self.groups))
 
     # ------------------------------------------------------------ flattening
     def agents(self) -> tuple[AgentSpec, ...]:
@@ -339,7 +346,7 @@ class Economy:
         """Per-agent parameters as arrays (see :class:`AgentArrays`)."""
         N, T = self.N, self.T
         groups: list[tuple[StandardGroup | ProducerGroup, int]] = [
-            (g, g.count) for g in (*self.standard, *self.producers)]
+            (g, g.count) for g in self.groups]
         counts = np.array([n for _, n in groups])
 
         def col(values: list[float]) -> FloatArray:

@@ -294,14 +294,14 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
             zk = np.minimum(Kv[:, None] / Q[None, :], 1.0)
             return np.maximum(h(np.maximum(zk, 1e-300)), 0.0).sum(axis=1)
 
-        lo = np.zeros(P)
-        hi = Kmax.copy()
+        klo = np.zeros(P)
+        khi = Kmax.copy()
         for _ in range(_BISECT_Z):
-            mid = 0.5 * (lo + hi)
-            pos = rent(mid) > target
-            lo = np.where(pos, mid, lo)
-            hi = np.where(pos, hi, mid)
-        Kstar = np.where(rent(np.full(P, 1e-300)) <= target, 0.0, 0.5 * (lo + hi))
+            kmid = 0.5 * (klo + khi)
+            kpos = rent(kmid) > target
+            klo = np.where(kpos, kmid, klo)
+            khi = np.where(kpos, khi, kmid)
+        Kstar = np.where(rent(np.full(P, 1e-300)) <= target, 0.0, 0.5 * (klo + khi))
         z_lr = np.minimum(zu, Kstar[:, None] / Q[None, :])
         z = np.where(lr[:, None], z_lr, z)
         K = np.where(lr, Kstar, pr.K[:, 0])
@@ -552,7 +552,7 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         bids, offers = _profile_from(sysm, r, economy)
         # who cannot afford verification at these prices leaves; who could now, returns
         leave = np.zeros(economy.N, dtype=bool)
-        leave[sysm.std_idx] = ~r["ok_s"]
+        leave[sysm.std_idx] = np.logical_not(r["ok_s"])
         B, Q = bids.sum(axis=0), offers.sum(axis=0)
         rejoin = (~participants) & ~arr.producer & _can_enter(economy, v, B, Q)
         if not leave.any() and not rejoin.any():

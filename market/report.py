@@ -180,7 +180,7 @@ def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> st
     lines.append(f"{'group':>14} {'kind':>9} {'n':>5} | {'E/period Nash':>13} {'E/period comp':>13} "
                  f"| {'priced out N':>12} {'priced out C':>12}")
     idx = 0
-    for g in (*e.standard, *e.producers):
+    for g in e.groups:
         kind = "standard" if idx < e.M else "producer"
         sl = slice(idx, idx + g.count)
         eN = nash.consumption[sl, 1:].mean()
