@@ -366,6 +366,7 @@ def summary(result: Any) -> dict[str, Any]:
                                  if last and sum(last.delivered) > 0 else 0.0),
         },
         "ledger": result.ledger,
+        "solver_errors": list(result.solver_errors),
         "failures": [{"round": f.round, "agent": f.agent, "reason": f.reason, "error": f.error}
                      for f in log.failures],
         "priced_out": [a.agent for a in log.agents[-economy.N:] if a.status == "abstained"],

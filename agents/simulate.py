@@ -102,8 +102,11 @@ def final_table(result: Any) -> str:
         f"(escrow dust {result.ledger['bytecoins']['escrow_wei']} wei, "
         f"{result.ledger['settlements_checked']} settlements matched the forecast)",
         f"failures: {len(log.failures)}; priced out: "
-        f"{int((~np.asarray(result.participants, dtype=bool)).sum())}",
+        f"{sum(1 for a in log.agents[-e.N:] if a.status == 'abstained')}",
     ]
+    if result.solver_errors:
+        lines.append(f"solver failed {len(result.solver_errors)} time(s): "
+                     f"{result.solver_errors[-1]}")
     return "\n".join(lines)
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from market.errors import EmgError, SimulationError
+from market.errors import EmgError, SimulationError, SolverError
 from market.model import AgentSpec, Economy, FloatArray, Scenario, SimulationSettings
 
 from agents.agent import WAD, Agent, as_float_row, to_wad
@@ -77,7 +77,7 @@ class SimulationResult:
     v_last : ndarray (N,)
         ``κ · gasUsed`` of each agent's last order receipt.
     nash, competitive : Equilibrium or None
-        ``emg solve``'s equilibria with ``v_used``.
+        ``emg solve``'s equilibria with ``v_used`` (None if the solver failed).
     nash_prices, competitive_prices : ndarray (T+1,) or None
         Their prices renormalised to the last round's total bids.
     ledger : dict
@@ -85,6 +85,8 @@ class SimulationResult:
     gas_total, orders_total : int
     wall_seconds : float
         Wall time of the loop (terminal only; never written to a file).
+    solver_errors : list of str
+        Messages of ``solve_nash`` failures during the run (distances then ``nan``).
     """
 
     scenario: Scenario
@@ -107,6 +109,7 @@ class SimulationResult:
     participants: np.ndarray
     wall_seconds: float = 0.0
     timing: dict[str, float] = field(default_factory=dict)
+    solver_errors: list[str] = field(default_factory=list)
 
 
 def market_config(economy: Economy, addresses: list[str], round_duration: int) -> Any:
@@ -179,6 +182,7 @@ class Simulation:
         self._producer_specs = {p.address: p for p in self.config.producers}
         self._solved: dict[bytes, Any] = {}
         self.solves = 0
+        self.solver_errors: list[str] = []
 
     def _default_factory(self) -> StrategyFactory:
         s = self.settings
@@ -202,16 +206,24 @@ class Simulation:
             return required_input(offers, spec.theta, spec.c, spec.rho)
         return f
 
-    def _reference(self, v: FloatArray) -> "Equilibrium":
-        """``solve_nash`` with per-agent ``v`` (cached by the exact vector: gas takes few values)."""
+    def _reference(self, v: FloatArray) -> "Equilibrium | None":
+        """``solve_nash`` with per-agent ``v`` (cached by the exact vector: gas takes few values).
+
+        ``None`` if the solver fails (the message is kept in ``solver_errors``):
+        the run goes on, its distances are then undefined (``nan``).
+        """
         from market.nash import solve_nash
 
         key = np.asarray(v, dtype=float).tobytes()
-        eq = self._solved.get(key)
-        if eq is None:
-            eq = solve_nash(self.economy, v=v)
-            self._solved[key] = eq
-            self.solves += 1
+        if key in self._solved:
+            return self._solved[key]
+        try:
+            eq: Equilibrium | None = solve_nash(self.economy, v=v)
+        except SolverError as exc:
+            eq = None
+            self.solver_errors.append(str(exc))
+        self._solved[key] = eq
+        self.solves += 1
         return eq
 
     # ------------------------------------------------------------------ the loop
@@ -425,7 +437,8 @@ class Simulation:
         distance = log.rounds[-1].distance if log.rounds else math.inf
         last = log.rounds[-1] if log.rounds else None
         total_bids = sum(last.bids) if last is not None else 0.0
-        nash_p = nash.prices * (total_bids / nash.bids.sum()) if nash.bids.sum() > 0 else None
+        nash_p = (nash.prices * (total_bids / nash.bids.sum())
+                  if nash is not None and nash.bids.sum() > 0 else None)
         try:
             from market.competitive import solve_competitive
 
@@ -447,11 +460,17 @@ class Simulation:
             final_offers=last_offers if last_offers is not None else np.zeros((N, T + 1)),
             final_allocations=np.array([list(a.allocations) for a in log.agents[-N:]])
             if log.agents else np.zeros((N, T + 1)),
-            participants=participants, wall_seconds=wall, timing=timing)
+            participants=participants, wall_seconds=wall, timing=timing,
+            solver_errors=list(self.solver_errors))
 
     @staticmethod
-    def _distance(prices: FloatArray, B: tuple[int, ...], ref: "Equilibrium") -> float:
-        """``max_t |p^t / p_nash^t − 1|``, Nash prices renormalised to this round's total bids."""
+    def _distance(prices: FloatArray, B: tuple[int, ...], ref: "Equilibrium | None") -> float:
+        """``max_t |p^t / p_nash^t − 1|``, Nash prices renormalised to this round's total bids.
+
+        ``nan`` without an equilibrium (the solver failed).
+        """
+        if ref is None:
+            return math.nan
         total_ref = float(ref.bids.sum())
         if total_ref <= 0:
             return math.inf
