@@ -228,67 +228,165 @@ contract Market is IMarket {
         _acct[msg.sender] = balance | (second << 128);
         _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
             | _commit(bids, offers);
-        emit OrderPlaced(msg.sender, r, bids, offers, input);
+        // emit OrderPlaced(msg.sender, r, bids, offers, input), its ABI data copied straight from calldata
+        bytes32 topic = OrderPlaced.selector;
+        assembly ("memory-safe") {
+            let nb := bids.length
+            let no := offers.length
+            let m := mload(0x40)
+            mstore(m, 0x60) // offset of bids
+            mstore(add(m, 0x20), add(0x80, shl(5, nb))) // offset of offers
+            mstore(add(m, 0x40), input)
+            mstore(add(m, 0x60), nb)
+            calldatacopy(add(m, 0x80), bids.offset, shl(5, nb))
+            let o := add(add(m, 0x80), shl(5, nb))
+            mstore(o, no)
+            calldatacopy(add(o, 0x20), offers.offset, shl(5, no))
+            log3(m, add(0xa0, shl(5, add(nb, no))), topic, caller(), r)
+        }
     }
 
     /// @dev Add the bids to B^t (one write per slot); return the balance left, reverting if short.
     function _prepay(uint256 balance, uint256[] calldata bids) internal returns (uint256) {
         uint256 total;
-        uint256 n = bids.length;
-        unchecked {
-            for (uint256 i; 3 * i < n; ++i) {
-                uint256 add;
-                for (uint256 k; k < 3 && 3 * i + k < n; ++k) {
-                    uint256 b = bids[3 * i + k];
-                    if (b == 0) continue;
-                    if (b > MAX_AMOUNT) revert AmountOverflow(3 * i + k, b);
-                    add |= b << (k * W);
-                    total += b; // ≤ 701 · 2^84: no overflow
+        uint256 bad; // 1 + the first post whose bid exceeds MAX_AMOUNT (0: none)
+        assembly ("memory-safe") {
+            mstore(0x20, _bBank.slot)
+            let n := bids.length
+            let acc := 0 // the bids of slot i, shifted into their fields
+            let k := 0 // field of post j in slot i
+            let i := 0
+            for { let j := 0 } lt(j, n) { j := add(j, 1) } {
+                let b := calldataload(add(bids.offset, shl(5, j)))
+                if gt(b, MAX_AMOUNT) {
+                    bad := add(j, 1)
+                    break
                 }
-                // each field holds ≤ supply + 1 ≤ 2^84 and b < 2^84: no carry between fields
-                if (add != 0) _bBank[i] += add;
+                acc := or(acc, shl(mul(k, W), b))
+                total := add(total, b) // ≤ 701 · 2^84: no overflow
+                k := add(k, 1)
+                if eq(k, 3) {
+                    // each field holds ≤ supply + 1 ≤ 2^84 and b < 2^84: no carry between fields
+                    if acc {
+                        mstore(0, i)
+                        let slot := keccak256(0, 0x40)
+                        sstore(slot, add(sload(slot), acc))
+                    }
+                    acc := 0
+                    k := 0
+                    i := add(i, 1)
+                }
+            }
+            if acc {
+                mstore(0, i)
+                let slot := keccak256(0, 0x40)
+                sstore(slot, add(sload(slot), acc))
             }
         }
+        if (bad != 0) revert AmountOverflow(bad - 1, bids[bad - 1]);
         if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
         unchecked {
-            return balance - total;
+            return balance - total; // total ≤ balance, checked above
         }
     }
 
     /// @dev Add a producer's offers to Q^t (one write per slot), check capacity,
-    /// return its input need.
+    /// return its input need. One pass in assembly (c = 1 computes the input in
+    /// it); for c ≠ 1 the powers follow, up to the first rejected post, so the
+    /// first failing post decides the error exactly as a post-by-post loop would.
     function _offer(uint256 meta, uint256[] calldata offers) internal returns (uint256 input) {
         if (offers[0] != 0) revert CapacityExceeded(msg.sender, 0, offers[0], 0);
-        uint256 periods = T;
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (periods + 4));
-        uint256 capacity = _word(p, 2);
+        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (T + 4));
+        // capacity ≤ MAX_AMOUNT (registration), so q > lim is "q > MAX_AMOUNT or q > K"
+        uint256 lim = _word(p, 2);
+        if (lim == 0) lim = MAX_AMOUNT;
         uint256 qmax;
-        for (uint256 i; 3 * i < periods; ++i) {
-            uint256 add;
-            for (uint256 k; k < 3 && 3 * i + k < periods; ++k) {
-                uint256 t = 3 * i + k + 1;
-                uint256 q = offers[t];
-                if (q == 0) continue;
-                if (q > MAX_AMOUNT || (capacity != 0 && q > capacity)) {
-                    revert CapacityExceeded(msg.sender, t, q, capacity == 0 ? MAX_AMOUNT : capacity);
+        uint256 badPost; // the first post whose offer exceeds lim (0: none)
+        uint256 badSlot; // 1 + the first Q slot a total of which would exceed MAX_AMOUNT (0: none)
+        uint256 badAdd; // the offers added to that slot
+        (input, qmax, badPost, badSlot, badAdd) = _offerPass(offers, p, lim);
+        if (_word(p, 0) != WAD) {
+            // the posts a post-by-post loop would have priced before failing
+            uint256 upto = badPost != 0 ? badPost - 1 : badSlot != 0 ? 3 * badSlot : T;
+            input += _powers(offers, p, upto < T ? upto : T);
+        }
+        if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, offers[badPost], lim);
+        if (badSlot != 0) {
+            uint256 slot = _qBank[badSlot - 1] + badAdd;
+            for (uint256 k; k < 3; ++k) {
+                if ((slot >> (k * W)) & M85 > MAX_AMOUNT) {
+                    revert AmountOverflow(3 * (badSlot - 1) + k + 1, (badAdd >> (k * W)) & M85);
                 }
-                add |= q << (k * W);
-                input += _phi(q, _word(p, 3 + t), _word(p, 0), _word(p, 1));
-                if (q > qmax) qmax = q;
             }
-            if (add != 0) _addOffers(i, add);
         }
         uint256 rho = _word(p, 3);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
     }
 
-    /// @dev Add packed offers to Q slot i; every total must stay ≤ MAX_AMOUNT.
-    function _addOffers(uint256 i, uint256 add) internal {
-        uint256 slot = _qBank[i] + add; // fields ≤ 2^84 before, each addend < 2^84: no carry
-        for (uint256 k; k < 3; ++k) {
-            if ((slot >> (k * W)) & M85 > MAX_AMOUNT) revert AmountOverflow(3 * i + k + 1, (add >> (k * W)) & M85);
+    /// @dev The pass over the offers q^1..q^T: capacity, Q^t += q^t (one write per
+    /// slot, stopping at the first failure), max q^t, and for c = 1 the input
+    /// Σ ceil(q^t·1e18/θ^t). `p` holds the producer's words (c, 1/c, K, ρ, θ^1..θ^T).
+    function _offerPass(uint256[] calldata offers, bytes memory p, uint256 lim)
+        internal
+        returns (uint256 input, uint256 qmax, uint256 badPost, uint256 badSlot, uint256 badAdd)
+    {
+        uint256 periods = T;
+        assembly ("memory-safe") {
+            // add `acc` to Q slot i unless a total would pass MAX_AMOUNT (fields ≤ 2^84
+            // before, each addend < 2^84: no carry between fields); true if it would
+            function flush(i, acc) -> over {
+                mstore(0, i)
+                let slot := keccak256(0, 0x40)
+                let v := add(sload(slot), acc)
+                over := or(or(gt(and(v, M85), MAX_AMOUNT), gt(and(shr(W, v), M85), MAX_AMOUNT)), gt(shr(170, v), MAX_AMOUNT))
+                if iszero(over) { sstore(slot, v) }
+            }
+            mstore(0x20, _qBank.slot)
+            let unit := eq(mload(add(p, 0x20)), WAD)
+            let acc := 0 // offers of posts 3i+1..3i+3 (Q slot i), shifted into their fields
+            for { let t := 1 } iszero(gt(t, periods)) { t := add(t, 1) } {
+                let q := calldataload(add(offers.offset, shl(5, t)))
+                if q {
+                    if gt(q, lim) {
+                        badPost := t
+                        break
+                    }
+                    acc := or(acc, shl(mul(mod(sub(t, 1), 3), W), q))
+                    // c = 1: φ = ceil(q·1e18/θ^t) (θ^t is word 3 + t of p, ≥ 1); q < 2^84 so q·1e18 < 2^144
+                    if unit { input := add(input, add(div(sub(mul(q, WAD), 1), mload(add(p, add(0x80, shl(5, t))))), 1)) }
+                    if gt(q, qmax) { qmax := q }
+                }
+                if iszero(mod(t, 3)) {
+                    if acc {
+                        if flush(sub(div(t, 3), 1), acc) {
+                            badSlot := div(t, 3)
+                            badAdd := acc
+                            break
+                        }
+                    }
+                    acc := 0
+                }
+            }
+            // the last, partly filled slot (T not a multiple of 3)
+            if iszero(or(badPost, badSlot)) {
+                if acc {
+                    if flush(div(periods, 3), acc) {
+                        badSlot := add(div(periods, 3), 1)
+                        badAdd := acc
+                    }
+                }
+            }
         }
-        _qBank[i] = slot;
+    }
+
+    /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass).
+    function _powers(uint256[] calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
+        uint256 c = _word(p, 0);
+        uint256 invC = _word(p, 1);
+        for (uint256 t = 1; t <= upto; ++t) {
+            uint256 q = offers[t];
+            if (q != 0) input += _phi(q, _word(p, 3 + t), c, invC);
+        }
     }
 
     /// @dev φ = (q/θ)^{1/c}: q/θ rounded up, then the fixed-point power.
@@ -302,7 +400,10 @@ contract Market is IMarket {
 
     /// @dev Settle the sender's unsettled order (placed in a closed round) from
     /// its re-sent bids and offers, checked against the commitment; return the
-    /// new packed account.
+    /// new packed account. Allocations x^t = floor(b^t·Q^t/B^t), revenue
+    /// Σ floor(q^t·B^t/Q^t) (standard agent: floor(ω·B^0/Q^0)) and the refund of
+    /// bids on inactive posts, from the closed round's totals; the allocations
+    /// are written straight into the `Settled` event's ABI data.
     function _settle(uint256 meta, uint256 acct, uint256[] calldata pb, uint256[] calldata po)
         internal
         returns (uint256)
@@ -314,43 +415,73 @@ contract Market is IMarket {
         }
         if (_commit(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
         uint256 r = ((meta >> 160) & 0xffffffff) - 1;
-        uint256 second = acct >> 128;
-        (uint256[] memory x, uint256 revenue, uint256 refund) =
-            _allocate(_read(_created(((_rs >> 128) & 0xffffffff) + r), 32 * pb.length), pb, po, producer ? 0 : second);
-        acct = (acct & LO) + revenue + refund;
-        if (producer) {
-            // the stock left after the input is consumed; the good bought becomes the stock
-            emit Settled(msg.sender, r, x, revenue, refund, second, x[0]);
-            return acct | (x[0] << 128);
+        uint256 ev = _allocate(_read(_created(((_rs >> 128) & 0xffffffff) + r), 32 * pb.length), pb, po, producer ? 0 : acct >> 128);
+        uint256 x0;
+        uint256 credit;
+        assembly ("memory-safe") {
+            x0 := mload(add(ev, 0xc0))
+            credit := add(mload(add(ev, 0x20)), mload(add(ev, 0x40))) // revenue + refund
         }
-        emit Settled(msg.sender, r, x, revenue, refund, x[0], 0); // standard: x^0 consumed
-        return acct | (second << 128);
+        uint256 second = acct >> 128;
+        // producer: the stock left after its input is consumed and the good bought
+        // becomes the stock; standard: x^0 is consumed
+        _logSettled(ev, pb.length, r, producer ? second : x0, producer ? x0 : 0);
+        return ((acct & LO) + credit) | ((producer ? x0 : second) << 128);
+    }
+
+    /// @dev emit Settled(msg.sender, r, x, revenue, refund, consumed, stock) from the ABI data at `ev`.
+    function _logSettled(uint256 ev, uint256 n, uint256 r, uint256 consumed, uint256 stock) internal {
+        bytes32 topic = Settled.selector;
+        assembly ("memory-safe") {
+            mstore(add(ev, 0x60), consumed)
+            mstore(add(ev, 0x80), stock)
+            log3(ev, add(0xc0, shl(5, n)), topic, caller(), r)
+        }
     }
 
     /// @dev Allocations x^t = floor(b^t·Q^t/B^t), revenue Σ floor(q^t·B^t/Q^t)
     /// (standard agent: floor(ω·B^0/Q^0); `omega` is 0 for a producer) and the
-    /// refund of bids on inactive posts, from a closed round's totals `h`.
+    /// refund of bids on inactive posts, from a closed round's totals `h`, written
+    /// as the `Settled` event's ABI data at `ev` (new memory): offset of the
+    /// allocations (0xa0), revenue, refund, consumed, stock (the last two left to
+    /// the caller), T + 1, x^0..x^T.
     function _allocate(bytes memory h, uint256[] calldata pb, uint256[] calldata po, uint256 omega)
         internal
         pure
-        returns (uint256[] memory x, uint256 revenue, uint256 refund)
+        returns (uint256 ev)
     {
-        x = new uint256[](pb.length);
-        for (uint256 t; t < pb.length; ++t) {
-            uint256 w = _word(h, t);
-            uint256 bt = w & LO;
-            uint256 qt = w >> 128;
-            if (bt == 0 || qt == 0) {
-                refund += pb[t]; // inactive post: bids refunded, offers returned
-                continue;
+        uint256 revenue;
+        uint256 refund;
+        assembly ("memory-safe") {
+            ev := mload(0x40)
+            mstore(0x40, add(ev, add(0xc0, shl(5, pb.length))))
+            mstore(ev, 0xa0)
+            mstore(add(ev, 0xa0), pb.length)
+            for { let t := 0 } lt(t, pb.length) { t := add(t, 1) } {
+                let w := mload(add(h, add(0x20, shl(5, t))))
+                let bt := and(w, LO)
+                let qt := shr(128, w)
+                switch or(iszero(bt), iszero(qt))
+                case 1 {
+                    // inactive post: bids refunded, offers returned
+                    refund := add(refund, calldataload(add(pb.offset, shl(5, t))))
+                    mstore(add(ev, add(0xc0, shl(5, t))), 0)
+                }
+                default {
+                    // the re-sent order matches its commitment, so it passed the bounds
+                    // when placed: every factor is below 2^84, the products fit; floors
+                    mstore(add(ev, add(0xc0, shl(5, t))), div(mul(calldataload(add(pb.offset, shl(5, t))), qt), bt))
+                    switch omega
+                    case 0 {
+                        if t { revenue := add(revenue, div(mul(calldataload(add(po.offset, shl(5, t))), bt), qt)) }
+                    }
+                    default {
+                        if iszero(t) { revenue := add(revenue, div(mul(omega, bt), qt)) }
+                    }
+                }
             }
-            // every factor is below 2^84: the products fit; division rounds down
-            x[t] = (pb[t] * qt) / bt;
-            if (omega != 0) {
-                if (t == 0) revenue += (omega * bt) / qt;
-            } else if (t != 0) {
-                revenue += (po[t] * bt) / qt;
-            }
+            mstore(add(ev, 0x20), revenue)
+            mstore(add(ev, 0x40), refund)
         }
     }
 

@@ -454,3 +454,29 @@ def test_order_many_keeps_the_orders_before_a_revert(chain, fresh_market):  # ty
     assert m.previous(a) == (tuple(std_bids(0)), ()) and m.previous(c) == ((), ())
     results = m.order_many([(b, std_bids(1), ()), (c, std_bids(2), ())])
     assert [r.receipt.status for r in results] == [True, True] and m.current_round().orders == 3
+
+
+def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: ignore[no-untyped-def]
+    """Q^t may not pass the bound: the first order fills a post to half of it, the second
+    would overflow it (slot 0: posts 1–3; post 4 sits alone in the partly filled slot 1);
+    a capacity violation in the same slot is reported first, post by post."""
+    from agents.chain.deploy import MarketConfig, ProducerSpec, deploy_market
+
+    base = make_config(chain)
+    acc = chain.accounts
+    theta = (10**24,)  # long run, ρ = 1e-18: the input of half the bound (~10 units) fits the stock
+    producers = tuple(ProducerSpec(acc[N_STANDARD + j].address, theta, WAD, None, 1, 100 * WAD, 1000 * WAD)
+                      for j in range(2))
+    m = deploy_market(chain, MarketConfig(4, 3600, base.standard, producers))
+    p0, p1 = acc[N_STANDARD], acc[N_STANDARD + 1]
+    half = fx.MAX_AMOUNT // 2 + 1
+    m.order(p0, [0] * 5, [0, 0, half, 0, half])
+    with reverts("CapacityExceeded", p1.address, 3, fx.MAX_AMOUNT + 1, fx.MAX_AMOUNT):
+        m.order(p1, [0] * 5, [0, 0, half, fx.MAX_AMOUNT + 1, 0])
+    with reverts("AmountOverflow", 2, half):
+        m.order(p1, [0] * 5, [0, 1, half, 5, 0])
+    with reverts("AmountOverflow", 4, half):
+        m.order(p1, [0] * 5, [0, 1, 2, 3, half])
+    assert m.current_round().Q == (0, 0, half, 0, half)  # the rejected orders left no trace
+    m.order(p1, [0] * 5, [0, 1, 2, 3, half - 2])  # the stored Q^4 + 1 reaches the bound, no further
+    assert m.current_round().Q == (0, 1, half + 2, 3, 2 * half - 2)
