@@ -428,7 +428,7 @@ class NashSystem:
         n = x.size
         T = self.T
         if np.any(self.s_rho != 0.0):
-            return optimize.approx_fprime(x, self.residual, 1.5e-8)  # type: ignore[no-any-return]
+            return np.asarray(optimize.approx_fprime(x, self.residual, 1.5e-8))
         f0 = self.residual(x)
         B, Q, _, _ = self.unpack(x)
         std = (self._last_std if self._last_std is not None else
