@@ -37,6 +37,9 @@ contract Market is IMarket {
     /// total (2^84 − 1 ≈ 1.9e25: 19 million bytecoins or units); a field (85 bits)
     /// holds total + 1 ≤ 2^84, so adding one amount never carries into the next field
     uint256 internal constant MAX_AMOUNT = (1 << 84) - 1;
+    /// bytes a value takes in the events' packed arrays (big-endian; every value < 2^84 < 2^88)
+    uint256 internal constant VALUE_BYTES = 11;
+    uint256 internal constant VALUE_SHIFT = 168; // 256 - 8 · VALUE_BYTES
     uint256 internal constant STANDARD = 1;
     uint256 internal constant PRODUCER = 2;
     uint256 internal constant MAX_T = 700;
@@ -228,21 +231,31 @@ contract Market is IMarket {
         _acct[msg.sender] = balance | (second << 128);
         _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
             | _commit(bids, offers);
-        // emit OrderPlaced(msg.sender, r, bids, offers, input), its ABI data copied straight from calldata
+        // emit OrderPlaced(msg.sender, r, bids, offers, input) with bids and offers packed
+        // as `bytes`, VALUE_BYTES big-endian bytes a value (all are below 2^84 here)
         bytes32 topic = OrderPlaced.selector;
         assembly ("memory-safe") {
-            let nb := bids.length
-            let no := offers.length
             let m := mload(0x40)
+            let lb := mul(bids.length, VALUE_BYTES)
+            let pb := and(add(lb, 31), not(31)) // padded to words
             mstore(m, 0x60) // offset of bids
-            mstore(add(m, 0x20), add(0x80, shl(5, nb))) // offset of offers
+            mstore(add(m, 0x20), add(0x80, pb)) // offset of offers
             mstore(add(m, 0x40), input)
-            mstore(add(m, 0x60), nb)
-            calldatacopy(add(m, 0x80), bids.offset, shl(5, nb))
-            let o := add(add(m, 0x80), shl(5, nb))
-            mstore(o, no)
-            calldatacopy(add(o, 0x20), offers.offset, shl(5, no))
-            log3(m, add(0xa0, shl(5, add(nb, no))), topic, caller(), r)
+            mstore(add(m, 0x60), lb)
+            let d := add(m, 0x80)
+            for { let j := 0 } lt(j, bids.length) { j := add(j, 1) } {
+                mstore(add(d, mul(j, VALUE_BYTES)), shl(VALUE_SHIFT, calldataload(add(bids.offset, shl(5, j)))))
+            }
+            mstore(add(d, lb), 0) // zero padding
+            d := add(d, pb)
+            let lo := mul(offers.length, VALUE_BYTES)
+            mstore(d, lo)
+            d := add(d, 0x20)
+            for { let j := 0 } lt(j, offers.length) { j := add(j, 1) } {
+                mstore(add(d, mul(j, VALUE_BYTES)), shl(VALUE_SHIFT, calldataload(add(offers.offset, shl(5, j)))))
+            }
+            mstore(add(d, lo), 0)
+            log3(m, sub(add(d, and(add(lo, 31), not(31))), m), topic, caller(), r)
         }
     }
 
@@ -419,7 +432,7 @@ contract Market is IMarket {
         uint256 x0;
         uint256 credit;
         assembly ("memory-safe") {
-            x0 := mload(add(ev, 0xc0))
+            x0 := shr(VALUE_SHIFT, mload(add(ev, 0xc0)))
             credit := add(mload(add(ev, 0x20)), mload(add(ev, 0x40))) // revenue + refund
         }
         uint256 second = acct >> 128;
@@ -435,7 +448,7 @@ contract Market is IMarket {
         assembly ("memory-safe") {
             mstore(add(ev, 0x60), consumed)
             mstore(add(ev, 0x80), stock)
-            log3(ev, add(0xc0, shl(5, n)), topic, caller(), r)
+            log3(ev, add(0xc0, and(add(mul(n, VALUE_BYTES), 31), not(31))), topic, caller(), r)
         }
     }
 
@@ -444,7 +457,8 @@ contract Market is IMarket {
     /// refund of bids on inactive posts, from a closed round's totals `h`, written
     /// as the `Settled` event's ABI data at `ev` (new memory): offset of the
     /// allocations (0xa0), revenue, refund, consumed, stock (the last two left to
-    /// the caller), T + 1, x^0..x^T.
+    /// the caller), then the allocations as `bytes`: 11(T + 1), x^0..x^T packed
+    /// VALUE_BYTES a value, zero padding.
     function _allocate(bytes memory h, uint256[] calldata pb, uint256[] calldata po, uint256 omega)
         internal
         pure
@@ -453,10 +467,11 @@ contract Market is IMarket {
         uint256 revenue;
         uint256 refund;
         assembly ("memory-safe") {
+            let len := mul(pb.length, VALUE_BYTES)
             ev := mload(0x40)
-            mstore(0x40, add(ev, add(0xc0, shl(5, pb.length))))
+            mstore(0x40, add(ev, add(0xe0, len))) // room for the padding word
             mstore(ev, 0xa0)
-            mstore(add(ev, 0xa0), pb.length)
+            mstore(add(ev, 0xa0), len)
             for { let t := 0 } lt(t, pb.length) { t := add(t, 1) } {
                 let w := mload(add(h, add(0x20, shl(5, t))))
                 let bt := and(w, LO)
@@ -465,12 +480,13 @@ contract Market is IMarket {
                 case 1 {
                     // inactive post: bids refunded, offers returned
                     refund := add(refund, calldataload(add(pb.offset, shl(5, t))))
-                    mstore(add(ev, add(0xc0, shl(5, t))), 0)
+                    mstore(add(ev, add(0xc0, mul(t, VALUE_BYTES))), 0)
                 }
                 default {
                     // the re-sent order matches its commitment, so it passed the bounds
                     // when placed: every factor is below 2^84, the products fit; floors
-                    mstore(add(ev, add(0xc0, shl(5, t))), div(mul(calldataload(add(pb.offset, shl(5, t))), qt), bt))
+                    let x := div(mul(calldataload(add(pb.offset, shl(5, t))), qt), bt) // ≤ Q^t < 2^84
+                    mstore(add(ev, add(0xc0, mul(t, VALUE_BYTES))), shl(VALUE_SHIFT, x))
                     switch omega
                     case 0 {
                         if t { revenue := add(revenue, div(mul(calldataload(add(po.offset, shl(5, t))), bt), qt)) }
@@ -480,6 +496,7 @@ contract Market is IMarket {
                     }
                 }
             }
+            mstore(add(ev, add(0xc0, len)), 0) // zero padding
             mstore(add(ev, 0x20), revenue)
             mstore(add(ev, 0x40), refund)
         }

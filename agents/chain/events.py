@@ -98,6 +98,18 @@ _CLASSES: dict[str, type] = {
 }
 
 
+#: Bytes a value takes in the packed arrays of ``OrderPlaced`` and ``Settled``
+#: (big-endian; Market.VALUE_BYTES): every amount is below 2^84.
+VALUE_BYTES = 11
+
+
+def unpack_values(data: bytes) -> tuple[int, ...]:
+    """The values of an event's packed array (``VALUE_BYTES`` big-endian bytes each)."""
+    if len(data) % VALUE_BYTES:
+        raise ValueError(f"packed array of {len(data)} bytes is not a multiple of {VALUE_BYTES}")
+    return tuple(int.from_bytes(data[i:i + VALUE_BYTES], "big") for i in range(0, len(data), VALUE_BYTES))
+
+
 def _signature(item: dict[str, Any]) -> str:
     return f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
 
@@ -159,9 +171,10 @@ def _build(name: str, v: dict[str, Any], block: int) -> Event:
     if name == "Started":
         return Started(v["agents"], v["deadline"], block)
     if name == "OrderPlaced":
-        return OrderPlaced(addr(v["agent"]), v["round"], tuple(v["bids"]), tuple(v["offers"]), v["input"], block)
+        return OrderPlaced(addr(v["agent"]), v["round"], unpack_values(v["bids"]), unpack_values(v["offers"]),
+                           v["input"], block)
     if name == "Settled":
-        return Settled(addr(v["agent"]), v["round"], tuple(v["allocations"]), v["revenue"], v["refund"],
+        return Settled(addr(v["agent"]), v["round"], unpack_values(v["allocations"]), v["revenue"], v["refund"],
                        v["consumed"], v["stock"], block)
     if name == "RoundClosed":
         return RoundClosed(v["round"], tuple(v["totalBids"]), tuple(v["totalOffers"]), tuple(v["prices"]),

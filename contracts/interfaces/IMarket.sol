@@ -15,15 +15,17 @@ interface IMarket {
     /// @notice An order: bids on posts 0..T (wei); offers on posts 0..T (wad) for a
     /// producer, empty for a standard agent (who offers ω on post 0); `input` the
     /// good the offers need, Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t (wad), taken from stock.
-    event OrderPlaced(address indexed agent, uint256 indexed round, uint256[] bids, uint256[] offers, uint256 input);
+    /// Arrays are packed (gas is electricity: a log byte costs 8): 11 big-endian bytes a value.
+    event OrderPlaced(address indexed agent, uint256 indexed round, bytes bids, bytes offers, uint256 input);
     /// @notice A previous order settled: allocations x^0..x^T (wad; x^t for t ≥ 1 is the
     /// electricity delivered in period t, x^0 the good bought), revenue from offers and
     /// refunds of bids on inactive posts (wei, credited to the balance), the good consumed
     /// (standard: x^0; producer: its stock left after the input) and the stock after (wad).
+    /// `allocations` is packed: 11 big-endian bytes a value.
     event Settled(
         address indexed agent,
         uint256 indexed round,
-        uint256[] allocations,
+        bytes allocations,
         uint256 revenue,
         uint256 refund,
         uint256 consumed,
