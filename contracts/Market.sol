@@ -167,17 +167,19 @@ contract Market is IMarket {
 
     // ------------------------------------------------------------------ trading
 
-    /// @notice Place this round's order and settle the previous one.
+    /// @notice Place this round's order and settle the previous one. Every array
+    /// is packed, VALUE_BYTES (11) big-endian bytes a value (calldata is 16 gas a
+    /// non-zero byte, 4 a zero byte: an ABI word per value would cost ~80 more).
     /// @param prevBids the bids of the sender's unsettled order (empty if none)
-    /// @param prevOffers its offers (producer: T + 1 words; standard: empty)
+    /// @param prevOffers its offers (producer: T + 1 values; standard: empty)
     /// @param bids bids on posts 0..T in wei, prepaid from the balance
     /// @param offers producer: [0, q^1, ..., q^T] in wad (q^t ≤ K); standard: empty
     /// (the endowment ω is offered on post 0 automatically: sell-all)
     function order(
-        uint256[] calldata prevBids,
-        uint256[] calldata prevOffers,
-        uint256[] calldata bids,
-        uint256[] calldata offers
+        bytes calldata prevBids,
+        bytes calldata prevOffers,
+        bytes calldata bids,
+        bytes calldata offers
     ) external {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
@@ -208,13 +210,16 @@ contract Market is IMarket {
         uint256 meta,
         uint256 r,
         uint256 acct,
-        uint256[] calldata bids,
-        uint256[] calldata offers,
+        bytes calldata bids,
+        bytes calldata offers,
         bool producer
     ) internal {
         uint256 n = T + 1;
-        if (bids.length != n) revert BadLength("bids", bids.length, n);
-        if (offers.length != (producer ? n : 0)) revert BadLength("offers", offers.length, producer ? n : 0);
+        // lengths in values (a byte length that is not a whole number of values is rejected too)
+        if (bids.length != n * VALUE_BYTES) revert BadLength("bids", bids.length / VALUE_BYTES, n);
+        if (offers.length != (producer ? n * VALUE_BYTES : 0)) {
+            revert BadLength("offers", offers.length / VALUE_BYTES, producer ? n : 0);
+        }
         uint256 balance = _prepay(acct & LO, bids);
         uint256 input;
         uint256 second = acct >> 128;
@@ -231,46 +236,41 @@ contract Market is IMarket {
         _acct[msg.sender] = balance | (second << 128);
         _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
             | _commit(bids, offers);
-        // emit OrderPlaced(msg.sender, r, bids, offers, input) with bids and offers packed
-        // as `bytes`, VALUE_BYTES big-endian bytes a value (all are below 2^84 here)
+        // emit OrderPlaced(msg.sender, r, bids, offers, input): the packed arrays copied from calldata
         bytes32 topic = OrderPlaced.selector;
         assembly ("memory-safe") {
             let m := mload(0x40)
-            let lb := mul(bids.length, VALUE_BYTES)
+            let lb := bids.length
             let pb := and(add(lb, 31), not(31)) // padded to words
             mstore(m, 0x60) // offset of bids
             mstore(add(m, 0x20), add(0x80, pb)) // offset of offers
             mstore(add(m, 0x40), input)
             mstore(add(m, 0x60), lb)
             let d := add(m, 0x80)
-            for { let j := 0 } lt(j, bids.length) { j := add(j, 1) } {
-                mstore(add(d, mul(j, VALUE_BYTES)), shl(VALUE_SHIFT, calldataload(add(bids.offset, shl(5, j)))))
-            }
+            calldatacopy(d, bids.offset, lb)
             mstore(add(d, lb), 0) // zero padding
             d := add(d, pb)
-            let lo := mul(offers.length, VALUE_BYTES)
+            let lo := offers.length
             mstore(d, lo)
             d := add(d, 0x20)
-            for { let j := 0 } lt(j, offers.length) { j := add(j, 1) } {
-                mstore(add(d, mul(j, VALUE_BYTES)), shl(VALUE_SHIFT, calldataload(add(offers.offset, shl(5, j)))))
-            }
+            calldatacopy(d, offers.offset, lo)
             mstore(add(d, lo), 0)
             log3(m, sub(add(d, and(add(lo, 31), not(31))), m), topic, caller(), r)
         }
     }
 
     /// @dev Add the bids to B^t (one write per slot); return the balance left, reverting if short.
-    function _prepay(uint256 balance, uint256[] calldata bids) internal returns (uint256) {
+    function _prepay(uint256 balance, bytes calldata bids) internal returns (uint256) {
         uint256 total;
         uint256 bad; // 1 + the first post whose bid exceeds MAX_AMOUNT (0: none)
         assembly ("memory-safe") {
             mstore(0x20, _bBank.slot)
-            let n := bids.length
+            let n := div(bids.length, VALUE_BYTES)
             let acc := 0 // the bids of slot i, shifted into their fields
             let k := 0 // field of post j in slot i
             let i := 0
             for { let j := 0 } lt(j, n) { j := add(j, 1) } {
-                let b := calldataload(add(bids.offset, shl(5, j)))
+                let b := shr(VALUE_SHIFT, calldataload(add(bids.offset, mul(j, VALUE_BYTES))))
                 if gt(b, MAX_AMOUNT) {
                     bad := add(j, 1)
                     break
@@ -296,7 +296,7 @@ contract Market is IMarket {
                 sstore(slot, add(sload(slot), acc))
             }
         }
-        if (bad != 0) revert AmountOverflow(bad - 1, bids[bad - 1]);
+        if (bad != 0) revert AmountOverflow(bad - 1, _at(bids, bad - 1));
         if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
         unchecked {
             return balance - total; // total ≤ balance, checked above
@@ -307,8 +307,8 @@ contract Market is IMarket {
     /// return its input need. One pass in assembly (c = 1 computes the input in
     /// it); for c ≠ 1 the powers follow, up to the first rejected post, so the
     /// first failing post decides the error exactly as a post-by-post loop would.
-    function _offer(uint256 meta, uint256[] calldata offers) internal returns (uint256 input) {
-        if (offers[0] != 0) revert CapacityExceeded(msg.sender, 0, offers[0], 0);
+    function _offer(uint256 meta, bytes calldata offers) internal returns (uint256 input) {
+        if (_at(offers, 0) != 0) revert CapacityExceeded(msg.sender, 0, _at(offers, 0), 0);
         bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (T + 4));
         // capacity ≤ MAX_AMOUNT (registration), so q > lim is "q > MAX_AMOUNT or q > K"
         uint256 lim = _word(p, 2);
@@ -323,7 +323,7 @@ contract Market is IMarket {
             uint256 upto = badPost != 0 ? badPost - 1 : badSlot != 0 ? 3 * badSlot : T;
             input += _powers(offers, p, upto < T ? upto : T);
         }
-        if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, offers[badPost], lim);
+        if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, _at(offers, badPost), lim);
         if (badSlot != 0) {
             uint256 slot = _qBank[badSlot - 1] + badAdd;
             for (uint256 k; k < 3; ++k) {
@@ -339,7 +339,7 @@ contract Market is IMarket {
     /// @dev The pass over the offers q^1..q^T: capacity, Q^t += q^t (one write per
     /// slot, stopping at the first failure), max q^t, and for c = 1 the input
     /// Σ ceil(q^t·1e18/θ^t). `p` holds the producer's words (c, 1/c, K, ρ, θ^1..θ^T).
-    function _offerPass(uint256[] calldata offers, bytes memory p, uint256 lim)
+    function _offerPass(bytes calldata offers, bytes memory p, uint256 lim)
         internal
         returns (uint256 input, uint256 qmax, uint256 badPost, uint256 badSlot, uint256 badAdd)
     {
@@ -358,7 +358,7 @@ contract Market is IMarket {
             let unit := eq(mload(add(p, 0x20)), WAD)
             let acc := 0 // offers of posts 3i+1..3i+3 (Q slot i), shifted into their fields
             for { let t := 1 } iszero(gt(t, periods)) { t := add(t, 1) } {
-                let q := calldataload(add(offers.offset, shl(5, t)))
+                let q := shr(VALUE_SHIFT, calldataload(add(offers.offset, mul(t, VALUE_BYTES))))
                 if q {
                     if gt(q, lim) {
                         badPost := t
@@ -393,11 +393,11 @@ contract Market is IMarket {
     }
 
     /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass).
-    function _powers(uint256[] calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
+    function _powers(bytes calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
         uint256 c = _word(p, 0);
         uint256 invC = _word(p, 1);
         for (uint256 t = 1; t <= upto; ++t) {
-            uint256 q = offers[t];
+            uint256 q = _at(offers, t);
             if (q != 0) input += _phi(q, _word(p, 3 + t), c, invC);
         }
     }
@@ -417,18 +417,18 @@ contract Market is IMarket {
     /// Σ floor(q^t·B^t/Q^t) (standard agent: floor(ω·B^0/Q^0)) and the refund of
     /// bids on inactive posts, from the closed round's totals; the allocations
     /// are written straight into the `Settled` event's ABI data.
-    function _settle(uint256 meta, uint256 acct, uint256[] calldata pb, uint256[] calldata po)
+    function _settle(uint256 meta, uint256 acct, bytes calldata pb, bytes calldata po)
         internal
         returns (uint256)
     {
         bool producer = ((meta >> 192) & 0xff) == PRODUCER;
         {
             uint256 n = T + 1;
-            if (pb.length != n || po.length != (producer ? n : 0)) revert BadPrevious(msg.sender);
+            if (pb.length != n * VALUE_BYTES || po.length != (producer ? n * VALUE_BYTES : 0)) revert BadPrevious(msg.sender);
         }
         if (_commit(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
         uint256 r = ((meta >> 160) & 0xffffffff) - 1;
-        uint256 ev = _allocate(_read(_created(((_rs >> 128) & 0xffffffff) + r), 32 * pb.length), pb, po, producer ? 0 : acct >> 128);
+        uint256 ev = _allocate(_read(_created(((_rs >> 128) & 0xffffffff) + r), 32 * (T + 1)), pb, po, producer ? 0 : acct >> 128);
         uint256 x0;
         uint256 credit;
         assembly ("memory-safe") {
@@ -438,7 +438,7 @@ contract Market is IMarket {
         uint256 second = acct >> 128;
         // producer: the stock left after its input is consumed and the good bought
         // becomes the stock; standard: x^0 is consumed
-        _logSettled(ev, pb.length, r, producer ? second : x0, producer ? x0 : 0);
+        _logSettled(ev, T + 1, r, producer ? second : x0, producer ? x0 : 0);
         return ((acct & LO) + credit) | ((producer ? x0 : second) << 128);
     }
 
@@ -459,7 +459,7 @@ contract Market is IMarket {
     /// allocations (0xa0), revenue, refund, consumed, stock (the last two left to
     /// the caller), then the allocations as `bytes`: 11(T + 1), x^0..x^T packed
     /// VALUE_BYTES a value, zero padding.
-    function _allocate(bytes memory h, uint256[] calldata pb, uint256[] calldata po, uint256 omega)
+    function _allocate(bytes memory h, bytes calldata pb, bytes calldata po, uint256 omega)
         internal
         pure
         returns (uint256 ev)
@@ -467,29 +467,29 @@ contract Market is IMarket {
         uint256 revenue;
         uint256 refund;
         assembly ("memory-safe") {
-            let len := mul(pb.length, VALUE_BYTES)
+            let len := pb.length // bytes: VALUE_BYTES a value, like the event's
             ev := mload(0x40)
             mstore(0x40, add(ev, add(0xe0, len))) // room for the padding word
             mstore(ev, 0xa0)
             mstore(add(ev, 0xa0), len)
-            for { let t := 0 } lt(t, pb.length) { t := add(t, 1) } {
+            for { let t := 0 } lt(t, div(pb.length, VALUE_BYTES)) { t := add(t, 1) } {
                 let w := mload(add(h, add(0x20, shl(5, t))))
                 let bt := and(w, LO)
                 let qt := shr(128, w)
                 switch or(iszero(bt), iszero(qt))
                 case 1 {
                     // inactive post: bids refunded, offers returned
-                    refund := add(refund, calldataload(add(pb.offset, shl(5, t))))
+                    refund := add(refund, shr(VALUE_SHIFT, calldataload(add(pb.offset, mul(t, VALUE_BYTES)))))
                     mstore(add(ev, add(0xc0, mul(t, VALUE_BYTES))), 0)
                 }
                 default {
                     // the re-sent order matches its commitment, so it passed the bounds
                     // when placed: every factor is below 2^84, the products fit; floors
-                    let x := div(mul(calldataload(add(pb.offset, shl(5, t))), qt), bt) // ≤ Q^t < 2^84
+                    let x := div(mul(shr(VALUE_SHIFT, calldataload(add(pb.offset, mul(t, VALUE_BYTES)))), qt), bt) // ≤ Q^t < 2^84
                     mstore(add(ev, add(0xc0, mul(t, VALUE_BYTES))), shl(VALUE_SHIFT, x))
                     switch omega
                     case 0 {
-                        if t { revenue := add(revenue, div(mul(calldataload(add(po.offset, shl(5, t))), bt), qt)) }
+                        if t { revenue := add(revenue, div(mul(shr(VALUE_SHIFT, calldataload(add(po.offset, mul(t, VALUE_BYTES)))), bt), qt)) }
                     }
                     default {
                         if iszero(t) { revenue := add(revenue, div(mul(omega, bt), qt)) }
@@ -541,8 +541,8 @@ contract Market is IMarket {
         emit RoundClosed(r, bt, qt, pt, next);
     }
 
-    /// @notice Settle the sender's last order (its round must be closed).
-    function claim(uint256[] calldata prevBids, uint256[] calldata prevOffers) external {
+    /// @notice Settle the sender's last order (its round must be closed); the arrays packed as in `order`.
+    function claim(bytes calldata prevBids, bytes calldata prevOffers) external {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
         uint256 last = (meta >> 160) & 0xffffffff;
@@ -709,14 +709,14 @@ contract Market is IMarket {
         if (ptr == address(0)) revert BadParameter("data", data.length);
     }
 
-    /// @dev keccak256(a ‖ b) (= keccak256(abi.encodePacked(a, b)) for uint256 arrays),
+    /// @dev keccak256(a ‖ b) of two packed arrays (= keccak256(abi.encodePacked(a, b))),
     /// low 160 bits: the commitment to an order. Hashed straight from calldata.
-    function _commit(uint256[] calldata a, uint256[] calldata b) internal pure returns (uint256 h) {
+    function _commit(bytes calldata a, bytes calldata b) internal pure returns (uint256 h) {
         assembly {
             let p := mload(0x40)
-            let la := shl(5, a.length)
+            let la := a.length
             calldatacopy(p, a.offset, la)
-            let lb := shl(5, b.length)
+            let lb := b.length
             calldatacopy(add(p, la), b.offset, lb)
             h := and(keccak256(p, add(la, lb)), 0xffffffffffffffffffffffffffffffffffffffff)
         }
@@ -744,6 +744,13 @@ contract Market is IMarket {
         data = new bytes(len);
         assembly {
             extcodecopy(ptr, add(data, 32), 1, len)
+        }
+    }
+
+    /// @dev Value j of a packed array (VALUE_BYTES big-endian bytes a value; j below its count).
+    function _at(bytes calldata a, uint256 j) internal pure returns (uint256 v) {
+        assembly {
+            v := shr(VALUE_SHIFT, calldataload(add(a.offset, mul(j, VALUE_BYTES))))
         }
     }
 

@@ -42,7 +42,7 @@ def test_wrapper_output_is_whole_json_above_64_kib():  # type: ignore[no-untyped
     data = json.loads(out)
     assert not [e for e in data.get("errors", []) if e["severity"] == "error"]
     assert set(data["contracts"]["Market.sol"]["Market"]["evm"]["methodIdentifiers"]) >= {
-        "order(uint256[],uint256[],uint256[],uint256[])", "close()", "claim(uint256[],uint256[])"}
+        "order(bytes,bytes,bytes,bytes)", "close()", "claim(bytes,bytes)"}
 
 
 def test_settings_are_explicit():  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from eth_utils import keccak
 
+from agents.chain.events import pack_values, unpack_values
 from market import fixedpoint as fx
 from tests.conftest import N_PRODUCERS, N_STANDARD, TEST_T, WAD, make_config
 
@@ -47,7 +48,8 @@ def prod_offers(j: int) -> list[int]:
 
 
 def commitment(bids: list[int], offers: list[int]) -> bytes:
-    packed = b"".join(v.to_bytes(32, "big") for v in [*bids, *offers])
+    """keccak256 of the packed order (11 big-endian bytes a value, as calldata carries it), low 160 bits."""
+    packed = b"".join(v.to_bytes(11, "big") for v in [*bids, *offers])
     return keccak(packed)[12:]
 
 
@@ -210,7 +212,7 @@ def test_claim_settles_the_final_round_once(chain, fresh_market):  # type: ignor
     assert want.refund == sum(std_bids(0)[1:]) and want.revenue == std_bids(0)[0] * 100 * WAD // (100 * WAD)
     assert m.agent(a.address).last_round is None
     with reverts("NothingToClaim", a.address):
-        m.transact(a, "claim", [[], []])
+        m.transact(a, "claim", [b"", b""])
     # after a claim the agent orders afresh (nothing to settle)
     assert m.order(a, std_bids(0)).settlement is None
 
@@ -304,7 +306,8 @@ def test_overflowing_amounts_and_bad_lengths_are_rejected(chain, fresh_market): 
 def test_unknown_agents_are_rejected(chain, fresh_market):  # type: ignore[no-untyped-def]
     m = fresh_market
     x = chain.accounts[N]
-    for name, args in (("order", [[], [], [0] * 4, []]), ("claim", [[], []]), ("deposit", [1]), ("withdraw", [1])):
+    for name, args in (("order", [b"", b"", pack_values([0] * 4), b""]), ("claim", [b"", b""]), ("deposit", [1]),
+                       ("withdraw", [1])):
         with reverts("UnknownAgent", x.address):
             m.transact(x, name, args)
 
@@ -313,16 +316,16 @@ def test_a_wrong_previous_order_is_rejected(chain, fresh_market):  # type: ignor
     m = fresh_market
     a = chain.accounts[0]
     with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [[1, 0, 0, 0], [], std_bids(0), []], gas=m.order_gas)
+        m.transact(a, "order", [pack_values([1, 0, 0, 0]), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
     m.order(a, std_bids(0))
     chain.travel_to(m.current_round().deadline)
     m.close()
     forged = std_bids(0)
     forged[0] -= 1
     with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [forged, [], std_bids(0), []], gas=m.order_gas)
+        m.transact(a, "order", [pack_values(forged), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
     with reverts("BadPrevious", a.address):
-        m.transact(a, "claim", [forged, []], gas=m.order_gas)
+        m.transact(a, "claim", [pack_values(forged), b""], gas=m.order_gas)
     assert m.order(a, std_bids(0)).settlement is not None  # the true one settles
 
 
@@ -480,3 +483,26 @@ def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: igno
     assert m.current_round().Q == (0, 0, half, 0, half)  # the rejected orders left no trace
     m.order(p1, [0] * 5, [0, 1, 2, 3, half - 2])  # the stored Q^4 + 1 reaches the bound, no further
     assert m.current_round().Q == (0, 1, half + 2, 3, 2 * half - 2)
+
+
+def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-def]
+    """Calldata and events carry arrays as 11 big-endian bytes a value; the client names
+    a value it cannot encode; a byte length that is not whole values is rejected."""
+    from market.errors import ChainError
+
+    m = fresh_market
+    a = chain.accounts[0]
+    values = [0, 1, fx.MAX_AMOUNT, (1 << 88) - 1]
+    assert len(pack_values(values)) == 44
+    assert unpack_values(pack_values(values)) == tuple(values)
+    with pytest.raises(ChainError, match=r"bids\[1\] = 309485009821345068724781056 is outside"):
+        m.order(a, [0, 1 << 88, 0, 0])
+    with pytest.raises(ChainError, match=r"offers\[0\] = -1"):
+        pack_values([-1], "offers")
+    with reverts("AmountOverflow", 3, (1 << 88) - 1):
+        m.order(a, [0, 0, 0, (1 << 88) - 1])
+    with reverts("BadLength", "bids", 3, 4):
+        m.transact(a, "order", [b"", b"", pack_values(std_bids(0))[:-1], b""], gas=m.order_gas)
+    res = m.order(a, std_bids(0))
+    (ev,) = [e for e in m.events(res.receipt.block_number) if type(e).__name__ == "OrderPlaced"]
+    assert ev.bids == tuple(std_bids(0)) and ev.offers == ()

@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from agents.chain.events import pack_values
 from market import fixedpoint as fx
 from market.posts import settle as float_settle
 
@@ -277,7 +278,7 @@ class MarketMachine(RuleBasedStateMachine):
             expect = None
         acct = self.accounts[a.address]
         if expect == "NothingToClaim":
-            self._send(lambda: w.market.transact(acct, "claim", [[], []]), expect)
+            self._send(lambda: w.market.transact(acct, "claim", [b"", b""]), expect)
             return
         got = self._send(lambda: w.market.claim(acct), expect, "claim")
         if got is not None:
@@ -323,7 +324,8 @@ class MarketMachine(RuleBasedStateMachine):
             forged[0] += 1
             acct = self.accounts[a.address]
             self._send(lambda: w.market.transact(
-                acct, "order", [forged, list(offers), list(bids), list(offers)], gas=w.market.order_gas),
+                acct, "order", [pack_values(forged), pack_values(offers), pack_values(bids), pack_values(offers)],
+                gas=w.market.order_gas),
                 "BadPrevious")
 
     # ------------------------------------------------------------------ invariants

@@ -7,10 +7,13 @@ observer can rebuild every balance, stock, total and price.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Union
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
+
+from market.errors import ChainError
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,25 @@ def unpack_values(data: bytes) -> tuple[int, ...]:
     if len(data) % VALUE_BYTES:
         raise ValueError(f"packed array of {len(data)} bytes is not a multiple of {VALUE_BYTES}")
     return tuple(int.from_bytes(data[i:i + VALUE_BYTES], "big") for i in range(0, len(data), VALUE_BYTES))
+
+
+def pack_values(values: Sequence[int], field: str = "values") -> bytes:
+    """``values`` packed as the market's calldata and events carry arrays: ``VALUE_BYTES``
+    big-endian bytes each (the contract bounds amounts by 2^84 − 1; larger ones up to
+    2^88 − 1 still reach it and revert ``AmountOverflow``).
+
+    Raises
+    ------
+    ChainError
+        If a value is negative or needs more than ``VALUE_BYTES`` bytes (names the field and index).
+    """
+    try:
+        return b"".join(int(v).to_bytes(VALUE_BYTES, "big") for v in values)
+    except OverflowError:
+        for i, v in enumerate(values):
+            if not 0 <= int(v) < 1 << (8 * VALUE_BYTES):
+                raise ChainError(f"{field}[{i}] = {v} is outside [0, 2^{8 * VALUE_BYTES})") from None
+        raise
 
 
 def _signature(item: dict[str, Any]) -> str:

@@ -58,6 +58,7 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasR
     """
     from .backend import Chain
     from .deploy import MarketConfig, ProducerSpec, StandardSpec, deploy_market
+    from .events import pack_values
 
     chain = Chain.local(standard + producers, seed="gas")
     acc = chain.accounts
@@ -99,7 +100,8 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasR
         report.add("close", market.close().receipt.gas_used)
     for a in acc[:standard + producers]:
         pb, po = market.previous(a)
-        report.add("claim", market.transact(a, "claim", [list(pb), list(po)], gas=market.order_gas).gas_used)
+        report.add("claim", market.transact(a, "claim", [pack_values(pb), pack_values(po)],
+                                            gas=market.order_gas).gas_used)
     a = acc[0]
     report.add("withdraw", market.withdraw(a, 10 * WAD).gas_used)
     report.add("token.approve", market.transact(a, "token.approve", [market.market_address, 5 * WAD], 100_000).gas_used)

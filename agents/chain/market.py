@@ -23,7 +23,7 @@ from market.errors import ChainError
 from .backend import Account, Chain, Receipt, Reverted
 from .compiler import Artifact
 from .deploy import MarketConfig
-from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled
+from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled, pack_values
 
 WAD = 10**18
 
@@ -210,7 +210,9 @@ class MarketClient:
     def encode_order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> bytes:
         """Calldata of ``account``'s order, carrying its previous order for settlement."""
         pb, po = self.previous(account)
-        return self._order_sel + abi_encode(self._order_types, [list(pb), list(po), list(bids), list(offers)])
+        return self._order_sel + abi_encode(self._order_types, [
+            pack_values(pb, "previous bids"), pack_values(po, "previous offers"),
+            pack_values(bids, "bids"), pack_values(offers, "offers")])
 
     def order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> OrderResult:
         """Place ``account``'s order for the open round (and settle its previous one).
@@ -267,7 +269,7 @@ class MarketClient:
     def claim(self, account: Account) -> Settlement:
         """Settle ``account``'s last order (its round must be closed)."""
         pb, po = self.previous(account)
-        receipt = self.transact(account, "claim", [list(pb), list(po)], gas=self.order_gas)
+        receipt = self.transact(account, "claim", [pack_values(pb), pack_values(po)], gas=self.order_gas)
         self._prev.pop(account.address, None)
         for e in self._decode(receipt):
             if isinstance(e, Settled):
