@@ -167,6 +167,7 @@ def main(argv: list[str]) -> int:
     for T in (int(x) for x in a.T.split(",")):
         print(f"bench chain: {a.agents} agents, T={T}, {a.rounds} rounds ...", file=sys.stderr)
         rows.append(measure(a.agents, T, a.rounds))
+        print(json.dumps(rows[-1]), file=sys.stderr)  # each result as soon as it is measured
     big = None
     if a.big:
         print(f"bench chain: {a.big_agents} agents, {a.big_rounds} rounds (child process) ...",
