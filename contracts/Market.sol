@@ -260,43 +260,38 @@ contract Market is IMarket {
     }
 
     /// @dev Add the bids to B^t (one write per slot); return the balance left, reverting if short.
+    /// A slot (three posts) at a time; values past the last post are masked to 0.
     function _prepay(uint256 balance, bytes calldata bids) internal returns (uint256) {
         uint256 total;
-        uint256 bad; // 1 + the first post whose bid exceeds MAX_AMOUNT (0: none)
+        bool bad; // some bid exceeds MAX_AMOUNT
         assembly ("memory-safe") {
             mstore(0x20, _bBank.slot)
             let n := div(bids.length, VALUE_BYTES)
-            let acc := 0 // the bids of slot i, shifted into their fields
-            let k := 0 // field of post j in slot i
-            let i := 0
-            for { let j := 0 } lt(j, n) { j := add(j, 1) } {
-                let b := shr(VALUE_SHIFT, calldataload(add(bids.offset, mul(j, VALUE_BYTES))))
-                if gt(b, MAX_AMOUNT) {
-                    bad := add(j, 1)
+            for { let j := 0 } lt(j, n) { j := add(j, 3) } {
+                let p := add(bids.offset, mul(j, VALUE_BYTES))
+                let b0 := shr(VALUE_SHIFT, calldataload(p))
+                let b1 := mul(lt(add(j, 1), n), shr(VALUE_SHIFT, calldataload(add(p, VALUE_BYTES))))
+                let b2 := mul(lt(add(j, 2), n), shr(VALUE_SHIFT, calldataload(add(p, 22))))
+                // any value ≥ 2^84 sets a bit the or keeps
+                if gt(or(or(b0, b1), b2), MAX_AMOUNT) {
+                    bad := 1
                     break
                 }
-                acc := or(acc, shl(mul(k, W), b))
-                total := add(total, b) // ≤ 701 · 2^84: no overflow
-                k := add(k, 1)
-                if eq(k, 3) {
-                    // each field holds ≤ supply + 1 ≤ 2^84 and b < 2^84: no carry between fields
-                    if acc {
-                        mstore(0, i)
-                        let slot := keccak256(0, 0x40)
-                        sstore(slot, add(sload(slot), acc))
-                    }
-                    acc := 0
-                    k := 0
-                    i := add(i, 1)
+                total := add(total, add(add(b0, b1), b2)) // ≤ 701 · 2^84: no overflow
+                // each field holds ≤ supply + 1 ≤ 2^84 and every b < 2^84: no carry between fields
+                let acc := or(or(b0, shl(W, b1)), shl(170, b2))
+                if acc {
+                    mstore(0, div(j, 3))
+                    let slot := keccak256(0, 0x40)
+                    sstore(slot, add(sload(slot), acc))
                 }
             }
-            if acc {
-                mstore(0, i)
-                let slot := keccak256(0, 0x40)
-                sstore(slot, add(sload(slot), acc))
+        }
+        if (bad) {
+            for (uint256 j;; ++j) {
+                if (_at(bids, j) > MAX_AMOUNT) revert AmountOverflow(j, _at(bids, j));
             }
         }
-        if (bad != 0) revert AmountOverflow(bad - 1, _at(bids, bad - 1));
         if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
         unchecked {
             return balance - total; // total ≤ balance, checked above
@@ -356,36 +351,38 @@ contract Market is IMarket {
             }
             mstore(0x20, _qBank.slot)
             let unit := eq(mload(add(p, 0x20)), WAD)
-            let acc := 0 // offers of posts 3i+1..3i+3 (Q slot i), shifted into their fields
-            for { let t := 1 } iszero(gt(t, periods)) { t := add(t, 1) } {
-                let q := shr(VALUE_SHIFT, calldataload(add(offers.offset, mul(t, VALUE_BYTES))))
-                if q {
-                    if gt(q, lim) {
-                        badPost := t
-                        break
-                    }
-                    acc := or(acc, shl(mul(mod(sub(t, 1), 3), W), q))
-                    // c = 1: φ = ceil(q·1e18/θ^t) (θ^t is word 3 + t of p, ≥ 1); q < 2^84 so q·1e18 < 2^144
-                    if unit { input := add(input, add(div(sub(mul(q, WAD), 1), mload(add(p, add(0x80, shl(5, t))))), 1)) }
-                    if gt(q, qmax) { qmax := q }
+            // a slot (posts t, t + 1, t + 2) at a time; offers past post T are masked to 0
+            for { let t := 1 } iszero(gt(t, periods)) { t := add(t, 3) } {
+                let o := add(offers.offset, mul(t, VALUE_BYTES))
+                let q0 := shr(VALUE_SHIFT, calldataload(o))
+                let q1 := mul(lt(t, periods), shr(VALUE_SHIFT, calldataload(add(o, VALUE_BYTES))))
+                let q2 := mul(lt(add(t, 1), periods), shr(VALUE_SHIFT, calldataload(add(o, 22))))
+                let m := q0
+                if gt(q1, m) { m := q1 }
+                if gt(q2, m) { m := q2 }
+                if gt(m, lim) {
+                    // the first of the three above the limit
+                    let ok0 := iszero(gt(q0, lim))
+                    badPost := add(t, add(ok0, and(ok0, iszero(gt(q1, lim)))))
+                    break
                 }
-                if iszero(mod(t, 3)) {
-                    if acc {
-                        if flush(sub(div(t, 3), 1), acc) {
-                            badSlot := div(t, 3)
-                            badAdd := acc
-                            break
-                        }
-                    }
-                    acc := 0
+                if gt(m, qmax) { qmax := m }
+                if unit {
+                    // c = 1: φ = ceil(q·1e18/θ^t) = floor((q·1e18 + θ^t − 1)/θ^t) (0 for q = 0);
+                    // θ^t ≥ 1 is word 3 + t of p; q < 2^84 so q·1e18 + θ^t < 2^145
+                    let th := add(p, add(0x80, shl(5, t)))
+                    let th0 := mload(th)
+                    let th1 := mload(add(th, 0x20))
+                    let th2 := mload(add(th, 0x40))
+                    input := add(input, add(add(div(add(mul(q0, WAD), sub(th0, 1)), th0),
+                        div(add(mul(q1, WAD), sub(th1, 1)), th1)), div(add(mul(q2, WAD), sub(th2, 1)), th2)))
                 }
-            }
-            // the last, partly filled slot (T not a multiple of 3)
-            if iszero(or(badPost, badSlot)) {
+                let acc := or(or(q0, shl(W, q1)), shl(170, q2))
                 if acc {
-                    if flush(div(periods, 3), acc) {
-                        badSlot := add(div(periods, 3), 1)
+                    if flush(div(t, 3), acc) {
+                        badSlot := add(div(t, 3), 1)
                         badAdd := acc
+                        break
                     }
                 }
             }
