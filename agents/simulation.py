@@ -164,9 +164,12 @@ class Simulation:
         self.schedule = economy.schedule
         specs = economy.agents()
         self.chain = Chain.local(self.N, seed=self.settings.seed)
-        # every transaction is mined in its own block, and eth-tester moves the clock
-        # at least one second per block: a round must last longer than N + 1 blocks
-        duration = max(int(math.ceil(self.settings.round_duration)), 2 * (self.N + 1))
+        # eth-tester stamps blocks with the wall clock and moves it at least one second per
+        # block (every transaction is a block), so on a busy machine or with many agents a
+        # short deadline passes while agents are still ordering. The keeper closes a round
+        # as soon as everyone has ordered, and travels to the deadline otherwise, so a long
+        # deadline costs nothing: at least an hour, and 2(N+1) seconds
+        duration = max(int(math.ceil(self.settings.round_duration)), 2 * (self.N + 1), 3600)
         self.config = market_config(economy, [a.address for a in self.chain.accounts], duration)
         self.client = deploy_market(self.chain, self.config)
         v_prior = economy.verification_energy()
