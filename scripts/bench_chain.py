@@ -85,7 +85,7 @@ def measure(n: int, T: int, rounds: int) -> dict[str, Any]:
         travel(ts)
 
     sim.chain.sign = recording_sign  # type: ignore[method-assign]
-    sim.chain.travel_to = recording_travel  # type: ignore[method-assign]
+    sim.chain.travel_to = recording_travel  # type: ignore[method-assign,assignment]
     res = sim.run()
     # the loop's transactions: every order and close, before the final claims
     n_loop = res.orders_total + len(res.log.rounds)
