@@ -391,11 +391,21 @@ contract Market is IMarket {
 
     /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass).
     function _powers(bytes calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
-        uint256 c = _word(p, 0);
         uint256 invC = _word(p, 1);
         for (uint256 t = 1; t <= upto; ++t) {
             uint256 q = _at(offers, t);
-            if (q != 0) input += _phi(q, _word(p, 3 + t), c, invC);
+            if (q == 0) continue;
+            uint256 x;
+            assembly ("memory-safe") {
+                // ceil(q·1e18/θ^t) as FixedPoint.mulDivUp (= _phi's); q < 2^84, θ^t ≥ 1
+                let th := mload(add(p, add(0x80, shl(5, t))))
+                x := div(add(mul(q, WAD), sub(th, 1)), th)
+            }
+            uint256 y = FixedPoint.powWad(x, invC);
+            if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
+            unchecked {
+                input += y; // ≤ 700 terms below 2^84: no overflow
+            }
         }
     }
 
@@ -469,27 +479,42 @@ contract Market is IMarket {
             mstore(0x40, add(ev, add(0xe0, len))) // room for the padding word
             mstore(ev, 0xa0)
             mstore(add(ev, 0xa0), len)
-            for { let t := 0 } lt(t, div(pb.length, VALUE_BYTES)) { t := add(t, 1) } {
-                let w := mload(add(h, add(0x20, shl(5, t))))
+            // The re-sent order matches its commitment, so it passed the bounds when
+            // placed: every factor is below 2^84, every product fits; divisions floor.
+            // A post is inactive iff B·Q = 0 (< 2^168): bids refunded, offers returned.
+            // Post 0: a standard agent sells ω there, a producer (ω = 0) offers nothing.
+            {
+                let w := mload(add(h, 0x20))
                 let bt := and(w, LO)
                 let qt := shr(128, w)
-                switch or(iszero(bt), iszero(qt))
-                case 1 {
-                    // inactive post: bids refunded, offers returned
-                    refund := add(refund, shr(VALUE_SHIFT, calldataload(add(pb.offset, mul(t, VALUE_BYTES)))))
-                    mstore(add(ev, add(0xc0, mul(t, VALUE_BYTES))), 0)
+                let b := shr(VALUE_SHIFT, calldataload(pb.offset))
+                switch mul(bt, qt)
+                case 0 {
+                    refund := b
+                    mstore(add(ev, 0xc0), 0)
                 }
                 default {
-                    // the re-sent order matches its commitment, so it passed the bounds
-                    // when placed: every factor is below 2^84, the products fit; floors
-                    let x := div(mul(shr(VALUE_SHIFT, calldataload(add(pb.offset, mul(t, VALUE_BYTES)))), qt), bt) // ≤ Q^t < 2^84
-                    mstore(add(ev, add(0xc0, mul(t, VALUE_BYTES))), shl(VALUE_SHIFT, x))
-                    switch omega
-                    case 0 {
-                        if t { revenue := add(revenue, div(mul(shr(VALUE_SHIFT, calldataload(add(po.offset, mul(t, VALUE_BYTES)))), bt), qt)) }
-                    }
-                    default {
-                        if iszero(t) { revenue := add(revenue, div(mul(omega, bt), qt)) }
+                    mstore(add(ev, 0xc0), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
+                    revenue := div(mul(omega, bt), qt)
+                }
+            }
+            // posts 1..T: o = 11·t is post t's offset in pb, po and the packed allocations
+            let hp := add(h, 0x40)
+            for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
+                let w := mload(hp)
+                hp := add(hp, 0x20)
+                let bt := and(w, LO)
+                let qt := shr(128, w)
+                let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
+                switch mul(bt, qt)
+                case 0 {
+                    refund := add(refund, b)
+                    mstore(add(ev, add(0xc0, o)), 0)
+                }
+                default {
+                    mstore(add(ev, add(0xc0, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
+                    if iszero(omega) {
+                        revenue := add(revenue, div(mul(shr(VALUE_SHIFT, calldataload(add(po.offset, o))), bt), qt))
                     }
                 }
             }
