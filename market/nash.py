@@ -20,6 +20,7 @@ and the participant set iterated to a fixed point.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,7 +231,7 @@ def _marginal_revenue(pr: _Producers, z: FloatArray, B: FloatArray, Q: FloatArra
 
 
 def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArray,
-                     psi: FloatArray) -> tuple[FloatArray, FloatArray]:
+                     psi: FloatArray, z0: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
     """Producers' output shares ``z_j^t = q_j^t/Q^t`` and capacities, given totals and ``(λ_j, ψ_j)``.
 
     ``ψ_j = p^0/(1 − y_j^0)`` is the producer's marginal cost of the good in
@@ -242,6 +243,11 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     larger root, kept only if the area under ``h`` up to it is positive
     (otherwise the producer shuts the period down). Long run: ``K`` solves
     ``Σ_t max(0, h_t(K/Q^t)) = ρ ψ`` (bisection, ``h`` decreasing).
+
+    For log utility and ``c ≤ 1`` the root is found by safeguarded Newton
+    (:func:`_newton_root`; ``h`` is convex there, ``h' = −pB/(B − pr) −
+    ψ φ'(zQ) (1−c)/(c z)``), warm-started at ``z0`` (e.g. the previous
+    evaluation's outputs); otherwise by bisection.
     """
     P, T = pr.req.shape
     zcap = np.minimum(1.0, pr.K / Q[None, :])
@@ -262,10 +268,22 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     one = np.ones((P, T))
     tiny = np.full((P, T), 1e-300)
     concave = (pr.c <= 1.0) & np.ones((P, T), dtype=bool)
+    newton = not np.any(pr.ces != 0.0)
+    expo = (1.0 - pr.c) / pr.c
+    slope_mr = -(B / Q) * B / (B - (B / Q) * pr.req)
+
+    def dh(z: FloatArray) -> FloatArray:
+        return slope_mr - psi_ * _dphi(z * Q, pr.theta, pr.c) * expo / z
+
+    def root(lo: FloatArray, hi: FloatArray, active: BoolArray) -> FloatArray:
+        if newton:
+            return _newton_root(h, dh, lo, hi, z0, active)
+        return bisect(lo, hi)
+
     # decreasing h (c <= 1): root on (0, zcap]
     h0 = h(tiny)
     hc = h(zcap)
-    z = np.where(h0 <= 0, 0.0, np.where(hc >= 0, zcap, bisect(zero, zcap)))
+    z = np.where(h0 <= 0, 0.0, np.where(hc >= 0, zcap, root(zero, zcap, (h0 > 0) & (hc < 0))))
     if not concave.all():
         # increasing returns: golden-section search for the peak of the concave h
         lo, hi = zero.copy(), zcap.copy()
@@ -286,7 +304,8 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         z = np.where(concave, z, z_ir)
     if pr.long_run.any():
         lr = pr.long_run
-        zu = np.where(h0 <= 0, 0.0, np.where(h(one) >= 0, one, bisect(zero, one)))
+        h1 = h(one)
+        zu = np.where(h0 <= 0, 0.0, np.where(h1 >= 0, one, root(zero, one, (h0 > 0) & (h1 < 0))))
         Kmax = (zu * Q[None, :]).max(axis=1)
         target = pr.rho_cap * psi
 
@@ -311,6 +330,44 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
 
 
 _BISECT_Z = 64
+
+
+def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray], FloatArray],
+                 lo: FloatArray, hi: FloatArray, z0: FloatArray | None,
+                 active: BoolArray) -> FloatArray:
+    """Root of a decreasing ``h`` on ``(lo, hi)`` by Newton's method in ``ln z`` kept inside a bracket.
+
+    With ``h(z) = MR(z) − ψφ'(zQ)`` (``MR`` linear, ``φ' ∝ z^{(1−c)/c}``),
+    ``H(u) = h(e^u)`` is concave and decreasing for ``c ≤ 1``, so Newton's
+    iterates in ``u`` fall monotonically to the root after at most one step
+    past it (from ``z = hi`` they do so from the start). Every iterate shrinks the bracket (``h > 0`` moves ``lo`` up, else ``hi``
+    down); a Newton step leaving it is replaced by the midpoint, so the
+    iteration cannot do worse than bisection. Stops when the step or the
+    bracket is at float resolution. Entries whose bracket does not hold a
+    sign change (``~active``) are not iterated on and are discarded by the caller.
+    """
+    lo = lo.copy()
+    hi = hi.copy()
+    mid = 0.5 * (lo + hi)
+    if z0 is None or z0.shape != lo.shape:
+        z = hi.copy()
+    else:
+        z = np.where((z0 > lo) & (z0 < hi), z0, mid)
+    for _ in range(200):
+        f = h(z)
+        pos = f > 0
+        np.copyto(lo, z, where=pos)
+        np.copyto(hi, z, where=~pos)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = z * np.exp(-f / (z * dh(z)))
+        done = (np.abs(new - z) <= 1e-13 * z) | (hi - lo <= 4e-16 * hi) | (f == 0) | ~active
+        bad = ~((new >= lo) & (new <= hi)) & ~done
+        if bad.any():
+            new = np.where(bad, 0.5 * (lo + hi), new)
+        z = np.where(done, np.clip(new, lo, hi), new)
+        if done.all():
+            break
+    return z
 
 
 # ------------------------------------------------------------------- the system
@@ -356,6 +413,7 @@ class NashSystem:
         self.P = j.size
         self._lam_std: FloatArray | None = None
         self._last_std: tuple[FloatArray, FloatArray, BoolArray] | None = None
+        self._z_last: FloatArray | None = None
         self.evaluations = 0
 
     # unknown vector <-> named parts
@@ -383,7 +441,9 @@ class NashSystem:
             self._last_std = (y_s, lam_s, ok_s)
         else:
             y_s, lam_s, ok_s = std
-        z, K = _producer_output(pr, B[1:], Q[1:], lam_p, psi)
+        z, K = _producer_output(pr, B[1:], Q[1:], lam_p, psi, self._z_last)
+        if std is None:
+            self._z_last = z
         q = z * Q[None, 1:]
         Phi = _phi(q, pr.theta, pr.c).sum(axis=1) + pr.rho_cap * np.where(pr.long_run, K, 0.0)
         w = np.ones((self.P, T + 1))
@@ -460,7 +520,7 @@ class NashSystem:
         dg_dQ = B[None, :] * dy_dQ
         with np.errstate(divide="ignore", invalid="ignore"):
             inv = np.where(good & (dg_dl != 0), -1.0 / dg_dl, 0.0)
-        A = dy_dl[:, 1:]
+        A = np.ascontiguousarray(dy_dl[:, 1:])  # a strided operand makes the product ~50x slower
         C = np.hstack((dg_dB[:, 1:] * inv[:, None], dg_dQ[:, 1:] * inv[:, None]))
         Js = A.T @ C
         Js[:, :T] += np.diag(dy_dB[:, 1:].sum(axis=0))
