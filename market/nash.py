@@ -414,6 +414,7 @@ class NashSystem:
         self._lam_std: FloatArray | None = None
         self._last_std: tuple[FloatArray, FloatArray, BoolArray] | None = None
         self._z_last: FloatArray | None = None
+        self._memo: tuple[FloatArray, dict[str, FloatArray]] | None = None
         self.evaluations = 0
 
     # unknown vector <-> named parts
@@ -430,6 +431,8 @@ class NashSystem:
         ``std`` freezes the standard agents' block (used for the producers'
         part of the Jacobian).
         """
+        if std is None and self._memo is not None and np.array_equal(self._memo[0], x):
+            return self._memo[1]
         B, Q, lam_p, psi = self.unpack(x)
         T = self.T
         pr = self.pr
@@ -452,8 +455,11 @@ class NashSystem:
         req[:, 0] = Phi
         req[:, 1:] = pr.req
         y_p = _shares_from_lambda(pr.alpha, req, w, B, Q, lam_p, pr.ces)
-        return dict(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
-                    lam_p=lam_p, psi=psi)
+        out = dict(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
+                   lam_p=lam_p, psi=psi)
+        if std is None:
+            self._memo = (x.copy(), out)
+        return out
 
     def residual(self, x: FloatArray,
                  std: tuple[FloatArray, FloatArray, BoolArray] | None = None) -> FloatArray:
@@ -520,9 +526,10 @@ class NashSystem:
         dg_dQ = B[None, :] * dy_dQ
         with np.errstate(divide="ignore", invalid="ignore"):
             inv = np.where(good & (dg_dl != 0), -1.0 / dg_dl, 0.0)
-        A = np.ascontiguousarray(dy_dl[:, 1:])  # a strided operand makes the product ~50x slower
         C = np.hstack((dg_dB[:, 1:] * inv[:, None], dg_dQ[:, 1:] * inv[:, None]))
-        Js = A.T @ C
+        # einsum, not BLAS: on a loaded 2-core machine OpenBLAS's threads made this
+        # (M x T)ᵀ(M x 2T) product cost ~0.4 s at M = 10,000 (einsum: ~20 ms)
+        Js = np.einsum("mi,mj->ij", dy_dl[:, 1:], C)
         Js[:, :T] += np.diag(dy_dB[:, 1:].sum(axis=0))
         Js[:, T:] += np.diag(dy_dQ[:, 1:].sum(axis=0))
         Js[:, :T] *= B[None, 1:]
