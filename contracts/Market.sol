@@ -747,10 +747,17 @@ contract Market is IMarket {
     /// @dev The address of the contract this market created with `nonce`
     /// (keccak256 of the RLP list [address(this), nonce], last 20 bytes).
     function _created(uint256 nonce) internal view returns (address) {
-        bytes memory rlp;
         if (nonce < 0x80) {
-            rlp = abi.encodePacked(bytes2(0xd694), address(this), uint8(nonce));
-        } else if (nonce < 0x100) {
+            // the usual case, hashed in scratch space: 0xd6 0x94 ‖ address ‖ nonce (23 bytes)
+            address a;
+            assembly ("memory-safe") {
+                mstore(0, or(or(shl(248, 0xd6), shl(240, 0x94)), or(shl(80, address()), shl(72, nonce))))
+                a := and(keccak256(0, 23), 0xffffffffffffffffffffffffffffffffffffffff)
+            }
+            return a;
+        }
+        bytes memory rlp;
+        if (nonce < 0x100) {
             rlp = abi.encodePacked(bytes2(0xd794), address(this), bytes1(0x81), uint8(nonce));
         } else if (nonce < 0x10000) {
             rlp = abi.encodePacked(bytes2(0xd894), address(this), bytes1(0x82), uint16(nonce));
