@@ -57,40 +57,48 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
         ``S > 0`` (the agent can afford its verification).
     """
     p = B / Q
-    a = alpha * (B - p * req)
+    pr = p * req
+    a = B - pr
+    a *= alpha
     c = w * B
-    S = income - (p * req).sum(axis=1)
+    S = income - pr.sum(axis=1)
     ok = (S > 0) & np.all(req < Q, axis=1)
     counts = a > 0
-    G0 = np.where(counts, a / np.where(counts, alpha, 1.0), 0.0).sum(axis=1)
+    # a^t = 0 terms contribute nothing: zero them and give them a positive denominator
+    a[~counts] = 0.0
+    al = np.where(counts, alpha, 1.0)
+    G0 = (a / al).sum(axis=1)
     lam = np.zeros(alpha.shape[0]) if lam0 is None else np.where(np.isfinite(lam0), lam0, 0.0)
     active = ok & (G0 > S)
     lam = np.where(active, lam, 0.0)
     S_safe = np.where(ok, S, 1.0)
     idx = np.nonzero(active)[0]
-    full = idx.size == alpha.shape[0]
+    aa, cc, aln, ll, Si = a, c, al, lam, S_safe
+    if idx.size < alpha.shape[0]:
+        aa, cc, aln, ll, Si = a[idx], c[idx], al[idx], lam[idx], S_safe[idx]
     for _ in range(100):
         if idx.size == 0:
             break
-        if full:
-            aa, cc, al, ll, Si = a, c, alpha, lam, S_safe
-        else:
-            aa, cc, al, ll, Si = a[idx], c[idx], alpha[idx], lam[idx], S_safe[idx]
-        den = al + ll[:, None] * cc
+        inv = ll[:, None] * cc
+        inv += aln
+        np.reciprocal(inv, out=inv)
+        term = aa * inv
+        G = term.sum(axis=1)
+        term *= inv
+        term *= cc
+        dG = term.sum(axis=1)  # −G'(λ)
         with np.errstate(divide="ignore", invalid="ignore"):
-            term = np.where(aa > 0, aa / den, 0.0)
-            G = term.sum(axis=1)
-            dG = -np.where(aa > 0, term * cc / den, 0.0).sum(axis=1)
-            step = (1.0 / Si - 1.0 / G) * (G * G) / (-dG)
+            step = (1.0 / Si - 1.0 / G) * (G * G) / dG
         new = np.maximum(ll + step, 0.0)
         done = np.abs(G / Si - 1.0) < 4e-15
         done |= np.abs(new - ll) <= 4e-15 * np.maximum(new, 1e-300)
-        if full:
-            lam = new
+        lam[idx] = new
+        if done.any():
+            keep = ~done
+            idx = idx[keep]
+            aa, cc, aln, ll, Si = aa[keep], cc[keep], aln[keep], new[keep], Si[keep]
         else:
-            lam[idx] = new
-        idx = idx[~done]
-        full = False
+            ll = new
     lam = np.where(ok, lam, np.inf)
     return lam, ok
 
