@@ -283,7 +283,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     def dh(z: FloatArray) -> FloatArray:
         return slope_mr - psi_ * _dphi(z * Q, pr.theta, pr.c) * expo / z
 
-    def root(lo: FloatArray, hi: FloatArray, active: BoolArray) -> FloatArray:
+    def root_of_h(lo: FloatArray, hi: FloatArray, active: BoolArray) -> FloatArray:
         if newton:
             return _newton_root(h, dh, lo, hi, z0, active)
         return bisect(lo, hi)
@@ -291,7 +291,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     # decreasing h (c <= 1): root on (0, zcap]
     h0 = h(tiny)
     hc = h(zcap)
-    z = np.where(h0 <= 0, 0.0, np.where(hc >= 0, zcap, root(zero, zcap, (h0 > 0) & (hc < 0))))
+    z = np.where(h0 <= 0, 0.0, np.where(hc >= 0, zcap, root_of_h(zero, zcap, concave & (h0 > 0) & (hc < 0))))
     if not concave.all():
         # increasing returns: golden-section search for the peak of the concave h
         lo, hi = zero.copy(), zcap.copy()
@@ -313,7 +313,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     if pr.long_run.any():
         lr = pr.long_run
         h1 = h(one)
-        zu = np.where(h0 <= 0, 0.0, np.where(h1 >= 0, one, root(zero, one, (h0 > 0) & (h1 < 0))))
+        zu = np.where(h0 <= 0, 0.0, np.where(h1 >= 0, one, root_of_h(zero, one, (h0 > 0) & (h1 < 0))))
         Kmax = (zu * Q[None, :]).max(axis=1)
         target = pr.rho_cap * psi
 
@@ -348,8 +348,9 @@ def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray
     With ``h(z) = MR(z) − ψφ'(zQ)`` (``MR`` linear, ``φ' ∝ z^{(1−c)/c}``),
     ``H(u) = h(e^u)`` is concave and decreasing for ``c ≤ 1``, so Newton's
     iterates in ``u`` fall monotonically to the root after at most one step
-    past it (from ``z = hi`` they do so from the start). Every iterate shrinks the bracket (``h > 0`` moves ``lo`` up, else ``hi``
-    down); a Newton step leaving it is replaced by the midpoint, so the
+    past it (from ``z = hi`` they do so from the start). Every iterate
+    shrinks the bracket (``h > 0`` moves ``lo`` up, else ``hi`` down); a
+    Newton step leaving it is replaced by the midpoint, so the
     iteration cannot do worse than bisection. Stops when the step or the
     bracket is at float resolution. Entries whose bracket does not hold a
     sign change (``~active``) are not iterated on and are discarded by the caller.
