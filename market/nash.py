@@ -495,7 +495,7 @@ class NashSystem:
         ``∂y/∂λ = −α(1 − r/Q) w B/D²``, ``∂y/∂B = −α(1 − r/Q) λ w/D²``,
         ``∂y/∂Q = −(r/Q²) λ w B/D``, and ``dλ/dX = −(∂g/∂X)/(∂g/∂λ)`` from the
         budget ``g = Σ_t y^t B^t − I``. Summed over agents the indirect part is
-        ``Aᵀ C`` (a ``T × 2T`` product), so the cost is ``O(M T²)`` BLAS work
+        ``Aᵀ C`` (a ``T × 2T`` product), so the cost is ``O(M T²)`` work
         instead of ``2T`` evaluations. Producers' part (cheap, ``O(P T)``) is
         by forward differences with the standard block frozen. CES agents:
         all by differences.
