@@ -12,14 +12,13 @@ import csv
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from market.io import atomic_write_text
 from market.model import Economy, FloatArray, Scenario
 from market.results import Equilibrium
 
@@ -206,9 +205,8 @@ def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
 def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> list[Path]:
     """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` into ``out_dir``, atomically.
 
-    The files are built in a temporary directory next to ``out_dir`` and
-    each is moved into place with :func:`os.replace`, so a failure leaves no
-    half-written file.
+    Each file is written with :func:`market.io.atomic_write_text`, so a
+    failure leaves no half-written file.
     """
     e = scenario.economy
     files: dict[str, str] = {}
@@ -235,14 +233,10 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
                               int(eq.priced_out[i])])
     files["agents.csv"] = _csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
                                      "allocation", "consumption", "utility", "priced_out"], arows)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".emg-solve-") as tmp:
-        for name, text in files.items():
-            (Path(tmp) / name).write_text(text)
-        for name in files:
-            os.replace(Path(tmp) / name, out_dir / name)
-            written.append(out_dir / name)
+    for name, text in files.items():
+        atomic_write_text(out_dir / name, text)
+        written.append(out_dir / name)
     return written
 
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from market.errors import ChainError
+from market.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = REPO / "contracts"
@@ -157,18 +156,6 @@ def cache_path(std_input: dict[str, Any], version: str) -> Path:
     return BUILD_DIR / f"contracts-{key}.json"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _messages(stdout: str) -> str:
     """The compiler's error messages from its Standard JSON output."""
     try:
@@ -226,7 +213,7 @@ def compile_contracts(force: bool = False) -> dict[str, Artifact]:
     for a in artifacts.values():
         if a.runtime_size > MAX_RUNTIME_SIZE:
             raise ChainError(f"{a.name} runtime code is {a.runtime_size} bytes, above EIP-170's {MAX_RUNTIME_SIZE}")
-    _write_atomic(path, json.dumps({"solc": version, "contracts": data["contracts"]}))
+    atomic_write_text(path, json.dumps({"solc": version, "contracts": data["contracts"]}))
     return artifacts
 
 
