@@ -692,6 +692,29 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
                 participants[idle] = False
                 x0 = None
                 continue
+            # standard agents that cannot pay for their verification at the closest
+            # point found: their shares switch off there (a kink), and with them in
+            # the system it may have no root. They leave as in the converged case
+            # (worst-off first); whether they may return is checked once it solves.
+            with np.errstate(all="ignore"):
+                r = sysm.responses(x)
+            priced = np.logical_not(r["ok_s"])
+            if priced.any() and not priced.all():
+                leave = np.zeros(economy.N, dtype=bool)
+                if priced.sum() > 1:
+                    S = _surplus(sysm, r)
+                    k = max(1, int(priced.sum() + 1) // 2)
+                    leave[sysm.std_idx[np.argsort(S)][:k]] = True
+                else:
+                    leave[sysm.std_idx[priced]] = True
+                participants = participants & ~leave
+                key = participants.tobytes()
+                if key in seen:
+                    raise SolverError("the set of agents priced out by verification does not "
+                                      "settle (entry and exit cycle)")
+                seen.add(key)
+                x0 = None
+                continue
             raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
                               f"with {int(participants.sum())} participants")
         with np.errstate(all="ignore"):
