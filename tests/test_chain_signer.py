@@ -24,3 +24,27 @@ def test_sign_type2_matches_eth_account(k: int, to: str | None, data: bytes, gas
         tx["to"] = to
     expected = bytes(EthAccount.sign_transaction(tx, acct.key).raw_transaction)
     assert sign_type2(PrivateKey(acct.key), chain_id, nonce, to, data, gas, value) == expected
+
+
+def test_local_receipt_equals_eth_testers() -> None:
+    """The receipt built from py-evm's result reads as eth-tester's own receipt
+    (status, gasUsed, block number, logs), for a success with a log and a revert."""
+    from agents.chain.backend import Chain, Reverted
+
+    chain = Chain.local(2, seed=3)
+    a, b = chain.accounts
+    topic = bytes(range(32))
+    emit = b"\x7f" + topic + b"\x60\x04\x60\x00\xa1\x00"  # LOG1(mem[0:4], topic); STOP
+    got = [chain.send(a, None, emit, 200_000), chain.send(b, a.address, b"", 21_000, value=5)]
+    with pytest.raises(Reverted) as info:
+        chain.send(a, None, b"\x60\x00\x60\x00\xfd", 100_000)  # REVERT(0, 0)
+    assert info.value.receipt is not None
+    got.append(info.value.receipt)
+    assert got[0].logs and got[0].logs[0]["topics"] == [topic] and got[0].logs[0]["data"] == bytes(4)
+    assert [r.status for r in got] == [True, True, False]
+    for rec in got:
+        r = chain._tester.get_transaction_receipt("0x" + rec.tx_hash.hex())
+        logs = tuple({"address": lg["address"], "topics": [bytes.fromhex(t[2:]) for t in lg["topics"]],
+                      "data": bytes.fromhex(lg["data"][2:])} for lg in r["logs"])
+        assert (rec.status, rec.gas_used, rec.block_number, rec.logs) == (
+            bool(r["status"]), int(r["gas_used"]), int(r["block_number"]), logs)

@@ -254,21 +254,25 @@ class Chain:
             if self._tester is not None:
                 tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
                 self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
-                r = self._tester.get_transaction_receipt(tx_hash)
-                receipt = Receipt(
-                    bytes.fromhex(tx_hash[2:]),
-                    bool(r["status"]),
-                    int(r["gas_used"]),
-                    int(r["block_number"]),
-                    tuple(
-                        {
-                            "address": log["address"],
-                            "topics": [bytes.fromhex(t[2:]) if isinstance(t, str) else bytes(t) for t in log["topics"]],
-                            "data": bytes.fromhex(log["data"][2:]) if isinstance(log["data"], str) else bytes(log["data"]),
-                        }
-                        for log in r["logs"]
-                    ),
-                )
+                receipt = self._tester.backend.last_receipt(bytes.fromhex(tx_hash[2:]))
+                if receipt is None:  # not the only transaction of its block: ask eth-tester
+                    r = self._tester.get_transaction_receipt(tx_hash)
+                    receipt = Receipt(
+                        bytes.fromhex(tx_hash[2:]),
+                        bool(r["status"]),
+                        int(r["gas_used"]),
+                        int(r["block_number"]),
+                        tuple(
+                            {
+                                "address": log["address"],
+                                "topics": [bytes.fromhex(t[2:]) if isinstance(t, str) else bytes(t)
+                                           for t in log["topics"]],
+                                "data": bytes.fromhex(log["data"][2:]) if isinstance(log["data"], str)
+                                else bytes(log["data"]),
+                            }
+                            for log in r["logs"]
+                        ),
+                    )
             else:
                 h = self.w3.eth.send_raw_transaction(raw)
                 self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
@@ -420,6 +424,8 @@ def _cached_keys_backend_class() -> type:
         _lookup_cache: dict[bytes, Any] | None = None
         #: output (return or revert data) of the last raw transaction applied
         last_output: bytes = b""
+        #: (block, receipt) py-evm returned for the last raw transaction applied
+        last_result: tuple[Any, Any] | None = None
 
         @property
         def _key_lookup(self) -> dict[bytes, Any]:
@@ -436,13 +442,39 @@ def _cached_keys_backend_class() -> type:
             def capture(tx: Any) -> Any:
                 result = apply(tx)
                 self.last_output = bytes(result[2].output)
+                self.last_result = (result[0], result[1])
                 return result
 
             chain.apply_transaction = capture
+            self.last_result = None
             try:
                 return super().send_raw_transaction(raw_transaction)
             finally:
                 del chain.apply_transaction
+
+        def last_receipt(self, tx_hash: bytes) -> "Receipt | None":
+            """The :class:`Receipt` of the last raw transaction, built from what
+            py-evm returned when applying it (as eth-tester's receipt would read:
+            same status, gasUsed, block number and logs), without eth-tester's
+            receipt lookup and serialisers; None unless it was the only
+            transaction of its block (auto-mine) and is ``tx_hash``."""
+            from eth_utils import to_checksum_address
+
+            if self.last_result is None:
+                return None
+            block, rcpt = self.last_result
+            txs = block.transactions
+            if len(txs) != 1 or txs[0].hash != tx_hash:
+                return None
+            return Receipt(
+                tx_hash,
+                int.from_bytes(rcpt.state_root, "big") != 0,
+                int(rcpt.gas_used),
+                int(block.header.block_number),
+                tuple({"address": to_checksum_address(log.address),
+                       "topics": [t.to_bytes(32, "big") for t in log.topics],
+                       "data": bytes(log.data)} for log in rcpt.logs),
+            )
 
     return CachedKeysBackend
 
