@@ -29,7 +29,7 @@ from scipy import optimize
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
 from market.results import Action, Equilibrium
-from market.shares import best_bid, post_share
+from market.shares import post_share
 
 __all__ = ["best_response", "solve_nash", "NashSystem"]
 
@@ -639,6 +639,29 @@ def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, s
     return best_x, best_norm <= 1e-9, f"aggregate residual {best_norm:.3g}"
 
 
+def _leavers(sysm: NashSystem, r: dict[str, FloatArray], cannot_pay: np.ndarray, n: int) -> np.ndarray:
+    """Standard agents who leave: those who cannot pay for verification, but when
+    several cannot, only the worse-off half of them (by surplus) this time, to
+    avoid overshooting; a mask over all ``n`` agents."""
+    leave = np.zeros(n, dtype=bool)
+    count = int(cannot_pay.sum())
+    if count > 1:
+        k = max(1, (count + 1) // 2)
+        leave[sysm.std_idx[np.argsort(_surplus(sysm, r))][:k]] = True
+    else:
+        leave[sysm.std_idx[cannot_pay]] = True
+    return leave
+
+
+def _remember(seen: set[bytes], participants: np.ndarray) -> None:
+    """Record a participant set; seeing one twice is an entry and exit cycle."""
+    key = participants.tobytes()
+    if key in seen:
+        raise SolverError("the set of agents priced out by verification does not settle "
+                          "(entry and exit cycle)")
+    seen.add(key)
+
+
 def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30) -> Equilibrium:
     """The active Nash equilibrium of the market game with verification electricity.
 
@@ -700,19 +723,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
                 r = sysm.responses(x)
             priced = np.logical_not(r["ok_s"])
             if priced.any() and not priced.all():
-                leave = np.zeros(economy.N, dtype=bool)
-                if priced.sum() > 1:
-                    S = _surplus(sysm, r)
-                    k = max(1, int(priced.sum() + 1) // 2)
-                    leave[sysm.std_idx[np.argsort(S)][:k]] = True
-                else:
-                    leave[sysm.std_idx[priced]] = True
-                participants = participants & ~leave
-                key = participants.tobytes()
-                if key in seen:
-                    raise SolverError("the set of agents priced out by verification does not "
-                                      "settle (entry and exit cycle)")
-                seen.add(key)
+                participants = participants & ~_leavers(sysm, r, priced, economy.N)
+                _remember(seen, participants)
                 x0 = None
                 continue
             raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
@@ -721,30 +733,18 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             r = sysm.responses(x)
         bids, offers = _profile_from(sysm, r, economy)
         # who cannot afford verification at these prices leaves; who could now, returns
-        leave = np.zeros(economy.N, dtype=bool)
-        leave[sysm.std_idx] = np.logical_not(r["ok_s"])
+        cannot_pay = np.logical_not(r["ok_s"])
         B, Q = bids.sum(axis=0), offers.sum(axis=0)
         rejoin = (~participants) & ~arr.producer & _can_enter(economy, v, B, Q)
-        if not leave.any() and not rejoin.any():
+        if not cannot_pay.any() and not rejoin.any():
             scale = arr.bytecoins[participants].sum() / bids.sum()
             if not scale > 0:
                 raise SolverError("participants hold no bytecoins: the price level is undefined")
             return evaluate_profile(economy, bids * scale, offers, v=v, participants=participants,
                                     kind="nash", iterations=total_evals, converged=converged,
                                     message=message)
-        # drop the worst-off first when several leave, to avoid overshooting
-        if leave.sum() > 1:
-            S = _surplus(sysm, r)
-            worst = sysm.std_idx[np.argsort(S)]
-            k = max(1, int(leave.sum() + 1) // 2)
-            leave = np.zeros(economy.N, dtype=bool)
-            leave[worst[:k]] = True
-        participants = (participants & ~leave) | rejoin
-        key = participants.tobytes()
-        if key in seen:
-            raise SolverError("the set of agents priced out by verification does not settle "
-                              "(entry and exit cycle)")
-        seen.add(key)
+        participants = (participants & ~_leavers(sysm, r, cannot_pay, economy.N)) | rejoin
+        _remember(seen, participants)
         x0 = x
     raise SolverError(f"participant set not settled after {max_rounds} rounds")
 
