@@ -238,14 +238,88 @@ class _ProducerProblem:
         return np.where(self.alpha > 0, x, 1.0)
 
 
+def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: FloatArray,
+              lo: FloatArray, hi: FloatArray, maxiter: int = 500) -> tuple[FloatArray, float] | None:
+    """Maximise ``fun`` over the box ``[lo, hi]``: projected BFGS with a backtracking line search.
+
+    ``fun(x)`` returns ``(value, gradient)``, or ``None`` where the point is
+    infeasible (the producer cannot pay for its input and verification).
+    An infeasible trial step is halved like one that fails the line search,
+    so the search never leaves the feasible set. (scipy's L-BFGS-B takes a
+    fixed first step; when that step landed outside, it stopped at its start
+    and agents kept a non-best response.)
+
+    A step ``s`` is accepted when the value rises by ``1e-4 g·s`` (less
+    rounding) and the slope along it has not turned strongly negative
+    (``g_new·s ≥ −0.9 g·s``, Wolfe's curvature condition): near the top the
+    value is flat to rounding, and the slope is what locates the maximum
+    (to ~1e-12 relative rather than ~√ε). Stops when the projected gradient,
+    scaled by ``x``, is at rounding level, or steps vanish.
+
+    Returns ``(x, value)``, or ``None`` if ``x0`` itself is infeasible.
+    """
+    x = np.clip(np.asarray(x0, dtype=float), lo, hi)
+    ev = fun(x)
+    if ev is None:
+        return None
+    u, g = ev
+    n = x.size
+    H: FloatArray | None = None
+    for _ in range(maxiter):
+        free = ~(((x <= lo) & (g < 0)) | ((x >= hi) & (g > 0)))
+        pg = np.where(free, g, 0.0)
+        noise = 4e-16 * max(abs(u), 1.0)
+        if float(np.abs(pg * np.maximum(np.abs(x), 1e-300)).max()) <= 0.1 * noise:
+            break
+        if H is None:
+            # first step: at most 10% of the current point's size
+            size = max(float(np.abs(x).max()), 1e-12)
+            d = pg * (0.1 * size / float(np.abs(pg).max()))
+        else:
+            d = np.where(free, H @ pg, 0.0)
+            if float(d @ pg) <= 0.0:
+                H = None
+                continue
+        accepted: tuple[FloatArray, float, FloatArray] | None = None
+        t = 1.0
+        for _ls in range(60):
+            xn = np.clip(x + t * d, lo, hi)
+            step = xn - x
+            rise = float(g @ step)
+            evn = fun(xn)
+            if evn is not None and evn[0] >= u + 1e-4 * rise - noise and float(
+                    evn[1] @ step) >= -0.9 * rise:
+                accepted = (xn, evn[0], evn[1])
+                break
+            t *= 0.5
+        if accepted is None:
+            break
+        xn, un, gn = accepted
+        s_ = xn - x
+        y = g - gn  # minus the change of the gradient: curvature of -u
+        x, g, u = xn, gn, un
+        sy = float(s_ @ y)
+        if sy > 1e-16 * float(np.sqrt((s_ @ s_) * (y @ y))):
+            if H is None:
+                H = np.eye(n) * (sy / float(y @ y))
+            r = 1.0 / sy
+            Hy = H @ y
+            H = H + (r * r * float(y @ Hy) + r) * np.outer(s_, s_) - r * (
+                np.outer(Hy, s_) + np.outer(s_, Hy))
+        if float(np.abs(s_).max()) <= 1e-15 * max(float(np.abs(x).max()), 1e-300):
+            break
+    return x, u
+
+
 def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArray, v: float,
                            start: FloatArray | None = None) -> Action:
     """Best response of producer ``j`` (budget (4), FOCs (12)–(17)); see :class:`_ProducerProblem`.
 
-    The offers are found by L-BFGS-B from several starts (the previous
-    offers, fractions of capacity or of the others' supply); for ``c > 1``
-    (increasing returns, non-concave) the starts include capacity, and the
-    best local optimum is kept.
+    The offers are found by :func:`_maximise` (projected BFGS that backs off
+    infeasible steps) from several starts (the previous offers, fractions of
+    capacity or of the others' supply); for ``c > 1`` (increasing returns,
+    non-concave) the starts include capacity, and the best local optimum is
+    kept.
     """
     T = economy.T
     prob = _ProducerProblem(economy, j, R, S, v)
@@ -267,16 +341,16 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
             x0 = np.concatenate((q0 / K0, [K0 / qscale.max()]))
             bounds = [(0.0, 1.0)] * T + [(0.0, None)]
 
-            def fun(x: FloatArray) -> tuple[float, FloatArray]:
+            def fun(x: FloatArray) -> tuple[float, FloatArray] | None:
                 K = x[-1] * qscale.max()
                 q = x[:-1] * K
                 ev = prob.evaluate(q, K)
                 if ev is None:
-                    return 1e30, np.zeros_like(x)
+                    return None
                 u, _, g, dK = ev
                 gu = g * K
                 gK = (float((g * x[:-1]).sum()) + dK) * qscale.max()
-                return -u, -np.concatenate((gu, [gK]))
+                return u, np.concatenate((gu, [gK]))
 
             def to_q(x: FloatArray) -> tuple[FloatArray, float]:
                 K = x[-1] * qscale.max()
@@ -285,20 +359,21 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
             x0 = q0 / qscale
             bounds = [(0.0, cap / qs if np.isfinite(cap) else None) for qs in qscale]
 
-            def fun(x: FloatArray) -> tuple[float, FloatArray]:
+            def fun(x: FloatArray) -> tuple[float, FloatArray] | None:
                 ev = prob.evaluate(x * qscale, prob.K)
                 if ev is None:
-                    return 1e30, np.zeros_like(x)
+                    return None
                 u, _, g, _ = ev
-                return -u, -g * qscale
+                return u, g * qscale
 
             def to_q(x: FloatArray) -> tuple[FloatArray, float]:
                 return x * qscale, prob.K
-        if fun(x0)[0] >= 1e30:
+        lo = np.array([b[0] for b in bounds], dtype=float)
+        hi = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+        found = _maximise(fun, x0, lo, hi)
+        if found is None:
             continue
-        sol = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                                options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 2000})
-        q, K = to_q(sol.x)
+        q, K = to_q(found[0])
         ev = prob.evaluate(q, K)
         if ev is None:
             continue

@@ -156,6 +156,10 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     Agents outside ``participants`` are checked for entry: a standard agent
     priced out must not be able to buy its verification electricity.
 
+    An agent for which the search finds no feasible point at all (not even
+    its own action) gets a gain of NaN, and ``max_gain`` is NaN: the check
+    could not be made, so no comparison ``max_gain <= tol`` passes.
+
     Returns
     -------
     NashCheck
@@ -182,10 +186,17 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
         u0 = action_utility(economy, i, bids[i], offers[i], R, S, float(v[i]))
         best = _deviate(economy, i, bids[i], offers[i], R, S, float(v[i]), rng, starts)
         row = _row(arr, i)
+        if best == -np.inf:
+            # the search found no feasible point, not even the profile's own
+            # action: nothing was checked, which must not read as "no gain"
+            gains[i] = np.nan
+            continue
         idx0 = utility_index(np.array([u0]), row)[0]
         idx1 = utility_index(np.array([max(best, u0)]), row)[0]
         gains[i] = idx1 / idx0 - 1.0
-    worst = int(np.argmax(gains))
+    worst = int(np.nanargmax(gains)) if not np.all(np.isnan(gains)) else 0
+    if np.any(np.isnan(gains)):
+        worst = int(np.flatnonzero(np.isnan(gains))[0])
     return NashCheck(gains=gains, max_gain=float(gains[worst]), worst_agent=worst)
 
 
@@ -195,11 +206,17 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
     arr = economy.arrays
     T = economy.T
     producer = bool(arr.producer[i])
+    long_run = producer and bool(arr.long_run[i])
     row = _row(arr, i)
     s = economy.schedule
     if producer:
-        # variables: log b^0..b^T, log q^1..q^T  (long run: K = max q)
-        scale = np.concatenate((np.maximum(b, 1e-12 * b.sum()), np.maximum(o[1:], 1e-12)))
+        # variables: log b^0..b^T, log q^1..q^T, and in the long run log K with
+        # q^t <= K as constraints (the epigraph of max_t q^t: a kink at tied
+        # peaks, which defeats SLSQP's finite-difference gradients)
+        parts = [np.maximum(b, 1e-12 * b.sum()), np.maximum(o[1:], 1e-12)]
+        if long_run:
+            parts.append(np.array([max(float(o[1:].max()), 1e-12)]))
+        scale = np.concatenate(parts)
     else:
         valued0 = arr.alpha[i, 0] > 0
         scale = np.maximum(b, 1e-12 * b.sum())
@@ -209,9 +226,17 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
     def unpack(z: FloatArray) -> tuple[FloatArray, FloatArray]:
         vals = scale * np.exp(np.minimum(z, 700.0))
         if producer:
-            return vals[:T + 1], np.concatenate(([0.0], vals[T + 1:]))
+            return vals[:T + 1], np.concatenate(([0.0], vals[T + 1:2 * T + 1]))
         bb = vals if arr.alpha[i, 0] > 0 else np.concatenate(([0.0], vals))
         return bb, o
+
+    def need_of(z: FloatArray, oo: FloatArray) -> float:
+        """Input ``Σ_t φ^t + ρK`` with the long-run ``K`` the variable itself."""
+        if not long_run:
+            return float(input_requirement(oo[None, :], row)[0])
+        K = float(scale[-1] * np.exp(min(float(z[-1]), 700.0)))
+        phi = (oo[1:] / arr.theta[i]) ** (1.0 / arr.c[i])
+        return float(phi.sum()) + float(arr.rho[i]) * K
 
     def outcome(z: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         bb, oo = unpack(z)
@@ -225,7 +250,7 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
         bb, oo, x = outcome(z)
         cons = x.copy()
         cons[1:] -= s * v
-        cons[0] -= input_requirement(oo[None, :], row)[0]
+        cons[0] -= need_of(z, oo)
         u = float(utility_values(np.maximum(cons, 1e-300)[None, :], row)[0])
         return -u
 
@@ -237,14 +262,17 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
             income = float((oo[1:] * Bt[1:] / Qt[1:]).sum())
         else:
             income = float(Bt[0] * oo[0] / Qt[0])
-        need = input_requirement(oo[None, :], row)[0]
+        need = need_of(z, oo)
         rel = max(abs(income), 1e-300)
         cons = [(income - bb.sum()) / rel]
         e = (x[1:] - s * v) / np.maximum(x[1:], 1e-300)
         cons.extend(e)
         if producer:
             cons.append((x[0] - need) / max(need, 1e-300))
-            if np.isfinite(arr.K[i]):
+            if long_run:
+                K = scale[-1] * np.exp(min(float(z[-1]), 700.0))
+                cons.extend((K - oo[1:]) / K)
+            elif np.isfinite(arr.K[i]):
                 cons.extend((arr.K[i] - oo[1:]) / arr.K[i])
         return np.asarray(cons)
 

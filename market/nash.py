@@ -795,7 +795,7 @@ def best_response(economy: Economy, i: int, others_bids: FloatArray, others_offe
     given offers ``q`` its bids follow the same way with the effective
     multiplier ``λ Q_{-j}/Q`` (eq. 12) and the input bid buying
     ``Σφ + ρK`` (eq. 8); the offers maximise the resulting utility
-    (L-BFGS-B with the envelope gradient, several starts).
+    (projected BFGS with the envelope gradient, several starts).
 
     Parameters
     ----------

@@ -106,9 +106,12 @@ class NashCheck:
     gains : ndarray, shape (N,)
         Each agent's relative gain from its best unilateral deviation, in
         consumption-equivalent terms (see :func:`market.posts.utility_index`);
-        ``<= 0`` means no profitable deviation was found.
+        ``<= 0`` means no profitable deviation was found; NaN means the
+        search found no feasible point for that agent (nothing was checked).
     max_gain : float
+        The largest gain, or NaN if any agent could not be checked.
     worst_agent : int
+        The agent with ``max_gain`` (the first unchecked one if any).
     """
 
     gains: FloatArray

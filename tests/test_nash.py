@@ -134,6 +134,37 @@ def test_best_response_improves_on_a_bad_action() -> None:
     np.testing.assert_allclose(act.bids, eq.bids[2], rtol=1e-9)
 
 
+@pytest.mark.parametrize("name", ["market-power-8.toml", "peak-long-run.toml", "default.toml"])
+@pytest.mark.parametrize("shrink", [0.5, 0.7])
+def test_producer_best_response_is_not_beaten_by_the_independent_check(name: str, shrink: float) -> None:
+    """Away from equilibrium a producer's best response leaves ``is_nash`` nothing to gain.
+
+    The other producers offer ``shrink`` times their Nash output, so prices
+    rise and the last producer (still playing its Nash row, now with money
+    to spare) wants to produce more. Its best response, put in its row, must
+    be one ``is_nash`` (SLSQP over the logs, a different method) cannot
+    improve on. This failed before the producer search backed off
+    infeasible steps: L-BFGS-B's first step overshot to offers whose input
+    the producer could not pay for, and the search stopped at its start.
+    """
+    economy = scenario_economy(name)
+    eq = nash_of(name)
+    j = economy.N - 1
+    others = economy.arrays.producer.copy()
+    others[j] = False
+    bids = eq.bids.copy()
+    offers = eq.offers.copy()
+    offers[others, 1:] *= shrink
+    v = eq.verification
+    before = is_nash(economy, bids, offers, v=v, starts=2)
+    assert before.gains[j] > 1e-3  # the producer has something to gain
+    act = best_response(economy, j, bids, offers, v=float(v[j]))
+    assert not act.priced_out
+    bids[j], offers[j] = act.bids, act.offers
+    after = is_nash(economy, bids, offers, v=v, starts=2)
+    assert after.gains[j] <= 1e-9
+
+
 def symmetric_economy(M: int, P: int, theta: float, omega: float, kappa: float) -> Economy:
     """T = 1; standard agents value electricity; producers value only the good; c = 1."""
     return Economy(
