@@ -163,6 +163,8 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> "Ma
         client.transact(keeper, "registerProducer",
                         [p.address, p.bytecoins, p.stock, p.c, p.capacity or 0, p.rho, list(p.theta)],
                         gas=1_000_000 + 30_000 * config.T)
+    # the agents were registered just now: none has an order to settle yet
+    client.mark_fresh([s.address for s in config.standard] + [p.address for p in config.producers])
     if start:
         client.transact(keeper, "start", [], gas=200_000)
     return client

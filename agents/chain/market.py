@@ -190,6 +190,12 @@ class MarketClient:
         rebuilt from the logs on demand."""
         self._prev.clear()
 
+    def mark_fresh(self, addresses: Sequence[str]) -> None:
+        """Record that ``addresses`` have no order yet (just registered by this client's
+        deployer), so their first order needs no ``agentState`` view to find one."""
+        for a in addresses:
+            self._prev[to_checksum_address(a)] = ((), ())
+
     def is_producer(self, address: str) -> bool:
         return address.lower() in self._producers
 
