@@ -28,7 +28,8 @@ from market.results import Equilibrium, NashCheck
 
 def _marginal_utility(cons: FloatArray, alpha: FloatArray, r: FloatArray) -> FloatArray:
     """``∂Ũ/∂E`` of the transformed utility ``Σ α ln E`` (log) or ``Σ α E^r / r`` (CES)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # over/divide: the α = 0 branch np.where discards, or a trial point's tiny E
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(alpha > 0, alpha * np.maximum(cons, 1e-300) ** (r[:, None] - 1.0), 0.0)
 
 

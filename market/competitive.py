@@ -116,7 +116,8 @@ def _threshold(g: _Group, K: float) -> FloatArray:
 
 def _smooth_supply(g: _Group, price: FloatArray, K: float) -> FloatArray:
     """Supply of one member of a ``c < 1`` group: ``φ'(q) = p`` capped at ``K``."""
-    q = g.theta * (g.c * g.theta * np.maximum(price, 0.0)) ** (g.c / (1.0 - g.c))
+    with np.errstate(over="ignore"):  # a trial price far too high: q = inf, capped at K
+        q = g.theta * (g.c * g.theta * np.maximum(price, 0.0)) ** (g.c / (1.0 - g.c))
     return np.minimum(q, K)
 
 
@@ -288,7 +289,8 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         sig = np.exp(x[:T])
         caps = [g.K for g in groups]
         for n, k in enumerate(lr):
-            caps[k] = float(np.exp(x[T + n]))
+            with np.errstate(over="ignore"):  # a root finder's trial step: inf is rejected
+                caps[k] = float(np.exp(x[T + n]))
         return sig, caps
 
     def state(x: FloatArray) -> dict[str, Any]:
@@ -311,15 +313,18 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
 
     def residual(x: FloatArray) -> FloatArray:
         nevals[0] += 1
-        st = state(x)
-        demand = st["x"][:, 1:].sum(axis=0)
-        out = [(demand - st["Q"]) / supply.qscale]
-        for k in lr:
-            g = groups[k]
-            K = st["caps"][k]
-            rent = np.maximum(st["p"] - _dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
-            out.append(np.array([rent / g.rho - 1.0]))
-        r = np.concatenate(out)
+        # a root finder's trial point may overflow (inf - inf): non-finite residuals
+        # are replaced by a large value below, so the warnings say nothing
+        with np.errstate(all="ignore"):
+            st = state(x)
+            demand = st["x"][:, 1:].sum(axis=0)
+            out = [(demand - st["Q"]) / supply.qscale]
+            for k in lr:
+                g = groups[k]
+                K = st["caps"][k]
+                rent = np.maximum(st["p"] - _dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
+                out.append(np.array([rent / g.rho - 1.0]))
+            r = np.concatenate(out)
         return np.where(np.isfinite(r), r, 1e6)
 
     x0 = np.concatenate((np.full(T, np.log(2.0)),
