@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.emg-installed
 SCENARIO ?= scenarios/default.toml
 OUT     ?= runs/default
 
-.PHONY: setup simulate solve test test-long bench clean
+.PHONY: setup simulate solve test typecheck test-long bench clean
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -27,8 +27,13 @@ simulate: setup
 solve: setup
 	$(BIN)/emg solve $(SCENARIO)
 
+# The suite, then the type check of the public packages (mypy, ~10 s).
 test: setup
 	$(BIN)/python -m pytest -q
+	$(BIN)/mypy
+
+typecheck: setup
+	$(BIN)/mypy
 
 # The long fuzzing profile: >= 10,000 Hypothesis state-machine steps.
 test-long: setup
