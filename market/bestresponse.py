@@ -18,7 +18,7 @@ from market.errors import SolverError
 from market.model import Economy, FloatArray
 from market.posts import input_requirement, utility_values
 from market.results import Action
-from market.shares import best_bid
+from market.shares import BidCurve, best_bid
 
 #: A post where nobody else bids gives its whole supply to any positive bid:
 #: the best response does not exist (bid → 0+). We bid this share of income.
@@ -142,6 +142,13 @@ def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArra
     return Action(bids=bids, offers=offers, utility=u, priced_out=False)
 
 
+#: Newton on ``ln λ`` stops once its step is below this (λ relative); the
+#: bids then take that last step to first order (error ~ step²).
+_LAMBDA_STEP_TOL = 1e-9
+
+_Evaluation = tuple[float, FloatArray, FloatArray, float]
+
+
 class _ProducerProblem:
     """Producer ``j``'s utility as a function of its offers, bids optimised inside.
 
@@ -152,6 +159,18 @@ class _ProducerProblem:
     budget (4) bind. The envelope theorem gives the gradient
     ``∂Ũ/∂q^t = λ (S^t (B^t)^2/((Q^t)^2 R^t) − (B^0)^2/(Ω R^0) φ'(q^t))`` (eq. 15)
     and ``∂Ũ/∂K = −λ (B^0)^2/(Ω R^0) ρ``.
+
+    The budget multiplier solves ``f(ln λ) = 0`` with
+    ``f = (Σ_t w^t b^t(λ w^t) + b^0(λ) − I)/I``, ``w^t = S^t/Q^t`` and income
+    ``I = Σ_t R^t q^t/Q^t``; ``f`` decreases in ``λ``. It is found by
+    safeguarded Newton steps on ``ln λ`` with the analytic slope
+    ``f' = (Σ_t w^t ∂b^t/∂ln λ + ∂b^0/∂ln λ)/I`` of
+    :class:`market.shares.BidCurve`, starting from the previous evaluation's
+    ``λ`` (successive evaluations of one search are close), with a bracket
+    kept so that a step leaving it bisects instead. If that fails (a
+    non-finite value, no convergence), the bracketing of
+    :func:`_solve_log_lambda` decides, as it always did.
+    Evaluations are memoised by ``(q, K)``.
     """
 
     def __init__(self, economy: Economy, j: int, R: FloatArray, S: FloatArray, v: float) -> None:
@@ -168,19 +187,139 @@ class _ProducerProblem:
         self.req = economy.schedule * v
         self.Omega = float(S[0])
         self.R0 = float(R[0])
+        self._R = np.asarray(R, dtype=float)
+        self._S = np.asarray(S, dtype=float)
+        self._St = self._S[1:]
+        self._Rt = self._R[1:]
+        self._dead = self.R0 <= 0 or bool(np.any(self._Rt <= 0))
+        self._counts = self.alpha > 0
+        self._all_count = bool(self._counts.all())
+        self._inv_c = 1.0 / self.c
+        self._dphi_coef = 1.0 / (self.c * self.theta)
+        self._dphi_exp = (1.0 - self.c) / self.c
+        self._guess = max(float(self.alpha.sum()), 1e-3)
+        self._t: float | None = None  # ln λ of the last evaluation (warm start)
+        self._u: FloatArray | None = None  # CES: ln E of the last evaluation
+        self._memo: dict[tuple[bytes, float], _Evaluation | None] = {}
 
-    def evaluate(self, q: FloatArray, K: float) -> tuple[float, FloatArray, FloatArray, float] | None:
+    def evaluate(self, q: FloatArray, K: float) -> _Evaluation | None:
         """``(Ũ, bids, gradient over q, ∂Ũ/∂K)``, or None if the offers are infeasible."""
-        T, R, S = self.T, self.R, self.S
-        Qt = S[1:] + q
-        Rt = R[1:]
-        Phi = float(((np.maximum(q, 0.0) / self.theta) ** (1.0 / self.c)).sum())
+        key = (np.ascontiguousarray(q, dtype=float).tobytes(), float(K))
+        if key in self._memo:
+            return self._memo[key]
+        out = self._evaluate(np.asarray(q, dtype=float), float(K))
+        if len(self._memo) >= 1024:
+            self._memo.clear()
+        self._memo[key] = out
+        return out
+
+    def _evaluate(self, q: FloatArray, K: float) -> _Evaluation | None:
+        Rt, St = self._Rt, self._St
+        Qt = St + q
+        phi_sum = float(((np.maximum(q, 0.0) / self.theta) ** self._inv_c).sum())
+        Phi = phi_sum
         if self.long_run:
             Phi += self.rho_cap * K
-        if Phi >= self.Omega or self.R0 <= 0 or np.any(Qt <= self.req) or np.any(Rt <= 0):
+        if Phi >= self.Omega or self._dead or np.any(Qt <= self.req):
             return None
         income = float((Rt * q / Qt).sum())
-        wedge = S[1:] / Qt
+        wedge = St / Qt
+        scale = max(income, 1e-300)
+        curve = BidCurve(self.alpha, np.concatenate(([Phi], self.req)),
+                         np.concatenate(([self.Omega], Qt)), self._R, self.rho, u0=self._u)
+        bmin = curve.bmin
+        if (float((wedge * bmin[1:]).sum()) + bmin[0] - income) / scale >= 0:
+            return None  # cannot pay for its input and verification at λ = ∞
+        solved = None
+        if np.all(wedge > 0):
+            solved = self._newton_lambda(curve, wedge, income, scale)
+        if solved is None:
+            lam, b = self._bracket_lambda(Phi, Qt, wedge, income, scale)
+        else:
+            lam, b = solved
+            self._u = curve.log_consumption
+        self._t = math.log(lam)
+        offers = np.concatenate(([0.0], q))
+        B = Rt + b[1:]
+        B0 = self.R0 + b[0]
+        nu_l = B0 ** 2 / (self.Omega * self.R0)
+        dphi = self._dphi_coef * (np.maximum(q, 1e-300) / self.theta) ** self._dphi_exp
+        # Ũ = Σ α ln E (log) or Σ α E^r / r (CES, the same maximiser); λ is its multiplier
+        grad = lam * (St * B ** 2 / (Qt ** 2 * Rt) - nu_l * dphi)
+        dK = -lam * nu_l * self.rho_cap if self.long_run else 0.0
+        if self.rho == 0.0:
+            util = self._log_utility(b, q, Qt, phi_sum)
+        else:
+            util = float((self.alpha * np.maximum(self._cons(b, offers), 1e-300) ** self.rho).sum()
+                         / self.rho)
+        return util, b, grad, dK
+
+    def _log_utility(self, b: FloatArray, q: FloatArray, Qt: FloatArray, phi_sum: float) -> float:
+        """``Σ α^t ln E^t``, the same arithmetic as :func:`action_utility` (log utility).
+
+        Inside :meth:`_evaluate` every post is active (``R > 0``, ``Q^t > s^t v``,
+        ``Ω > Φ``), so ``x = b Q/B`` everywhere; the input is ``Σ φ^t`` plus
+        ``ρ max_t q^t`` in the long run.
+        """
+        Q = np.concatenate(([self.Omega], Qt))
+        cons = b * Q / (self._R + b)
+        cons[1:] -= self.req
+        cons[0] -= phi_sum + (self.rho_cap * float(q.max()) if self.long_run else 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self._all_count:
+                logs = np.log(np.maximum(cons, 0.0))
+            else:
+                logs = np.where(self._counts, np.log(np.where(self._counts, np.maximum(cons, 0.0), 1.0)),
+                                0.0)
+        return float((self.alpha * logs).sum())
+
+    def _newton_lambda(self, curve: BidCurve, wedge: FloatArray, income: float,
+                       scale: float) -> tuple[float, FloatArray] | None:
+        """``(λ, bids)`` by safeguarded Newton on ``ln λ``, or None to fall back to bracketing.
+
+        A Newton step that leaves the bracket ``(lo, hi)`` (``f(lo) > 0 > f(hi)``,
+        updated with every value) bisects it, or moves 8 (a factor ``e^8``)
+        while one side is unknown. Once a Newton step is below
+        ``_LAMBDA_STEP_TOL`` in ``ln λ`` (quadratic convergence: the error
+        after it is ~its square) the bids take it to first order,
+        ``b + Δ ∂b/∂ln λ``, and the search stops.
+        """
+        w = np.concatenate(([1.0], wedge))
+        t = self._t if self._t is not None else math.log(self._guess / scale)
+        lo, hi = -math.inf, math.inf
+        for _ in range(100):
+            if not -700.0 < t < 700.0:
+                return None
+            lam = math.exp(t)
+            b, db = curve.at(lam * w)
+            f = (float((wedge * b[1:]).sum()) + b[0] - income) / scale
+            fp = (float((wedge * db[1:]).sum()) + db[0]) / scale
+            if not (math.isfinite(f) and math.isfinite(fp)):
+                return None
+            if f == 0.0:
+                return lam, b
+            if f > 0.0:
+                lo = t
+            else:
+                hi = t
+            tn = t - f / fp if fp < 0.0 else math.nan
+            if lo < tn < hi and abs(tn - t) <= 8.0:
+                step = tn - t
+                if abs(step) <= _LAMBDA_STEP_TOL:
+                    return math.exp(tn), b + step * db
+            elif math.isfinite(lo) and math.isfinite(hi):
+                tn = 0.5 * (lo + hi)
+                if hi - lo <= 1e-15 * max(1.0, abs(t)):
+                    return lam, b
+            else:
+                tn = t + (8.0 if f > 0.0 else -8.0)
+            t = tn
+        return None
+
+    def _bracket_lambda(self, Phi: float, Qt: FloatArray, wedge: FloatArray, income: float,
+                        scale: float) -> tuple[float, FloatArray]:
+        """``(λ, bids)`` by :func:`_solve_log_lambda` with :func:`best_bid` (the fallback)."""
+        T = self.T
         a1 = self.alpha[1:]
         rho = np.full(T, self.rho)
         if self.alpha[0] > 0:
@@ -195,38 +334,15 @@ class _ProducerProblem:
                 return b0_fixed
 
         def bids_for(lam: float) -> FloatArray:
-            b = best_bid(a1, self.req, Qt, Rt, lam * wedge, rho)
+            b = best_bid(a1, self.req, Qt, self._Rt, lam * wedge, rho)
             return np.concatenate(([b0_of(lam)], b))
-
-        scale = max(income, 1e-300)
 
         def spend(lam: float) -> float:
             b = bids_for(lam)
             return (float((wedge * b[1:]).sum()) + b[0] - income) / scale
 
-        if spend(math.inf) >= 0:
-            return None
-        lam = _solve_log_lambda(spend, max(float(self.alpha.sum()), 1e-3) / scale)
-        b = bids_for(lam)
-        bids = b
-        offers = np.concatenate(([0.0], q))
-        u = action_utility(self.economy, self.j, bids, offers, R, S, self.v)
-        B = Rt + b[1:]
-        B0 = self.R0 + b[0]
-        nu_l = B0 ** 2 / (self.Omega * self.R0)
-        dphi = (1.0 / (self.c * self.theta)) * (np.maximum(q, 1e-300) / self.theta) ** (
-            (1.0 - self.c) / self.c)
-        if self.rho == 0.0:
-            # Ũ = Σ α ln E is the utility itself
-            lam_u = lam
-        else:
-            # Ũ = Σ α E^r / r; report the gradient of Ũ (same maximiser)
-            lam_u = lam
-        grad = lam_u * (S[1:] * B ** 2 / (Qt ** 2 * Rt) - nu_l * dphi)
-        dK = -lam_u * nu_l * self.rho_cap if self.long_run else 0.0
-        util = u if self.rho == 0.0 else float(
-            (self.alpha * np.maximum(self._cons(bids, offers), 1e-300) ** self.rho).sum() / self.rho)
-        return util, bids, grad, dK
+        lam = _solve_log_lambda(spend, self._guess / scale)
+        return lam, bids_for(lam)
 
     def _cons(self, bids: FloatArray, offers: FloatArray) -> FloatArray:
         B = self.R + bids
@@ -236,6 +352,12 @@ class _ProducerProblem:
         x[0] -= float(((offers[1:] / self.theta) ** (1.0 / self.c)).sum()) + (
             self.rho_cap * offers[1:].max() if self.long_run else 0.0)
         return np.where(self.alpha > 0, x, 1.0)
+
+
+#: Where the predicted rise ``g·s`` of a step is below this many units of
+#: rounding in the value, value comparisons are noise: a step is accepted on
+#: its slope alone if the value has not fallen by more than that either.
+_FLAT = 64.0
 
 
 def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: FloatArray,
@@ -253,7 +375,12 @@ def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: 
     rounding) and the slope along it has not turned strongly negative
     (``g_new·s ≥ −0.9 g·s``, Wolfe's curvature condition): near the top the
     value is flat to rounding, and the slope is what locates the maximum
-    (to ~1e-12 relative rather than ~√ε). Stops when the projected gradient,
+    (to ~1e-12 relative rather than ~√ε). Where even the predicted rise
+    ``g·s`` is below ``_FLAT`` units of rounding, the value cannot tell a
+    better point from a worse one: the step is then accepted on the slope
+    condition alone, provided the value has not fallen by more than that
+    (without this a search whose current value was a rounding high stopped
+    short, ~1e-7 off in the slope). Stops when the projected gradient,
     scaled by ``x``, is at rounding level, or steps vanish.
 
     Returns ``(x, value)``, or ``None`` if ``x0`` itself is infeasible.
@@ -287,8 +414,9 @@ def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: 
             step = xn - x
             rise = float(g @ step)
             evn = fun(xn)
-            if evn is not None and evn[0] >= u + 1e-4 * rise - noise and float(
-                    evn[1] @ step) >= -0.9 * rise:
+            if evn is not None and float(evn[1] @ step) >= -0.9 * rise and (
+                    evn[0] >= u + 1e-4 * rise - noise
+                    or (rise <= _FLAT * noise and evn[0] >= u - _FLAT * noise)):
                 accepted = (xn, evn[0], evn[1])
                 break
             t *= 0.5

@@ -121,3 +121,166 @@ def best_bid(alpha: FloatArray, req: FloatArray, Q: FloatArray, R: FloatArray, l
         b = b.copy()
         b[ces] = 0.5 * (lo + hi)
     return b
+
+
+class BidCurve:
+    """Best bids on several posts as functions of their multipliers, with slopes.
+
+    The posts' data ``(α, r, Q, R)`` are fixed (one agent's producer problem
+    for given offers); :meth:`at` returns, for multipliers ``λ_t``, the bids
+    ``b_t`` of :func:`best_bid` and their slopes ``∂b_t/∂ ln λ_t``, so that a
+    budget multiplier can be found by Newton's method rather than by
+    bracketing. Everything that does not depend on ``λ`` is computed once.
+
+    Log utility (``ρ = 0``): ``b`` is the positive root of
+    ``a b² + ℓ b − R(rR + k) = 0`` with ``a = Q − r``, ``ℓ = R(a − r)``,
+    ``k = αQ/λ``; the same floating-point operations as :func:`best_bid`
+    (identical results). Differentiating the quadratic,
+    ``(2ab + ℓ) db = R dk`` and ``2ab + ℓ = √disc``, so
+    ``∂b/∂ ln λ = −R k / √disc``.
+
+    CES (``ρ ≠ 0``): with ``E = bQ/(R+b) − r = e^u`` (so ``R + b = RQ/(a − E)``)
+    the condition ``α E^{ρ−1} QR/(R+b)² = λ`` reads
+
+    ``G(u) = ln α − ln(QR) + (ρ−1) u + 2 ln(a − e^u) − ln λ = 0``,
+
+    ``G'(u) = (ρ−1) − 2E/(a − E) < 0`` and ``G'' < 0``: Newton's iterates
+    converge monotonically after the first step (a step past ``u = ln a`` is
+    halved back). Then ``b = R(r + E)/(a − E)``, which loses digits when
+    ``E`` is close to ``a``; two Newton steps on the same condition written
+    in ``b``,
+
+    ``g(b) = ln α + (ρ−1) ln E(b) + ln(QR) − 2 ln(R + b) − ln λ``,
+    ``g'(b) = (ρ−1) QR/((R+b)² E) − 2/(R + b)``,
+
+    with ``E(b)`` computed as :func:`best_bid` does, restore them, and
+    ``∂b/∂ ln λ = 1/g'(b)``. Successive calls start from the previous ``u``
+    moved along ``du/d ln λ = 1/G'``. :func:`best_bid` bisects ``g`` in
+    ``b``; the two agree to rounding.
+
+    Posts with ``α = 0`` get the least bid ``rR/(Q − r)`` (slope 0).
+    Requires ``Q > r``, ``R > 0`` and finite ``λ > 0``.
+
+    Parameters
+    ----------
+    alpha, req, Q, R : ndarray, shape (n,)
+        Weights, required quantities, total offers and the others' bids per post.
+    rho : float
+        CES exponent (0 = log) of every post.
+    u0 : ndarray, shape (n,), optional
+        A first guess of ``ln E`` for the CES Newton iteration (e.g. from a
+        nearby curve); ignored for log utility.
+    """
+
+    def __init__(self, alpha: FloatArray, req: FloatArray, Q: FloatArray, R: FloatArray,
+                 rho: float, u0: FloatArray | None = None) -> None:
+        a = Q - req
+        self.R = R
+        self.a = a
+        self.bmin = req * R / a
+        self.pos = alpha > 0
+        self.all_pos = bool(self.pos.all())
+        self.rho = float(rho)
+        self.ces = self.rho != 0.0 and bool(self.pos.any())
+        if self.ces:
+            p = self.pos
+            self._p_R = R[p]
+            self._p_req = req[p]
+            self._p_a = a[p]
+            self._p_Q = Q[p]
+            self._p_aQ = alpha[p] * Q[p]
+            self._p_RQ = R[p] * Q[p]
+            self._umax = np.log(a[p])
+            self._c1 = np.log(alpha[p]) - np.log(self._p_RQ)
+            self._u: FloatArray | None = None
+            self._loglam: FloatArray | None = None
+            self._gp: FloatArray | None = None
+            if u0 is not None and u0.shape == alpha.shape and np.all(np.isfinite(u0[p])):
+                self._u = u0[p]
+        else:
+            self._aQ = alpha * Q
+            lin = R * (a - req)
+            self._lin = lin
+            self._rR = req * R
+            self._lin2 = lin * lin
+            self._a4 = 4.0 * a
+            self._lin_pos = lin > 0
+            self._all_lin_pos = bool(self._lin_pos.all())
+
+    @property
+    def log_consumption(self) -> FloatArray | None:
+        """``u = ln E`` of the last CES solve (``nan`` where ``α = 0``), or None."""
+        if not self.ces or self._u is None:
+            return None
+        u = np.full(self.pos.shape, np.nan)
+        u[self.pos] = self._u
+        return u
+
+    def at(self, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Bids ``b`` and slopes ``∂b/∂ ln λ`` at multipliers ``lam`` (finite, > 0)."""
+        if self.ces:
+            return self._at_ces(lam)
+        k = self._aQ / lam
+        if not self.all_pos:
+            k = np.where(self.pos, k, 0.0)
+        const = self.R * (self._rR + k)
+        sq = np.sqrt(self._lin2 + self._a4 * const)
+        if self._all_lin_pos:
+            root = 2.0 * const / (sq + self._lin)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                root = np.where(self._lin_pos, 2.0 * const / (sq + self._lin),
+                                (sq - self._lin) / (2.0 * self.a))
+        b = root if self.all_pos else np.where(self.pos, root, self.bmin)
+        return b, -(self.R * k) / sq
+
+    def _at_ces(self, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        p = self.pos
+        loglam = np.log(lam[p])
+        umax = self._umax
+        a = self._p_a
+        rm1 = self.rho - 1.0
+        if self._u is None:
+            # start from the log-utility bid's consumption (the root of the quadratic)
+            R, r, Q = self._p_R, self._p_req, self._p_Q
+            lin = R * (a - r)
+            const = R * (r * R + self._p_aQ / lam[p])
+            b = (np.sqrt(lin * lin + 4.0 * a * const) - lin) / (2.0 * a)
+            u = np.log(np.clip(b * Q / (R + b) - r, 1e-300, None))
+        elif self._loglam is None or self._gp is None:
+            u = self._u  # the caller's guess
+        else:
+            u = self._u + (loglam - self._loglam) / self._gp
+        u = np.where(u >= umax, umax - 1e-12 * np.maximum(1.0, np.abs(umax)), u)
+        for _ in range(100):
+            E = np.exp(u)
+            d = a - E
+            G = self._c1 + rm1 * u + 2.0 * np.log(d) - loglam
+            new = u - G / (rm1 - 2.0 * E / d)
+            new = np.where(new >= umax, 0.5 * (u + umax), new)
+            step = np.abs(new - u)
+            u = new
+            if bool((step <= 1e-12 * np.maximum(1.0, np.abs(u))).all()):
+                break
+        E = np.exp(u)
+        d = a - E
+        gp = rm1 - 2.0 * E / d
+        self._u, self._loglam, self._gp = u, loglam, gp
+        # polish in b (see the class docstring): g(b) = c1 + (ρ−1) ln E + 2 ln(RQ/(R+b)) − ln λ
+        R, r, RQ = self._p_R, self._p_req, self._p_RQ
+        bp = R * (r + E) / d
+        dbp = RQ * E / (d * d * gp)
+        for _ in range(2):
+            RB = R + bp
+            Eb = bp * self._p_Q / RB - r
+            if not bool((Eb > 0).all()):
+                break
+            g = self._c1 + rm1 * np.log(Eb) + 2.0 * np.log(RQ / RB) - loglam
+            dg = rm1 * RQ / (RB * RB * Eb) - 2.0 / RB
+            bp = bp - g / dg
+            dbp = 1.0 / dg
+        b = self.bmin.copy()
+        db = np.zeros_like(b)
+        b[p] = bp
+        db[p] = dbp
+        return b, db
