@@ -365,7 +365,9 @@ _SHRINK_MIN = 1e-8
 
 
 def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: FloatArray,
-              lo: FloatArray, hi: FloatArray, maxiter: int = 500) -> tuple[FloatArray, float] | None:
+              lo: FloatArray, hi: FloatArray, maxiter: int = 500,
+              stop: Callable[[FloatArray, float], bool] | None = None,
+              ) -> tuple[FloatArray, float, float] | None:
     """Maximise ``fun`` over the box ``[lo, hi]``: projected BFGS with a backtracking line search.
 
     ``fun(x)`` returns ``(value, gradient)``, or ``None`` where the point is
@@ -391,9 +393,12 @@ def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: 
     condition alone, provided the value has not fallen by more than that
     (without this a search whose current value was a rounding high stopped
     short, ~1e-7 off in the slope). Stops when the projected gradient,
-    scaled by ``x``, is at rounding level, or steps vanish.
+    scaled by ``x``, is at rounding level, or steps vanish, or
+    ``stop(x, value)`` says so (asked at every iterate).
 
-    Returns ``(x, value)``, or ``None`` if ``x0`` itself is infeasible.
+    Returns ``(x, value, kkt)`` with ``kkt = max |projected gradient · x|``
+    at ``x`` (how far from stationary it stopped), or ``None`` if ``x0``
+    itself is infeasible.
     """
     x = np.clip(np.asarray(x0, dtype=float), lo, hi)
     ev = fun(x)
@@ -406,7 +411,8 @@ def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: 
         free = ~(((x <= lo) & (g < 0)) | ((x >= hi) & (g > 0)))
         pg = np.where(free, g, 0.0)
         noise = 4e-16 * max(abs(u), 1.0)
-        if float(np.abs(pg * np.maximum(np.abs(x), 1e-300)).max()) <= 0.1 * noise:
+        if float(np.abs(pg * np.maximum(np.abs(x), 1e-300)).max()) <= 0.1 * noise or (
+                stop is not None and stop(x, u)):
             break
         if H is None:
             # first step: at most 10% of the current point's size
@@ -459,7 +465,20 @@ def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: 
                 np.outer(Hy, s_) + np.outer(s_, Hy))
         if float(np.abs(s_).max()) <= 1e-15 * max(float(np.abs(x).max()), 1e-300):
             break
-    return x, u
+    free = ~(((x <= lo) & (g < 0)) | ((x >= hi) & (g > 0)))
+    kkt = float(np.abs(np.where(free, g, 0.0) * np.maximum(np.abs(x), 1e-300)).max())
+    return x, u, kkt
+
+
+#: A search whose iterate comes within this distance (relative, max norm, in
+#: the search's scaled variables) of a local maximum an earlier search
+#: converged to, with no higher value, is converging to that maximum: it stops
+#: there (the earlier result stands).
+_MERGE = 1e-4
+
+#: A search counts as converged when its projected gradient (scaled by
+#: ``x``) is below this, relative to the value.
+_CONVERGED = 1e-10
 
 
 def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArray, v: float,
@@ -470,7 +489,11 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
     infeasible steps) from several starts (the previous offers, fractions of
     capacity or of the others' supply); for ``c > 1`` (increasing returns,
     non-concave) the starts include capacity, and the best local optimum is
-    kept.
+    kept. A search stops as soon as it comes within ``_MERGE`` (relative) of
+    a local maximum that an earlier search converged to, without a higher
+    value: it is converging to that maximum, which is already a candidate.
+    (Searches toward other maxima are unaffected, so every start still
+    counts; this saves the last, superlinear part of the repeated searches.)
     """
     T = economy.T
     prob = _ProducerProblem(economy, j, R, S, v)
@@ -486,6 +509,19 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
         starts.append(np.full(T, cap))
     qscale = np.maximum(base, 1e-12)
     best: tuple[float, FloatArray, FloatArray] | None = None
+    # local maxima found so far (x, value), from searches that converged
+    optima: list[tuple[FloatArray, float]] = []
+    merged = False
+
+    def joins_an_optimum(x: FloatArray, u: float) -> bool:
+        nonlocal merged
+        for xs, us in optima:
+            if u <= us and float(np.abs(x - xs).max()) <= _MERGE * max(float(np.abs(xs).max()),
+                                                                      1e-300):
+                merged = True
+                return True
+        return False
+
     for q0 in starts:
         if prob.long_run:
             K0 = float(q0.max())
@@ -521,9 +557,12 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
                 return x * qscale, prob.K
         lo = np.array([b[0] for b in bounds], dtype=float)
         hi = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
-        found = _maximise(fun, x0, lo, hi)
-        if found is None:
+        merged = False
+        found = _maximise(fun, x0, lo, hi, stop=joins_an_optimum if optima else None)
+        if found is None or merged:
             continue
+        if found[2] <= _CONVERGED * max(abs(found[1]), 1.0):
+            optima.append((found[0], found[1]))
         q, K = to_q(found[0])
         ev = prob.evaluate(q, K)
         if ev is None:
