@@ -302,11 +302,13 @@ class _ProducerProblem:
                 lo = t
             else:
                 hi = t
-            tn = t - f / fp if fp < 0.0 else math.nan
-            if lo < tn < hi and abs(tn - t) <= 8.0:
-                step = tn - t
-                if abs(step) <= _LAMBDA_STEP_TOL:
-                    return math.exp(tn), b + step * db
+            step = -f / fp if fp < 0.0 else math.nan
+            if abs(step) <= _LAMBDA_STEP_TOL:
+                # (may be below the spacing of floats at t: no bracket test)
+                return math.exp(t + step), b + step * db
+            tn = t + step
+            if lo < tn < hi and abs(step) <= 8.0:
+                pass
             elif math.isfinite(lo) and math.isfinite(hi):
                 tn = 0.5 * (lo + hi)
                 if hi - lo <= 1e-15 * max(1.0, abs(t)):
