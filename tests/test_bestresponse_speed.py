@@ -46,7 +46,7 @@ def test_bid_curve_is_best_bid_to_the_last_bit_for_log_utility() -> None:
         np.testing.assert_array_equal(b, best_bid(alpha, req, Q, R, lam, np.zeros(n)))
 
 
-@pytest.mark.parametrize("rho", [0.5, 0.3, -1.0, -3.0])
+@pytest.mark.parametrize("rho", [0.5, -3.0])
 def test_bid_curve_agrees_with_the_bisection_for_ces(rho: float) -> None:
     """Newton in ``ln E`` (then in ``b``) lands where 130 bisections do, to rounding."""
     rng = np.random.default_rng(1)
@@ -128,23 +128,32 @@ def test_newton_multiplier_is_the_bracketed_one(kind: str) -> None:
     assert checked > 8
 
 
-def moved_profile(kind: str, shrink: float) -> tuple[Economy, Equilibrium, int, np.ndarray,
-                                                     np.ndarray]:
-    """The Nash profile of ``variant(kind)`` with the other producers' offers × ``shrink``."""
+def moved_profile(kind: str, move: str) -> tuple[Economy, Equilibrium, int, np.ndarray,
+                                                  np.ndarray]:
+    """The Nash profile of ``variant(kind)`` moved away from equilibrium.
+
+    ``"supply"``: the other producers offer 60% of their Nash output;
+    ``"demand"``: the standard agents bid 30% more. Either way every other
+    agent's action stays feasible, and the last producer has something to gain.
+    """
     economy, eq = variant(kind)
     j = economy.N - 1
+    bids = eq.bids.copy()
     offers = eq.offers.copy()
-    moved = economy.arrays.producer.copy()
-    moved[j] = False
-    offers[moved, 1:] *= shrink
-    return economy, eq, j, eq.bids.copy(), offers
+    if move == "supply":
+        moved = economy.arrays.producer.copy()
+        moved[j] = False
+        offers[moved, 1:] *= 0.6
+    else:
+        bids[~economy.arrays.producer] *= 1.3
+    return economy, eq, j, bids, offers
 
 
 @pytest.mark.parametrize("kind", ["default", "ces", "ces-low", "alpha0", "alpha0-ces", "c1.2"])
-@pytest.mark.parametrize("shrink", [0.6, 1.3])
-def test_producer_best_response_meets_its_first_order_conditions(kind: str, shrink: float) -> None:
+@pytest.mark.parametrize("move", ["supply", "demand"])
+def test_producer_best_response_meets_its_first_order_conditions(kind: str, move: str) -> None:
     """Eqs (12)–(17) and the budget hold at the best response (``nash_residuals``)."""
-    economy, eq, j, bids, offers = moved_profile(kind, shrink)
+    economy, eq, j, bids, offers = moved_profile(kind, move)
     act = best_response(economy, j, bids, offers, v=float(eq.verification[j]))
     assert not act.priced_out
     bids[j], offers[j] = act.bids, act.offers
@@ -152,15 +161,11 @@ def test_producer_best_response_meets_its_first_order_conditions(kind: str, shri
     assert res[j] <= 1e-12
 
 
-# ("ces", 1.3) is left out: there is_nash's SLSQP stops ("Positive directional
-# derivative for linesearch") 2.6e-8 outside the budget from the producer's
-# own action and reports NaN (nothing checked); its residuals are ~2e-15.
-@pytest.mark.parametrize(("kind", "shrink"), [("ces", 0.6), ("ces-low", 1.3), ("alpha0", 0.6),
-                                              ("alpha0", 1.3), ("alpha0-ces", 1.3),
-                                              ("c1.2", 0.6), ("c1.2", 1.3)])
-def test_producer_best_response_is_not_beaten(kind: str, shrink: float) -> None:
+@pytest.mark.parametrize("kind", ["ces", "ces-low", "alpha0", "alpha0-ces", "c1.2"])
+@pytest.mark.parametrize("move", ["supply", "demand"])
+def test_producer_best_response_is_not_beaten(kind: str, move: str) -> None:
     """CES producers, producers that value the good, increasing returns: ``is_nash`` finds nothing better."""
-    economy, eq, j, bids, offers = moved_profile(kind, shrink)
+    economy, eq, j, bids, offers = moved_profile(kind, move)
     act = best_response(economy, j, bids, offers, v=float(eq.verification[j]))
     assert not act.priced_out
     bids[j], offers[j] = act.bids, act.offers
