@@ -168,7 +168,7 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     from market.bestresponse import action_utility, standard_entry_possible
 
     arr = economy.arrays
-    N, T = economy.N, economy.T
+    N = economy.N
     v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
     part = np.ones(N, dtype=bool) if participants is None else np.asarray(participants, bool)
     bids = np.asarray(bids, dtype=float)
