@@ -70,6 +70,61 @@ def _solve_log_lambda(spend: Callable[[float], float], guess: float) -> float:
                                     maxiter=500))
 
 
+#: Newton on ``ln λ`` stops once its step is below this (λ relative); the
+#: bids then take that last step to first order (error ~ step²).
+_LAMBDA_STEP_TOL = 1e-9
+
+
+def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: float,
+                       t: float) -> tuple[float, FloatArray] | None:
+    """``(λ, bids)`` with ``f(ln λ) = (Σ_k w_k b_k(λ w_k) − target)/scale = 0``, or None.
+
+    ``b = curve.at(λ w)``; ``f`` decreases in ``λ``. Safeguarded Newton on
+    ``ln λ`` from ``t`` with the analytic slope ``f' = Σ_k w_k ∂b_k/∂ln λ / scale``.
+    A Newton step that leaves the bracket ``(lo, hi)`` (``f(lo) > 0 > f(hi)``,
+    updated with every value) bisects it, or moves 8 (a factor ``e^8``)
+    while one side is unknown. Once a Newton step is below
+    ``_LAMBDA_STEP_TOL`` in ``ln λ`` (quadratic convergence: the error
+    after it is ~its square) the bids take it to first order,
+    ``b + Δ ∂b/∂ln λ``, and the search stops. None (a non-finite value, no
+    convergence) means: fall back to the bracketing of :func:`_solve_log_lambda`.
+    Post 0 is summed last (``Σ_{k≥1} w_k b_k + w_0 b_0``: a producer's input bid).
+    """
+    w1 = w[1:]
+    w0 = float(w[0])
+    lo, hi = -math.inf, math.inf
+    for _ in range(100):
+        if not -700.0 < t < 700.0:
+            return None
+        lam = math.exp(t)
+        b, db = curve.at(lam * w)
+        f = (float((w1 * b[1:]).sum()) + w0 * b[0] - target) / scale
+        fp = (float((w1 * db[1:]).sum()) + w0 * db[0]) / scale
+        if not (math.isfinite(f) and math.isfinite(fp)):
+            return None
+        if f == 0.0:
+            return lam, b
+        if f > 0.0:
+            lo = t
+        else:
+            hi = t
+        step = -f / fp if fp < 0.0 else math.nan
+        if abs(step) <= _LAMBDA_STEP_TOL:
+            # (may be below the spacing of floats at t: no bracket test)
+            return math.exp(t + step), b + step * db
+        tn = t + step
+        if lo < tn < hi and abs(step) <= 8.0:
+            pass
+        elif math.isfinite(lo) and math.isfinite(hi):
+            tn = 0.5 * (lo + hi)
+            if hi - lo <= 1e-15 * max(1.0, abs(t)):
+                return lam, b
+        else:
+            tn = t + (8.0 if f > 0.0 else -8.0)
+        t = tn
+    return None
+
+
 def standard_entry_possible(economy: Economy, i: int, B: FloatArray, Q: FloatArray, v: float) -> bool:
     """Whether a standard agent outside the market could buy its verification (eq. 2)."""
     s = economy.schedule
@@ -88,7 +143,13 @@ def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArra
     For a multiplier ``λ`` the bid on each post is the positive root of the
     quadratic of :func:`market.shares.best_bid`; the good's bid ``ξ`` solves
     (11), i.e. the same form with multiplier ``λ Ω_{-h}/Ω``; ``λ`` makes
-    ``Σ_t b^t + (Ω_{-h}/Ω) ξ = B^0_{-h} ω_h/Ω`` hold.
+    ``Σ_t b^t + (Ω_{-h}/Ω) ξ = B^0_{-h} ω_h/Ω`` hold. A post nobody else
+    bids on gets ``EPS_BID`` of income; a post nobody offers on, nothing.
+
+    ``λ`` is found by :func:`_newton_log_lambda` on the posts' :class:`BidCurve`
+    (the good's bid first, weight ``Ω_{-h}/Ω``; bids identical to
+    :func:`best_bid` for log utility), from ``λ = Σα/income``; if that fails,
+    by the bracketing of :func:`_solve_log_lambda` with :func:`best_bid`.
     """
     arr = economy.arrays
     T = economy.T
@@ -129,22 +190,42 @@ def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArra
         b, xi = bids_for(lam)
         return (float(b.sum()) + wedge0 * xi - income) / income
 
+    guess = float(alpha.sum()) / income
     if not (a1[normal].sum() > 0 or alpha[0] > 0):
         lam = math.inf
         b, xi = bids_for(lam)
     else:
-        lam = _solve_log_lambda(spend, float(alpha.sum()) / income)
-        b, xi = bids_for(lam)
+        # post 0 of the curve is the good (multiplier and weight λ wedge0 / wedge0);
+        # without a good bid a stand-in with α = 0, bid 0 and slope 0
+        good = bool(alpha[0] > 0 and R[0] > 0)
+        if good:
+            head = (float(alpha[0]), 0.0, Omega, float(R[0]), wedge0)
+        else:
+            head = (0.0, 0.0, 1.0, 1.0, 1.0)
+        curve = BidCurve(np.concatenate(([head[0]], a1[normal])),
+                         np.concatenate(([head[1]], req[normal])),
+                         np.concatenate(([head[2]], Qt[normal])),
+                         np.concatenate(([head[3]], Rt[normal])), rho)
+        w = np.ones(curve.bmin.size)
+        w[0] = head[4]
+        solved = None
+        if 0.0 < wedge0 and 0.0 < guess < math.inf:
+            solved = _newton_log_lambda(curve, w, income - eps_total, income, math.log(guess))
+        if solved is None:
+            lam = _solve_log_lambda(spend, guess)
+            b, xi = bids_for(lam)
+        else:
+            lam, bc = solved
+            b = np.zeros(T)
+            b[normal] = bc[1:]
+            b[free] = EPS_BID * income
+            xi = float(bc[0]) if good else 0.0
     bids = np.concatenate(([xi], b))
     offers = np.zeros(T + 1)
     offers[0] = omega
     u = action_utility(economy, i, bids, offers, R, S, v)
     return Action(bids=bids, offers=offers, utility=u, priced_out=False)
 
-
-#: Newton on ``ln λ`` stops once its step is below this (λ relative); the
-#: bids then take that last step to first order (error ~ step²).
-_LAMBDA_STEP_TOL = 1e-9
 
 _Evaluation = tuple[float, FloatArray, FloatArray, float]
 
@@ -275,48 +356,9 @@ class _ProducerProblem:
 
     def _newton_lambda(self, curve: BidCurve, wedge: FloatArray, income: float,
                        scale: float) -> tuple[float, FloatArray] | None:
-        """``(λ, bids)`` by safeguarded Newton on ``ln λ``, or None to fall back to bracketing.
-
-        A Newton step that leaves the bracket ``(lo, hi)`` (``f(lo) > 0 > f(hi)``,
-        updated with every value) bisects it, or moves 8 (a factor ``e^8``)
-        while one side is unknown. Once a Newton step is below
-        ``_LAMBDA_STEP_TOL`` in ``ln λ`` (quadratic convergence: the error
-        after it is ~its square) the bids take it to first order,
-        ``b + Δ ∂b/∂ln λ``, and the search stops.
-        """
-        w = np.concatenate(([1.0], wedge))
+        """``(λ, bids)`` by :func:`_newton_log_lambda` from the last ``λ``, or None (bracket)."""
         t = self._t if self._t is not None else math.log(self._guess / scale)
-        lo, hi = -math.inf, math.inf
-        for _ in range(100):
-            if not -700.0 < t < 700.0:
-                return None
-            lam = math.exp(t)
-            b, db = curve.at(lam * w)
-            f = (float((wedge * b[1:]).sum()) + b[0] - income) / scale
-            fp = (float((wedge * db[1:]).sum()) + db[0]) / scale
-            if not (math.isfinite(f) and math.isfinite(fp)):
-                return None
-            if f == 0.0:
-                return lam, b
-            if f > 0.0:
-                lo = t
-            else:
-                hi = t
-            step = -f / fp if fp < 0.0 else math.nan
-            if abs(step) <= _LAMBDA_STEP_TOL:
-                # (may be below the spacing of floats at t: no bracket test)
-                return math.exp(t + step), b + step * db
-            tn = t + step
-            if lo < tn < hi and abs(step) <= 8.0:
-                pass
-            elif math.isfinite(lo) and math.isfinite(hi):
-                tn = 0.5 * (lo + hi)
-                if hi - lo <= 1e-15 * max(1.0, abs(t)):
-                    return lam, b
-            else:
-                tn = t + (8.0 if f > 0.0 else -8.0)
-            t = tn
-        return None
+        return _newton_log_lambda(curve, np.concatenate(([1.0], wedge)), income, scale, t)
 
     def _bracket_lambda(self, Phi: float, Qt: FloatArray, wedge: FloatArray, income: float,
                         scale: float) -> tuple[float, FloatArray]:

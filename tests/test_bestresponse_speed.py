@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from market.bestresponse import _ProducerProblem, producer_best_response
+import market.bestresponse as bestresponse
+from market.bestresponse import _ProducerProblem, producer_best_response, standard_best_response
 from market.check import is_nash, nash_residuals
 from market.model import Economy, Utility
 from market.nash import best_response, solve_nash
@@ -185,3 +186,68 @@ def test_repeated_and_restarted_calls_agree() -> None:
     cold = producer_best_response(economy, j, R, S, v, start=None)
     np.testing.assert_allclose(cold.offers, first.offers, rtol=1e-10)
     np.testing.assert_allclose(cold.bids, first.bids, rtol=1e-10)
+
+
+@lru_cache(maxsize=None)
+def standard_case(scenario: str, alpha0: str) -> tuple[Economy, Equilibrium]:
+    """A shipped economy at its Nash profile, its standard agents given a weight on the good.
+
+    ``"some"``: ``α^0 = 0.3`` besides the posts; ``"only"``: ``α^0`` alone
+    (``α^t = 0``: the budget is spent on the good, the posts get their least bids).
+    The profile is the unchanged economy's (a best response needs no equilibrium).
+    """
+    base = load_scenario(ROOT / "scenarios" / f"{scenario}.toml").economy
+    eq = solve_nash(base)
+    if alpha0 == "some":
+        groups = tuple(dc.replace(g, alpha0=0.3) for g in base.standard)
+    elif alpha0 == "only":
+        groups = tuple(dc.replace(g, alpha0=0.5, alpha=(0.0,) * len(g.alpha)) for g in base.standard)
+    else:
+        groups = base.standard
+    return dc.replace(base, standard=groups), eq
+
+
+@pytest.mark.parametrize("scenario", ["default", "ces-steady-load", "cia-pow"])
+@pytest.mark.parametrize("alpha0", ["none", "some", "only"])
+def test_standard_newton_is_the_bracketed_best_response(scenario: str, alpha0: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Newton's ``λ`` (with :class:`BidCurve`) gives the bids and utility of bracketing + Brent.
+
+    At the Nash profile and moved ones: others' bids scaled on some posts,
+    producers' offers scaled, a post nobody else bids on (the ``EPS_BID``
+    post) and a post nobody offers on (inactive).
+    """
+    economy, eq = standard_case(scenario, alpha0)
+    producer = economy.arrays.producer
+    rng = np.random.default_rng(4)
+    profiles = [(eq.bids, eq.offers)]
+    for f in (0.5, 1.3):
+        bids = eq.bids.copy()
+        bids[:, rng.random(economy.T + 1) < 0.5] *= f
+        offers = eq.offers.copy()
+        offers[producer] *= 1.5 - f / 2
+        profiles.append((bids, offers))
+    if economy.T >= 2:
+        bids = eq.bids.copy()
+        bids[:, 1] = 0.0
+        offers = eq.offers.copy()
+        offers[:, 2] = 0.0
+        profiles += [(bids, eq.offers), (eq.bids, offers), (bids, offers)]
+    cases = []
+    for bids, offers in profiles:
+        for i in np.flatnonzero(~producer)[::3]:
+            R, S = others(economy, int(i), bids, offers)
+            cases.append((int(i), R, S, float(eq.verification[i])))
+    fast = [standard_best_response(economy, i, R, S, v) for i, R, S, v in cases]
+    monkeypatch.setattr(bestresponse, "_newton_log_lambda", lambda *args: None)
+    slow = [standard_best_response(economy, i, R, S, v) for i, R, S, v in cases]
+    active = 0
+    for a, b in zip(fast, slow):
+        assert a.priced_out == b.priced_out
+        if a.priced_out:
+            continue
+        active += 1
+        np.testing.assert_allclose(a.bids, b.bids, rtol=1e-12, atol=0.0)
+        np.testing.assert_array_equal(a.offers, b.offers)
+        assert a.utility == pytest.approx(b.utility, rel=1e-12, abs=0.0)
+    assert active >= len(cases) // 3
