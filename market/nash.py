@@ -715,6 +715,10 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
                 participants[idle] = False
                 x0 = None
                 continue
+            excess = _good_in_excess(sysm)
+            if excess is not None:
+                raise SolverError(f"Nash: the aggregate system did not converge ({message}) with "
+                                  f"{int(participants.sum())} participants: {excess}")
             # standard agents that cannot pay for their verification at the closest
             # point found: their shares switch off there (a kink), and with them in
             # the system it may have no root. They leave as in the converged case
@@ -747,6 +751,32 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         _remember(seen, participants)
         x0 = x
     raise SolverError(f"participant set not settled after {max_rounds} rounds")
+
+
+def _good_in_excess(sysm: NashSystem) -> str | None:
+    """Why no equilibrium with ``p^0 > 0`` exists, if the good cannot all be used as input.
+
+    When nobody values the good (``α^0 = 0``) its only buyers are producers
+    purchasing exactly their input ``Φ_j = Σ_t φ_j^t`` (17) (best bid
+    ``b^0 = Φ R^0/(Ω − Φ)``), so post 0 clears only if ``Σ_j Φ_j = Ω``. With
+    short-run capacities ``q ≤ K`` (16) the input is at most
+    ``Σ_j Σ_t (K_j/θ_j^t)^{1/c_j}``; below ``Ω`` each producer's best response
+    cuts its bid on the good below the other's, ``p^0/p^t → 0`` and the
+    aggregate system has no root (its residual decays like ``1/B^t``). The
+    standard agents' income ``p^0 ω`` then vanishes against ``p^t s^t v``,
+    so their ``ok_s`` at the closest point is an artefact, not a price-out.
+    Returns the explanation, or ``None`` when the condition does not hold.
+    """
+    pr = sysm.pr
+    if np.any(sysm.s_alpha[:, 0] > 0) or np.any(pr.alpha[:, 0] > 0) or np.any(pr.long_run):
+        return None
+    phi_max = float(_phi(np.broadcast_to(pr.K, pr.theta.shape), pr.theta, pr.c).sum())
+    if not phi_max < sysm.Omega:
+        return None
+    return (f"the producers' input at full capacity, {phi_max:.6g}, is below the good's "
+            f"supply {sysm.Omega:.6g} and nobody else values the good (alpha0 = 0), so its "
+            f"price falls to 0 and no Nash equilibrium with positive prices exists "
+            f"(raise K or lower c)")
 
 
 def _surplus(sysm: NashSystem, r: dict[str, FloatArray]) -> FloatArray:
@@ -791,7 +821,7 @@ def best_response(economy: Economy, i: int, others_bids: FloatArray, others_offe
     Standard agent (eqs 2, 10, 11 with ``E = x − s v``): for a multiplier
     ``λ`` each post's bid is the positive root of a quadratic
     (:func:`market.shares.best_bid`); ``λ`` makes the budget (2) bind
-    (monotone, Brent's method on ``log λ``). Producer (eqs 4, 12–17): for
+    (monotone; Newton on ``log λ``, Brent as the fallback). Producer (eqs 4, 12–17): for
     given offers ``q`` its bids follow the same way with the effective
     multiplier ``λ Q_{-j}/Q`` (eq. 12) and the input bid buying
     ``Σφ + ρK`` (eq. 8); the offers maximise the resulting utility
