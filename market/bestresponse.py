@@ -256,7 +256,7 @@ class _ProducerProblem:
 
     def __init__(self, economy: Economy, j: int, R: FloatArray, S: FloatArray, v: float) -> None:
         arr = economy.arrays
-        self.economy, self.j, self.R, self.S, self.v = economy, j, R, S, v
+        self.economy, self.j, self.v = economy, j, v
         self.T = economy.T
         self.alpha = arr.alpha[j]
         self.rho = float(arr.r[j])
@@ -320,7 +320,6 @@ class _ProducerProblem:
             lam, b = solved
             self._u = curve.log_consumption
         self._t = math.log(lam)
-        offers = np.concatenate(([0.0], q))
         B = Rt + b[1:]
         B0 = self.R0 + b[0]
         nu_l = B0 ** 2 / (self.Omega * self.R0)
@@ -328,24 +327,29 @@ class _ProducerProblem:
         # Ũ = Σ α ln E (log) or Σ α E^r / r (CES, the same maximiser); λ is its multiplier
         grad = lam * (St * B ** 2 / (Qt ** 2 * Rt) - nu_l * dphi)
         dK = -lam * nu_l * self.rho_cap if self.long_run else 0.0
+        cons = self._consumption(b, q, Qt, phi_sum)
         if self.rho == 0.0:
-            util = self._log_utility(b, q, Qt, phi_sum)
+            util = self._log_utility(cons)
         else:
-            util = float((self.alpha * np.maximum(self._cons(b, offers), 1e-300) ** self.rho).sum()
-                         / self.rho)
+            util = float((self.alpha * np.maximum(np.where(self._counts, cons, 1.0), 1e-300)
+                          ** self.rho).sum() / self.rho)
         return util, b, grad, dK
 
-    def _log_utility(self, b: FloatArray, q: FloatArray, Qt: FloatArray, phi_sum: float) -> float:
-        """``Σ α^t ln E^t``, the same arithmetic as :func:`action_utility` (log utility).
+    def _consumption(self, b: FloatArray, q: FloatArray, Qt: FloatArray, phi_sum: float) -> FloatArray:
+        """``E = x − s v`` on posts ``1..T`` and the good left after the input on post 0.
 
         Inside :meth:`_evaluate` every post is active (``R > 0``, ``Q^t > s^t v``,
         ``Ω > Φ``), so ``x = b Q/B`` everywhere; the input is ``Σ φ^t`` plus
-        ``ρ max_t q^t`` in the long run.
+        ``ρ max_t q^t`` in the long run (the arithmetic of :func:`action_utility`).
         """
         Q = np.concatenate(([self.Omega], Qt))
         cons = b * Q / (self._R + b)
         cons[1:] -= self.req
         cons[0] -= phi_sum + (self.rho_cap * float(q.max()) if self.long_run else 0.0)
+        return cons
+
+    def _log_utility(self, cons: FloatArray) -> float:
+        """``Σ α^t ln E^t`` over the posts the agent values (log utility)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             if self._all_count:
                 logs = np.log(np.maximum(cons, 0.0))
@@ -388,14 +392,6 @@ class _ProducerProblem:
         lam = _solve_log_lambda(spend, self._guess / scale)
         return lam, bids_for(lam)
 
-    def _cons(self, bids: FloatArray, offers: FloatArray) -> FloatArray:
-        B = self.R + bids
-        Q = self.S + offers
-        x = bids * Q / B
-        x[1:] -= self.req
-        x[0] -= float(((offers[1:] / self.theta) ** (1.0 / self.c)).sum()) + (
-            self.rho_cap * offers[1:].max() if self.long_run else 0.0)
-        return np.where(self.alpha > 0, x, 1.0)
 
 
 #: Where the predicted rise ``g·s`` of a step is below this many units of
