@@ -37,7 +37,7 @@ typecheck: setup
 
 # The long fuzzing profile: >= 10,000 Hypothesis state-machine steps.
 test-long: setup
-	EMG_FUZZ=long $(BIN)/python -m pytest -q tests/test_market_machine.py
+	EMG_FUZZ=long $(BIN)/python -m pytest -q tests/chain/test_market_machine.py
 
 bench: setup
 	$(BIN)/python scripts/bench.py gas

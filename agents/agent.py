@@ -12,7 +12,7 @@ own receipts' events and the closed rounds' totals:
 
 From these it predicts exactly what its next order may spend
 (:meth:`Agent.spendable`) with the contract's own rounding
-(:func:`market.fixedpoint.settle_order`), so a full-balance order never reverts.
+(:func:`agents.chain.fixedpoint.settle_order`), so a full-balance order never reverts.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class Agent:
         """
         if self.pending is None:
             return self.balance, self.stock
-        from market.fixedpoint import settle_order
+        from agents.chain.fixedpoint import settle_order
 
         B, Q = closed[self.pending.round]
         f = settle_order(B, Q, self.pending.bids, self.pending.offers, self.omega)

@@ -114,7 +114,7 @@ class SimulationResult:
 
 def market_config(economy: Economy, addresses: list[str], round_duration: int) -> Any:
     """The chain's :class:`~agents.chain.deploy.MarketConfig` for an economy (floats → wad/wei)."""
-    from agents.chain.deploy import MarketConfig, ProducerSpec, StandardSpec
+    from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 
     std, prd = [], []
     for spec, addr in zip(economy.agents(), addresses):
@@ -200,8 +200,8 @@ class Simulation:
     # ------------------------------------------------------------------ helpers
 
     def _required_input(self, agent: Agent) -> Callable[[tuple[int, ...]], int]:
-        """The contract's exact input requirement for this producer's offers (market.fixedpoint)."""
-        from market.fixedpoint import required_input
+        """The contract's exact input requirement for this producer's offers (agents.chain.fixedpoint)."""
+        from agents.chain.fixedpoint import required_input
 
         spec = self._producer_specs[agent.account.address]
 
@@ -233,7 +233,7 @@ class Simulation:
 
     def run(self) -> SimulationResult:
         """Play rounds until the prices settle on the Nash equilibrium or the round limit."""
-        from market.fixedpoint import settle_order
+        from agents.chain.fixedpoint import settle_order
 
         from agents.chain.backend import Reverted
 

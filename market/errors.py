@@ -1,7 +1,8 @@
 """The project's exception hierarchy: one root, :class:`EmgError`.
 
 Every error emg raises on purpose derives from it, so a caller (or the CLI)
-can catch ``EmgError`` and show its message without a traceback.
+can catch ``EmgError`` and show its message without a traceback. The chain
+layer's :class:`agents.chain.errors.ChainError` derives from it too.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ class ScenarioError(EmgError, ValueError):
 
 class SolverError(EmgError, RuntimeError):
     """An equilibrium solver could not produce a result."""
-
-
-class ChainError(EmgError, RuntimeError):
-    """The chain layer failed: compiler, deployment, transaction or node."""
 
 
 class SimulationError(EmgError, RuntimeError):

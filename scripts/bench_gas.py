@@ -6,7 +6,7 @@ Prints min/median/max ``gasUsed`` (from receipts) per external function for
 each (T, c) case, then the headline: the gas of a steady-state order (a round
 after the first, settling the previous one), standard agent and producer.
 ``--write-snapshot`` writes ``.gas-snapshot.json`` (compared by
-tests/test_gas_snapshot.py: any change of gas fails the test).
+tests/chain/test_gas_snapshot.py: any change of gas fails the test).
 """
 
 from __future__ import annotations

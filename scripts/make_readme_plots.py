@@ -55,7 +55,7 @@ def row(label: str, r: Any) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from agents.output import colors, new_figure, plot_distance, plot_prices, save_png
+    from emg.output import colors, new_figure, plot_distance, plot_prices, save_png
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", nargs="*", default=None,

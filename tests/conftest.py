@@ -43,7 +43,7 @@ def chain(artifacts):  # type: ignore[no-untyped-def]
 
 def make_config(chain, T: int = TEST_T, round_duration: int = 3600):  # type: ignore[no-untyped-def]
     """The test economy: standard agents ω = 100 + i, 1,000 bytecoins; producers θ^t, K = 2,000."""
-    from agents.chain.deploy import MarketConfig, ProducerSpec, StandardSpec
+    from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 
     acc = chain.accounts
     standard = tuple(StandardSpec(acc[i].address, (100 + i) * WAD, 1000 * WAD) for i in range(N_STANDARD))

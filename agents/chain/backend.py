@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from market.errors import ChainError
+from .errors import ChainError
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
@@ -225,7 +225,7 @@ class Chain:
         ------
         Reverted
             If it reverted (the receipt is attached; the custom error is decoded
-            by :class:`~agents.chain.market.MarketClient`, which knows the ABI).
+            by :class:`~agents.chain.client.MarketClient`, which knows the ABI).
         """
         raw = self.sign(account, to, data, gas, value)
         return self._send_raw(account, raw, to, data, value)

@@ -10,14 +10,11 @@ otherwise ``scripts/solc``, a wrapper that presents npm's solcjs as a native
 
 Artifacts are cached in ``build/contracts-<key>.json``, ``<key>`` a hash of the
 sources, the settings and the compiler's full version string; ``emg compile``
-(re)builds them and prints the contract sizes.
-
-Top-level imports are light (the CLI imports this module to build its parser).
+(re)builds them and prints the contract sizes (:mod:`emg.compile`).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
@@ -27,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from market.errors import ChainError
+from .errors import ChainError
 from market.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -215,23 +212,3 @@ def compile_contracts(force: bool = False) -> dict[str, Artifact]:
             raise ChainError(f"{a.name} runtime code is {a.runtime_size} bytes, above EIP-170's {MAX_RUNTIME_SIZE}")
     atomic_write_text(path, json.dumps({"solc": version, "contracts": data["contracts"]}))
     return artifacts
-
-
-# ------------------------------------------------------------------ emg compile
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``emg compile``."""
-    parser.add_argument("--force", action="store_true", help="rebuild even if a cached build matches")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``emg compile``: (re)build the artifacts and print the contract sizes."""
-    binary, version = solc_binary()
-    artifacts = compile_contracts(force=bool(args.force))
-    print(f"solc {version} ({binary}), evmVersion {EVM_VERSION}, optimizer runs {OPTIMIZER_RUNS}")
-    print(f"artifacts: {cache_path(standard_input(), version).relative_to(REPO)}")
-    print(f"{'contract':<18} {'runtime bytes':>14} {'initcode bytes':>15} {'of EIP-170':>11}")
-    for a in artifacts.values():
-        print(f"{a.name:<18} {a.runtime_size:>14,} {a.initcode_size:>15,} {a.runtime_size / MAX_RUNTIME_SIZE:>10.0%}")
-    return 0

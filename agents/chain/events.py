@@ -13,7 +13,7 @@ from typing import Any, Union
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from market.errors import ChainError
+from .errors import ChainError
 
 
 @dataclass(frozen=True)

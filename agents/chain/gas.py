@@ -5,7 +5,7 @@ deployment, three rounds of orders, closes, claims, deposits and withdrawals,
 and collects ``gasUsed`` from every receipt. The headline is the gas of a
 *steady-state order*: an order in a round after the first, which also settles
 the agent's previous round. ``scripts/bench.py gas`` prints it;
-``.gas-snapshot.json`` stores it and ``tests/test_gas_snapshot.py`` compares.
+``.gas-snapshot.json`` stores it and ``tests/chain/test_gas_snapshot.py`` compares.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasR
         orders of rounds 1 and 2 (each settles the previous round).
     """
     from .backend import Chain
-    from .deploy import MarketConfig, ProducerSpec, StandardSpec, deploy_market
+    from .config import MarketConfig, ProducerSpec, StandardSpec
+    from .deploy import deploy_market
     from .events import pack_values
 
     chain = Chain.local(standard + producers, seed="gas")

@@ -14,7 +14,7 @@ from market.posts import settle
 from market.presets import KAPPA_PRESETS, kappa_value
 from market.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

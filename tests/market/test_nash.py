@@ -18,7 +18,7 @@ from market.posts import settle
 from market.results import Equilibrium
 from market.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.name for p in (ROOT / "scenarios").glob("*.toml"))
 
 

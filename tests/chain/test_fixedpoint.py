@@ -1,4 +1,4 @@
-"""market.fixedpoint: bit-for-bit equal to the contract, and close to the
+"""agents.chain.fixedpoint: bit-for-bit equal to the contract, and close to the
 real-number model (float and exact decimal references).
 
 Error of the fixed-point power ``pow_wad`` (``x^(1/c)``) over c ∈ [0.3, 3]
@@ -21,7 +21,7 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from market import fixedpoint as fx
+from agents.chain import fixedpoint as fx
 
 WAD = fx.WAD
 getcontext().prec = 60

@@ -23,7 +23,7 @@ from market.scenario import load_scenario, scenario_from_dict
 from agents.records import STATUS_FAILED, STATUS_OK
 from agents.simulation import Simulation, SimulationResult, with_overrides
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MONEY = ROOT / "scenarios" / "cia-money.toml"
 
 
@@ -100,9 +100,9 @@ def test_doubling_every_balance_doubles_prices_and_leaves_allocations(money_runs
 
 def test_summary_uses_emg_solves_agent_format(money_runs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from market.nash import solve_nash
-    from market.report import agents_json
+    from emg.solve import agents_json
 
-    from agents.output import write_run
+    from emg.output import write_run
 
     res = money_runs[0]
     written = write_run(tmp_path, res)
@@ -194,7 +194,7 @@ def test_a_failing_agent_does_not_stop_the_run() -> None:
 
 
 def test_same_scenario_and_seed_give_byte_identical_outputs(tmp_path: Path) -> None:
-    from agents.output import OUTPUT_FILES, write_run
+    from emg.output import OUTPUT_FILES, write_run
 
     sc = load_scenario(MONEY)
     for name in ("a", "b"):

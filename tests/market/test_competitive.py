@@ -13,7 +13,7 @@ from market.model import Economy, ProducerGroup, StandardGroup, Verification
 from market.posts import settle
 from market.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def economy_c(c: float, P: int = 3, kappa: float = 0.0, K: float = 1e12,
@@ -42,7 +42,7 @@ def test_closed_form_decreasing_returns() -> None:
 
 def test_binding_capacity_earns_a_rent() -> None:
     """Default scenario: capacity binds in period 2 only; price = marginal cost elsewhere."""
-    from market.report import markups
+    from emg.solve import markups
 
     economy = load_scenario(ROOT / "scenarios" / "default.toml").economy
     eq = solve_competitive(economy)

@@ -264,7 +264,7 @@ def summary(result: Any) -> dict[str, Any]:
     import numpy as np
 
     from market.check import evaluate_profile
-    from market.report import equilibrium_json, scenario_json
+    from emg.solve import equilibrium_json, scenario_json
 
     scenario = result.scenario
     economy = scenario.economy

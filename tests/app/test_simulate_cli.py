@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import main
+from emg.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MONEY = str(ROOT / "scenarios" / "cia-money.toml")
 
 

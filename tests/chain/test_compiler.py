@@ -10,7 +10,7 @@ from pathlib import Path
 
 from agents.chain import compiler
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_pinned_version_is_package_json_and_the_compiler_reports_it():  # type: ignore[no-untyped-def]
@@ -83,7 +83,7 @@ def test_emg_compile_prints_the_sizes(artifacts, capsys):  # type: ignore[no-unt
 def test_compile_errors_are_chain_errors_with_the_message(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     import pytest
 
-    from market.errors import ChainError
+    from agents.chain.errors import ChainError
 
     (tmp_path / "Market.sol").write_text("pragma solidity 0.8.28; contract Market { function f( }")
     monkeypatch.setattr(compiler, "CONTRACTS_DIR", tmp_path)

@@ -1,6 +1,6 @@
 """The market contract: every external function, every custom error (by name
 and data), events with decoded arguments, and settlements against the
-pure-Python fixed-point model (market.fixedpoint)."""
+pure-Python fixed-point model (agents.chain.fixedpoint)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from eth_utils import keccak
 
 from agents.chain.events import pack_values, unpack_values
-from market import fixedpoint as fx
+from agents.chain import fixedpoint as fx
 from tests.conftest import N_PRODUCERS, N_STANDARD, TEST_T, WAD, make_config
 
 T = TEST_T
@@ -433,7 +433,7 @@ def test_config_validation_names_the_field(chain):  # type: ignore[no-untyped-de
     from dataclasses import replace
 
     from agents.chain.deploy import deploy_market
-    from market.errors import ChainError
+    from agents.chain.errors import ChainError
 
     cfg = make_config(chain)
     bad = replace(cfg, standard=(replace(cfg.standard[0], omega=0), *cfg.standard[1:]))
@@ -463,7 +463,8 @@ def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: igno
     """Q^t may not pass the bound: the first order fills a post to half of it, the second
     would overflow it (slot 0: posts 1–3; post 4 sits alone in the partly filled slot 1);
     a capacity violation in the same slot is reported first, post by post."""
-    from agents.chain.deploy import MarketConfig, ProducerSpec, deploy_market
+    from agents.chain.config import MarketConfig, ProducerSpec
+    from agents.chain.deploy import deploy_market
 
     base = make_config(chain)
     acc = chain.accounts
@@ -488,7 +489,7 @@ def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: igno
 def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-def]
     """Calldata and events carry arrays as 11 big-endian bytes a value; the client names
     a value it cannot encode; a byte length that is not whole values is rejected."""
-    from market.errors import ChainError
+    from agents.chain.errors import ChainError
 
     m = fresh_market
     a = chain.accounts[0]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from market import report
+from emg import solve as report
 from market.errors import ScenarioError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = str(ROOT / "scenarios" / "default.toml")
 
 

@@ -25,7 +25,7 @@ from market.results import Equilibrium
 from market.scenario import load_scenario
 from market.shares import BidCurve, best_bid
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def random_posts(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:

@@ -10,7 +10,7 @@ import pytest
 from market.errors import ScenarioError
 from market.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 
 GOOD = """

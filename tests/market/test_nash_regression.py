@@ -20,7 +20,7 @@ from market.check import is_nash
 from market.nash import solve_nash
 from market.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("gas_std, gas_prd", [(71189.0, 83857.0), (73464.0, 86536.0),

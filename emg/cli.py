@@ -25,9 +25,9 @@ from market.errors import EmgError
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "solve": ("market.report", "Nash and competitive equilibria of a scenario, side by side"),
-    "simulate": ("agents.simulate", "run a scenario's AI agents on a local chain, round after round"),
-    "compile": ("agents.chain.compiler", "(re)build the Solidity contracts and print their sizes"),
+    "solve": ("emg.solve", "Nash and competitive equilibria of a scenario, side by side"),
+    "simulate": ("emg.simulate", "run a scenario's AI agents on a local chain, round after round"),
+    "compile": ("emg.compile", "(re)build the Solidity contracts and print their sizes"),
 }
 
 

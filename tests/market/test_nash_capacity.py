@@ -25,7 +25,7 @@ from market.model import Economy
 from market.nash import solve_nash
 from market.scenario import scenario_from_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_with(c: float, K: float | None = None) -> Economy:

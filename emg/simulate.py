@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the simulation, print the final table, write the output folder."""
     from market.scenario import load_scenario
 
-    from agents.output import write_run
+    from emg.output import write_run
     from agents.simulation import Simulation
 
     scenario = load_scenario(args.scenario)

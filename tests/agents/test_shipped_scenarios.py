@@ -6,7 +6,7 @@ electricity the agents actually measured: final relative price distance
 ≤ 1e-6". Each scenario runs once with its own settings (round limit, seed,
 damping, tolerance) exactly as ``emg simulate scenarios/X.toml`` would; the
 assertions re-solve the equilibrium independently of the run's own
-bookkeeping. ``cia-money`` is covered in ``tests/test_simulation.py`` (with
+bookkeeping. ``cia-money`` is covered in ``tests/agents/test_simulation.py`` (with
 its doubled twin); the crypto-in-advance claims of the ``cia-*`` scenarios
 are checked here on the shipped files.
 """
@@ -24,7 +24,7 @@ from market.scenario import load_scenario
 from agents.records import STATUS_ABSTAINED
 from agents.simulation import Simulation, SimulationResult
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml") if p.stem != "cia-money")
 
 _runs: dict[str, SimulationResult] = {}

@@ -14,7 +14,7 @@ rounds, with a Python copy of the state. After every step:
   model and on the chain's Settled logs at the end of every run.
 
 Every settlement (allocations, revenue, refund, stock) is asserted equal to
-the fixed-point model (market.fixedpoint) exactly, and within rounding of the
+the fixed-point model (agents.chain.fixedpoint) exactly, and within rounding of the
 float model (market.posts.settle).
 
 Profiles: the default run is short; ``EMG_FUZZ=long`` (``make test-long``)
@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from agents.chain.events import pack_values
-from market import fixedpoint as fx
+from agents.chain import fixedpoint as fx
 from market.posts import settle as float_settle
 
 WAD = fx.WAD
@@ -79,7 +79,8 @@ class World:
 @pytest.fixture(scope="module")
 def world():  # type: ignore[no-untyped-def]
     from agents.chain.backend import Chain
-    from agents.chain.deploy import MarketConfig, ProducerSpec, StandardSpec, deploy_market
+    from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
+    from agents.chain.deploy import deploy_market
 
     chain = Chain.local(7, seed="machine")
     acc = chain.accounts

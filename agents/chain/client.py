@@ -18,11 +18,11 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
-from market.errors import ChainError
+from .errors import ChainError
 
 from .backend import Account, Chain, Receipt, Reverted
 from .compiler import Artifact
-from .deploy import MarketConfig
+from .config import MarketConfig
 from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled, pack_values
 
 WAD = 10**18
