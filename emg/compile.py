@@ -31,9 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``emg compile``: rebuild the shipped artifacts and print the contract sizes."""
+    std_input = compiler.standard_input()  # first: outside a source checkout, says so
     binary, version = compiler.solc_binary()
     artifacts = compiler.compile_contracts(force=bool(args.force))
-    std_input = compiler.standard_input()
     shipped = compiler.ARTIFACTS_FILE
     print(f"solc {version} ({binary}), evmVersion {compiler.EVM_VERSION}, optimizer runs {compiler.OPTIMIZER_RUNS}")
     print(f"{'contract':<18} {'runtime bytes':>14} {'initcode bytes':>15} {'of EIP-170':>11}")

@@ -61,3 +61,5 @@ def test_installed_emg_simulates_outside_the_repo(tmp_path: Path) -> None:
 
     helped = _run([str(site / "bin" / "emg"), "--help"], work, env)  # the console script
     assert helped.returncode == 0 and "simulate" in helped.stdout, helped.stderr
+    compiled = _run([str(site / "bin" / "emg"), "compile"], work, env)  # for contributors, in a checkout
+    assert compiled.returncode == 2 and "source checkout" in compiled.stderr, compiled.stderr
