@@ -7,8 +7,10 @@ STAMP   := $(VENV)/.emg-installed
 SCENARIO ?= scenarios/default.toml
 OUT     ?= runs/default
 
-.PHONY: setup simulate solve test typecheck test-long bench clean
+.PHONY: setup simulate solve compile test test-fast typecheck test-long bench clean
 
+# The venv runs emg (the compiled contracts ship in agents/chain/artifacts/);
+# node_modules (the pinned solcjs) is for `emg compile` and the tests.
 setup: $(STAMP) node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml
@@ -21,16 +23,25 @@ $(STAMP): pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-simulate: setup
+simulate: $(STAMP)
 	$(BIN)/emg simulate $(SCENARIO) --out $(OUT)
 
-solve: setup
+solve: $(STAMP)
 	$(BIN)/emg solve $(SCENARIO)
+
+# After editing contracts/*.sol: recompile and rewrite the shipped artifacts
+# (agents/chain/artifacts/contracts.json); commit that file with the sources.
+compile: setup
+	$(BIN)/emg compile
 
 # The suite, then the type check of the public packages (mypy, ~10 s).
 test: setup
 	$(BIN)/python -m pytest -q
 	$(BIN)/mypy
+
+# The fast loop: everything but the tests marked slow (simulations, compiler, state machine, install).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 typecheck: setup
 	$(BIN)/mypy

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from market.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOT = REPO / ".gas-snapshot.json"
@@ -52,11 +52,7 @@ def main(argv: list[str]) -> int:
     reports = [measure(T, c) for T, c in cases]
     data = snapshot_data(reports)
     if args.write_snapshot:
-        fd, tmp = tempfile.mkstemp(dir=REPO, prefix=".gas-snapshot", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, SNAPSHOT)
+        atomic_write_text(SNAPSHOT, json.dumps(data, indent=2, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps({k: {**v, "table": r.table()} for (k, v), r in zip(data.items(), reports)}, indent=2))
         return 0

@@ -1,6 +1,8 @@
 """Shared chain fixtures: provider → w3 → accounts → deployed contracts.
 
-* ``artifacts`` (session): the compiled contracts, from the build cache.
+* ``artifacts`` (session): the shipped contracts, the ones emg deploys
+  (``agents/chain/artifacts/contracts.json``; test-only contracts are
+  compiled where they are used, with ``compile_contracts(test=True)``).
 * ``chain`` (session): one in-process eth-tester chain with funded agent keys.
 * ``market`` (session): a market deployed once on ``chain`` for
   :data:`TEST_CONFIG`-like parameters, round 0 open.
@@ -28,9 +30,9 @@ N_PRODUCERS = 2
 
 @pytest.fixture(scope="session")
 def artifacts():  # type: ignore[no-untyped-def]
-    from agents.chain.compiler import compile_contracts
+    from agents.chain.compiler import load_artifacts
 
-    return compile_contracts()
+    return load_artifacts()
 
 
 @pytest.fixture(scope="session")

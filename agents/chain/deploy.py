@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .backend import Chain
 from .client import MarketClient
-from .compiler import compile_contracts
+from .compiler import load_artifacts
 from .config import MarketConfig
 
 #: Standard agents registered per transaction (≈ 70k gas each).
@@ -45,7 +45,7 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
     from eth_abi import encode
 
     config.validate()
-    art = compile_contracts()
+    art = load_artifacts()
     keeper = chain.keeper
     supply = sum(s.bytecoins for s in config.standard) + sum(p.bytecoins for p in config.producers)
     nonce = chain.nonce(keeper)

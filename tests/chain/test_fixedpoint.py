@@ -28,12 +28,17 @@ getcontext().prec = 60
 
 
 @pytest.fixture(scope="module")
-def harness(chain, artifacts):  # type: ignore[no-untyped-def]
-    """FixedPointHarness deployed once (the chain is shared; this contract is stateless)."""
+def harness(chain):  # type: ignore[no-untyped-def]
+    """FixedPointHarness deployed once (the chain is shared; this contract is stateless).
+
+    A test-only contract: compiled here from ``contracts/test/`` (cached in
+    ``build/``), never part of the shipped artifacts."""
+    from agents.chain.compiler import compile_contracts
     from agents.chain.deploy import create_address
 
+    bytecode = compile_contracts(test=True)["FixedPointHarness"].bytecode
     address = create_address(chain.keeper.address, chain.nonce(chain.keeper))
-    chain.send(chain.keeper, None, artifacts["FixedPointHarness"].bytecode, gas=3_000_000)
+    chain.send(chain.keeper, None, bytecode, gas=3_000_000)
 
     def call(sig: str, types: list[str], args: list, out: str):  # type: ignore[no-untyped-def]
         return decode([out], chain.call(address, keccak(text=sig)[:4] + encode(types, args)))[0]
