@@ -112,6 +112,16 @@ class Strategy(Protocol):
 
 # ----------------------------------------------------------------------------- helpers
 
+def _phi(q: float, theta: float, c: float) -> float:
+    """The input ``φ = (q/θ)^{1/c}`` that yields ``q`` kWh (eq. 9), for scalars.
+
+    The one scalar copy of the technology in this module (``1/c`` first, then
+    the power: the same floating-point operations as the loop it came from).
+    """
+    # TODO(merge): market.posts.phi (scalar or array): replace this body by that call
+    return (q / theta) ** (1.0 / c)
+
+
 def input_needed(spec: AgentSpec, offers: FloatArray) -> float:
     """A producer's input requirement ``Σ_t (q^t/θ^t)^{1/c} + ρ max_t q^t`` (eqs 9, 17; SPEC §1).
 
@@ -120,12 +130,11 @@ def input_needed(spec: AgentSpec, offers: FloatArray) -> float:
     """
     if spec.kind != "producer":
         return 0.0
-    inv_c = 1.0 / spec.c
     total = 0.0
     qmax = 0.0
     for q, th in zip(offers[1:], spec.theta):
         if q > 0:
-            total += (q / th) ** inv_c
+            total += _phi(q, th, spec.c)
             qmax = max(qmax, q)
     if spec.rho is not None:
         total += spec.rho * qmax
