@@ -58,7 +58,8 @@ def _settings(args: argparse.Namespace, scenario: Any) -> Any:
     except ScenarioError as exc:  # name the command-line option, not the TOML field
         raise ScenarioError(str(exc).replace("simulation.", "--", 1)) from None
     # the strategy's name and options: --strategy/--damping when given here, else the TOML's
-    entry = resolve_strategy(settings.strategy, "--strategy" if args.strategy else "simulation.strategy")
+    field = "--strategy" if args.strategy is not None else "simulation.strategy"
+    entry = resolve_strategy(settings.strategy, field)
     for option in STRATEGY_OPTIONS:
         if option in entry.options:
             continue
