@@ -47,7 +47,7 @@ from agents.records import (
     RoundRecord,
     RunLog,
 )
-from agents.strategies import Observation, Order, PlayEquilibrium, Strategy, make_strategy, relative_distance
+from agents.strategies import Observation, Order, Strategy, build_strategies, relative_distance
 
 if TYPE_CHECKING:  # pragma: no cover
     from market.results import Equilibrium
@@ -138,7 +138,8 @@ class Simulation:
     settings : SimulationSettings, optional
         Overrides ``scenario.simulation``.
     strategy_factory : callable, optional
-        ``AgentSpec -> Strategy``; default: the scenario's strategy for every agent.
+        ``AgentSpec -> Strategy``; default: the settings' strategy for every agent
+        (:func:`agents.strategies.build_strategies`, which checks its name and options).
     progress : bool
         Show a tqdm progress bar on stderr.
 
@@ -163,6 +164,8 @@ class Simulation:
         self.N = economy.N
         self.schedule = economy.schedule
         specs = economy.agents()
+        strategies = ([strategy_factory(spec) for spec in specs] if strategy_factory is not None
+                      else build_strategies(economy, self.settings, self.rng))
         self.chain = Chain.local(self.N, seed=self.settings.seed)
         # eth-tester stamps blocks with the wall clock and moves it at least one second per
         # block (every transaction is a block), so on a busy machine or with many agents a
@@ -173,29 +176,17 @@ class Simulation:
         self.config = market_config(economy, [a.address for a in self.chain.accounts], duration)
         self.client = deploy_market(self.chain, self.config)
         v_prior = economy.verification_energy()
-        self._equilibrium_profile: Any = None
-        factory = strategy_factory or self._default_factory()
         self.agents = [
-            Agent(spec, acct, factory(spec), kappa=economy.kappa,
+            Agent(spec, acct, strategy, kappa=economy.kappa,
                   omega=to_wad(spec.omega) if spec.kind == "standard" else 0,
                   balance=to_wad(spec.bytecoins), stock=to_wad(spec.stock),
                   v_prior=float(v_prior[spec.index]))
-            for spec, acct in zip(specs, self.chain.accounts)
+            for spec, acct, strategy in zip(specs, self.chain.accounts, strategies)
         ]
         self._producer_specs = {p.address: p for p in self.config.producers}
         self._solved: dict[bytes, Any] = {}
         self.solves = 0
         self.solver_errors: list[str] = []
-
-    def _default_factory(self) -> StrategyFactory:
-        s = self.settings
-        if s.strategy == "equilibrium":
-            from market.nash import solve_nash
-
-            eq = solve_nash(self.economy)
-            self._equilibrium_profile = eq
-            return lambda spec: PlayEquilibrium(eq.bids[spec.index].copy(), eq.offers[spec.index].copy())
-        return lambda spec: make_strategy(s.strategy, s.damping)
 
     # ------------------------------------------------------------------ helpers
 

@@ -28,19 +28,33 @@ Shipped strategies
     over all rounds observed so far (Brown 1951), through the same
     crypto-in-advance conversion, undamped (the averaging is the damping).
 
-Adding a strategy: write a class with ``decide(self, obs: Observation) -> Order | None``
-and pass a factory to :class:`agents.simulation.Simulation` (see ``docs/simulate.md``).
+Selecting a strategy by name
+----------------------------
+:data:`STRATEGIES` is the one registry of names (``[simulation] strategy`` in a
+scenario, ``--strategy`` on the command line): each entry builds an agent's
+strategy from its :class:`~market.model.AgentSpec` and a :class:`StrategyContext`
+(the economy, the settings, the generator, the lazily solved Nash equilibrium)
+and declares the options of :data:`STRATEGY_OPTIONS` it reads; a non-default
+option it does not read is an error. A name ``"package.module:ClassName"``
+selects a user's own class, built as ``ClassName(spec, ctx)``.
+Adding a named strategy touches this module only: a class and an
+:func:`register` entry (``docs/strategies.md``).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from importlib import import_module
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
-from market.model import AgentSpec, Economy, FloatArray
+from market.errors import ScenarioError
+from market.model import AgentSpec, Economy, FloatArray, SimulationSettings
+from market.results import Equilibrium
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,16 @@ class Strategy(Protocol):
 
 # ----------------------------------------------------------------------------- helpers
 
+def _phi(q: float, theta: float, c: float) -> float:
+    """The input ``φ = (q/θ)^{1/c}`` that yields ``q`` kWh (eq. 9), for scalars.
+
+    The one scalar copy of the technology in this module (``1/c`` first, then
+    the power: the same floating-point operations as the loop it came from).
+    """
+    # TODO(merge): market.posts.phi (scalar or array): replace this body by that call
+    return (q / theta) ** (1.0 / c)
+
+
 def input_needed(spec: AgentSpec, offers: FloatArray) -> float:
     """A producer's input requirement ``Σ_t (q^t/θ^t)^{1/c} + ρ max_t q^t`` (eqs 9, 17; SPEC §1).
 
@@ -120,12 +144,11 @@ def input_needed(spec: AgentSpec, offers: FloatArray) -> float:
     """
     if spec.kind != "producer":
         return 0.0
-    inv_c = 1.0 / spec.c
     total = 0.0
     qmax = 0.0
     for q, th in zip(offers[1:], spec.theta):
         if q > 0:
-            total += (q / th) ** inv_c
+            total += _phi(q, th, spec.c)
             qmax = max(qmax, q)
     if spec.rho is not None:
         total += spec.rho * qmax
@@ -369,17 +392,200 @@ class FictitiousPlay:
         return cash_in_advance(obs.spec, b, q, obs.balance, obs.stock, None, 1.0)
 
 
-def make_strategy(name: str, damping: float = 0.5) -> Strategy:
-    """The strategy a scenario names (``[simulation] strategy``), except ``"equilibrium"``.
+# ----------------------------------------------------------------------------- the registry
 
-    ``"equilibrium"`` needs a profile; :class:`agents.simulation.Simulation`
-    builds :class:`PlayEquilibrium` from the solver's Nash equilibrium itself.
+@dataclass
+class StrategyContext:
+    """What every agent's strategy of one run is built from, besides the agent's own spec.
+
+    One context is shared by all the agents of a run.
+
+    Attributes
+    ----------
+    economy : Economy
+        The economy being simulated.
+    settings : SimulationSettings
+        The run's ``[simulation]`` settings, after command-line overrides
+        (``damping`` is read by the strategies that declare it, see
+        :data:`STRATEGIES`).
+    rng : numpy.random.Generator
+        The simulation's generator (the same object as ``Observation.rng``).
     """
-    if name == "best-response":
-        return DampedBestResponse(damping=damping)
-    if name == "fictitious-play":
-        return FictitiousPlay()
-    raise ValueError(f"unknown strategy {name!r}")
+
+    economy: Economy
+    settings: SimulationSettings
+    rng: np.random.Generator
+    _equilibrium: Equilibrium | None = field(default=None, init=False, repr=False)
+
+    def equilibrium(self) -> Equilibrium:
+        """``solve_nash(economy)`` with the scenario's gas estimates, solved once on first use."""
+        if self._equilibrium is None:
+            from market.nash import solve_nash  # scipy loads only for a strategy that needs it
+
+            self._equilibrium = solve_nash(self.economy)
+        return self._equilibrium
+
+
+#: ``(spec, ctx) -> strategy``: how a registered strategy is built for one agent.
+#: A user's strategy class named as ``"package.module:ClassName"`` is called the same way.
+StrategyBuilder = Callable[[AgentSpec, StrategyContext], Strategy]
+
+#: The ``[simulation]`` settings that are options of a strategy: a strategy reads
+#: them from ``ctx.settings`` and declares the ones it uses when it is registered.
+STRATEGY_OPTIONS: tuple[str, ...] = ("damping",)
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    """A strategy selectable by name.
+
+    Attributes
+    ----------
+    name : str
+        Its name in ``[simulation] strategy`` and ``--strategy``.
+    build : StrategyBuilder
+        ``(spec, ctx) -> strategy``, called once per agent.
+    summary : str
+        One line for ``--help`` and ``docs/strategies.md``.
+    options : frozenset of str
+        The :data:`STRATEGY_OPTIONS` it reads; giving it any other one is an error.
+    """
+
+    name: str
+    build: StrategyBuilder
+    summary: str
+    options: frozenset[str]
+
+
+#: Every strategy selectable by name, in registration order (the first is the default).
+STRATEGIES: dict[str, StrategyEntry] = {}
+
+
+def register(name: str, summary: str,
+             options: tuple[str, ...] = ()) -> Callable[[StrategyBuilder], StrategyBuilder]:
+    """Decorator: make a builder ``(spec, ctx) -> strategy`` selectable as ``name``.
+
+    Adding a strategy is a class with ``decide`` and, in this module::
+
+        @register("my-rule", "what it does in one line", options=("damping",))
+        def _my_rule(spec: AgentSpec, ctx: StrategyContext) -> Strategy:
+            return MyRule(ctx.settings.damping)
+    """
+    def add(build: StrategyBuilder) -> StrategyBuilder:
+        if not name or ":" in name or name in STRATEGIES:
+            raise ValueError(f"strategy name {name!r} is empty, has a ':' or is taken")
+        unknown = set(options) - set(STRATEGY_OPTIONS)
+        if unknown:
+            raise ValueError(f"strategy {name!r}: unknown options {sorted(unknown)}")
+        STRATEGIES[name] = StrategyEntry(name, build, summary, frozenset(options))
+        return build
+    return add
+
+
+@register("best-response", "damped best response to last round's orders (η = damping)",
+          options=("damping",))
+def _damped_best_response(spec: AgentSpec, ctx: StrategyContext) -> Strategy:
+    return DampedBestResponse(damping=ctx.settings.damping)
+
+
+@register("equilibrium", "plays emg solve's Nash profile as far as balance and stock allow")
+def _play_equilibrium(spec: AgentSpec, ctx: StrategyContext) -> Strategy:
+    eq = ctx.equilibrium()
+    return PlayEquilibrium(eq.bids[spec.index].copy(), eq.offers[spec.index].copy())
+
+
+@register("fictitious-play", "best response to the average of all past orders, undamped")
+def _fictitious_play(spec: AgentSpec, ctx: StrategyContext) -> Strategy:
+    return FictitiousPlay()
+
+
+def _known() -> str:
+    return (f"known: {', '.join(STRATEGIES)}; or a class of yours as "
+            f"\"package.module:ClassName\"")
+
+
+def resolve_strategy(name: str, field_name: str = "simulation.strategy") -> StrategyEntry:
+    """The registry entry for ``name``, or an entry for a user's class ``"package.module:ClassName"``.
+
+    A user's class is imported (its module must be importable: installed, or
+    on ``PYTHONPATH``), must have a ``decide`` method, and is built as
+    ``ClassName(spec, ctx)`` (:class:`StrategyContext`); it may read every
+    option from ``ctx.settings``, so none is rejected for it.
+
+    Raises
+    ------
+    ScenarioError
+        Naming ``field_name`` (``simulation.strategy`` or ``--strategy``) and
+        listing the registered names.
+    """
+    entry = STRATEGIES.get(name)
+    if entry is not None:
+        return entry
+    module_name, colon, class_name = name.partition(":")
+    if not colon:
+        raise ScenarioError(f"{field_name}: unknown strategy {name!r} ({_known()})")
+    if not module_name or not class_name.isidentifier():
+        raise ScenarioError(f"{field_name}: expected \"package.module:ClassName\", got {name!r}")
+    try:
+        module = import_module(module_name)
+    except ImportError as exc:
+        raise ScenarioError(f"{field_name}: cannot import {module_name!r} for strategy {name!r} "
+                            f"({exc})") from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not callable(getattr(cls, "decide", None)):
+        raise ScenarioError(f"{field_name}: {name!r} is not a class with a decide(obs) method")
+    try:
+        inspect.signature(cls).bind(None, None)
+    except TypeError:
+        raise ScenarioError(f"{field_name}: {name!r} must be built as {class_name}(spec, ctx)") from None
+    except ValueError:  # no signature to inspect (e.g. a C class): let the call decide
+        pass
+    doc = (cls.__doc__ or "").strip().splitlines()
+    return StrategyEntry(name, cast(StrategyBuilder, cls), doc[0] if doc else "",
+                         frozenset(STRATEGY_OPTIONS))
+
+
+def option_unused(entry: StrategyEntry, option: str, field_name: str) -> ScenarioError:
+    """The error for giving ``option`` (named ``field_name``) to a strategy that does not read it."""
+    users = [e.name for e in STRATEGIES.values() if option in e.options]
+    return ScenarioError(f"{field_name}: strategy {entry.name!r} does not use {option} "
+                         f"(strategies that do: {', '.join(users) or 'none'})")
+
+
+def check_settings(settings: SimulationSettings,
+                   field_name: str = "simulation.strategy") -> StrategyEntry:
+    """Resolve ``settings.strategy`` and reject the options it would ignore.
+
+    An option of :data:`STRATEGY_OPTIONS` that the strategy does not use must
+    keep its default value (``simulation.damping = 0.5``): a value that
+    differs would be silently dropped, so it is an error naming
+    ``simulation.<option>``. (``emg simulate`` names ``--damping`` when the
+    value came from the command line.)
+    """
+    entry = resolve_strategy(settings.strategy, field_name)
+    default = SimulationSettings()
+    for option in STRATEGY_OPTIONS:
+        if option not in entry.options and getattr(settings, option) != getattr(default, option):
+            raise option_unused(entry, option, f"simulation.{option}")
+    return entry
+
+
+def make_strategy(name: str, spec: AgentSpec, ctx: StrategyContext,
+                  field_name: str = "simulation.strategy") -> Strategy:
+    """One agent's strategy by name (registered, or ``"package.module:ClassName"``)."""
+    return resolve_strategy(name, field_name).build(spec, ctx)
+
+
+def build_strategies(economy: Economy, settings: SimulationSettings,
+                     rng: np.random.Generator) -> list[Strategy]:
+    """Every agent's strategy, in the order of ``economy.agents()``, as ``settings`` name it.
+
+    Raises :class:`ScenarioError` (see :func:`check_settings`) before
+    building anything if the name or the options do not fit.
+    """
+    entry = check_settings(settings)
+    ctx = StrategyContext(economy, settings, rng)
+    return [entry.build(spec, ctx) for spec in economy.agents()]
 
 
 def relative_distance(p: FloatArray, ref: FloatArray) -> float:

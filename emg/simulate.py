@@ -17,6 +17,8 @@ import argparse
 import sys
 from typing import Any
 
+from agents.strategies import STRATEGIES, STRATEGY_OPTIONS, check_settings, option_unused, resolve_strategy
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``emg simulate``."""
@@ -25,9 +27,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "and PNG plots to DIR")
     parser.add_argument("--rounds", type=int, help="round limit (default: [simulation] rounds)")
     parser.add_argument("--seed", type=int, help="random seed (default: [simulation] seed)")
-    parser.add_argument("--strategy", choices=("best-response", "equilibrium", "fictitious-play"),
-                        help="every agent's strategy (default: [simulation] strategy)")
-    parser.add_argument("--damping", type=float, help="best-response damping η in (0, 1]")
+    parser.add_argument("--strategy", metavar="NAME",
+                        help=f"every agent's strategy: {', '.join(STRATEGIES)}, or a class of yours "
+                        f"as package.module:ClassName (default: [simulation] strategy; "
+                        f"docs/strategies.md)")
+    damped = ", ".join(e.name for e in STRATEGIES.values() if "damping" in e.options)
+    parser.add_argument("--damping", type=float,
+                        help=f"damping η in (0, 1], for the strategies that use it: {damped}")
     parser.add_argument("--tolerance", type=float,
                         help="stop when max_t |p/p_nash - 1| is at most this")
     parser.add_argument("--scale-money", type=float, metavar="K", default=None,
@@ -37,6 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace, scenario: Any) -> Any:
     from market.errors import ScenarioError
+    from market.model import SimulationSettings
     from market.scenario import simulation_from_dict
 
     s = scenario.simulation
@@ -47,9 +54,22 @@ def _settings(args: argparse.Namespace, scenario: Any) -> Any:
         if value is not None:
             table[key] = value
     try:
-        return simulation_from_dict(table)
+        settings = simulation_from_dict(table)
     except ScenarioError as exc:  # name the command-line option, not the TOML field
         raise ScenarioError(str(exc).replace("simulation.", "--", 1)) from None
+    # the strategy's name and options: --strategy/--damping when given here, else the TOML's
+    field = "--strategy" if args.strategy is not None else "simulation.strategy"
+    entry = resolve_strategy(settings.strategy, field)
+    for option in STRATEGY_OPTIONS:
+        if option in entry.options:
+            continue
+        if getattr(args, option, None) is not None:
+            raise option_unused(entry, option, f"--{option}")
+        if args.strategy is not None:  # the scenario's value was meant for its own strategy
+            table[option] = getattr(SimulationSettings(), option)
+            settings = simulation_from_dict(table)
+    check_settings(settings)
+    return settings
 
 
 def final_table(result: Any) -> str:

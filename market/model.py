@@ -27,7 +27,6 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 UtilityKind = Literal["log", "ces"]
-Strategy = Literal["best-response", "equilibrium", "fictitious-play"]
 
 #: Default gas per order when the scenario does not give one (the simulation
 #: measures the real figure from receipts and passes it to the solver).
@@ -157,7 +156,7 @@ class SimulationSettings:
 
     rounds: int = 100
     seed: int = 0
-    strategy: Strategy = "best-response"
+    strategy: str = "best-response"  # a name of agents.strategies.STRATEGIES, or "module:Class"
     damping: float = 0.5
     tolerance: float = 1e-6
     backend: str = "eth-tester"

@@ -17,7 +17,6 @@ from agents.strategies import (
     DampedBestResponse,
     Observation,
     Order,
-    Strategy,
     cash_in_advance,
     fit_to_stock,
     input_needed,
@@ -177,13 +176,3 @@ def test_playing_the_equilibrium_with_its_own_budgets_gives_its_prices() -> None
     for p in path:  # balances = equilibrium revenue, stocks = equilibrium inputs: stationary
         assert np.max(np.abs(p / eq.prices - 1.0)) < 1e-9
 
-
-def test_a_strategy_is_any_object_with_decide() -> None:
-    class Fixed:
-        def decide(self, obs: Observation) -> Order | None:
-            return Order(bids=np.full(obs.economy.T + 1, obs.balance / (obs.economy.T + 1)),
-                         offers=np.zeros(obs.economy.T + 1))
-
-    assert isinstance(Fixed(), Strategy)
-    assert isinstance(DampedBestResponse(), Strategy)
-    assert not isinstance(object(), Strategy)
