@@ -330,12 +330,9 @@ class MarketClient:
 
     def events(self, from_block: int = 0, to_block: int | None = None) -> list[Event]:
         """Every market event in the block range, decoded, in chain order."""
-        flt: dict[str, Any] = {"address": self.market_address, "fromBlock": from_block,
-                               "toBlock": "latest" if to_block is None else to_block}
         out = []
-        for log in self.chain.w3.eth.get_logs(flt):  # type: ignore[arg-type]
-            e = self.codec.decode_log(
-                {"topics": [bytes(t) for t in log["topics"]], "data": bytes(log["data"])}, int(log["blockNumber"]))
+        for log in self.chain.logs(self.market_address, from_block, to_block):
+            e = self.codec.decode_log(log, log["blockNumber"])
             if e is not None:
                 out.append(e)
         return out
