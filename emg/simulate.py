@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+from agents.records import AgentStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from market.model import Scenario, SimulationSettings
+
+    from agents.records import SimulationResult
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _settings(args: argparse.Namespace, scenario: Any) -> Any:
+def _settings(args: argparse.Namespace, scenario: Scenario) -> SimulationSettings:
     from market.errors import ScenarioError
     from market.scenario import simulation_from_dict
 
@@ -52,7 +59,7 @@ def _settings(args: argparse.Namespace, scenario: Any) -> Any:
         raise ScenarioError(str(exc).replace("simulation.", "--", 1)) from None
 
 
-def final_table(result: Any) -> str:
+def final_table(result: SimulationResult) -> str:
     """The table printed at the end of a run (explained line by line in docs/simulate.md)."""
     import numpy as np
 
@@ -97,12 +104,12 @@ def final_table(result: Any) -> str:
         f"last order: standard {max(gas_std) if gas_std else 0:,}, "
         f"producer {max(gas_prd) if gas_prd else 0:,}",
         f"verification v = kappa*gasUsed measured: {v.min():.4g} .. {v.max():.4g} kWh per order",
-        f"ledger: electricity {'ok' if result.ledger['electricity']['ok'] else 'FAILED'}, "
-        f"bytecoins {'ok' if result.ledger['bytecoins']['ok'] else 'FAILED'} "
-        f"(escrow dust {result.ledger['bytecoins']['escrow_wei']} wei, "
-        f"{result.ledger['settlements_checked']} settlements matched the forecast)",
+        f"ledger: electricity {'ok' if result.ledger.electricity.ok else 'FAILED'}, "
+        f"bytecoins {'ok' if result.ledger.bytecoins.ok else 'FAILED'} "
+        f"(escrow dust {result.ledger.bytecoins.escrow_wei} wei, "
+        f"{result.ledger.settlements_checked} settlements matched the forecast)",
         f"failures: {len(log.failures)}; priced out: "
-        f"{sum(1 for a in log.agents[-e.N:] if a.status == 'abstained')}",
+        f"{sum(1 for a in log.agents[-e.N:] if a.status == AgentStatus.ABSTAINED)}",
     ]
     if result.solver_errors:
         lines.append(f"solver failed {len(result.solver_errors)} time(s): "
@@ -137,4 +144,4 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         written = write_run(args.out, result)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
-    return 0 if result.converged and result.ledger["ok"] else 1
+    return 0 if result.converged and result.ledger.ok else 1
