@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from market.errors import ScenarioError
+from market.scenario import check_simulation_value, load_scenario
 
 from agents.records import AgentStatus
 
@@ -42,27 +48,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _settings(args: argparse.Namespace, scenario: Scenario) -> SimulationSettings:
-    from market.errors import ScenarioError
-    from market.scenario import simulation_from_dict
+#: the [simulation] fields the command line can override (option --<field>)
+OVERRIDES = ("rounds", "seed", "strategy", "damping", "tolerance")
 
-    s = scenario.simulation
-    table = {"rounds": s.rounds, "seed": s.seed, "strategy": s.strategy, "damping": s.damping,
-             "tolerance": s.tolerance, "backend": s.backend, "round_duration": s.round_duration}
-    for key in ("rounds", "seed", "strategy", "damping", "tolerance"):
-        value = getattr(args, key, None)
-        if value is not None:
-            table[key] = value
-    try:
-        return simulation_from_dict(table)
-    except ScenarioError as exc:  # name the command-line option, not the TOML field
-        raise ScenarioError(str(exc).replace("simulation.", "--", 1)) from None
+
+def _settings(args: argparse.Namespace, scenario: Scenario) -> SimulationSettings:
+    """The scenario's ``[simulation]`` settings with the command-line options given.
+
+    Each option is checked as the scenario loader checks its field, and a bad
+    one is named as the option (``--damping: must be in (0, 1], got 2.0``).
+    """
+    overrides = {key: getattr(args, key) for key in OVERRIDES if getattr(args, key, None) is not None}
+    for key, value in overrides.items():
+        check_simulation_value(key, value, f"--{key}")
+    return replace(scenario.simulation, **overrides)
 
 
 def final_table(result: SimulationResult) -> str:
     """The table printed at the end of a run (explained line by line in docs/simulate.md)."""
-    import numpy as np
-
     e = result.scenario.economy
     log = result.log
     if not log.rounds:
@@ -119,17 +122,11 @@ def final_table(result: SimulationResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation, print the final table, write the output folder."""
-    from market.scenario import load_scenario
-
     from emg.output import write_run
     from agents.simulation import Simulation
 
     scenario = load_scenario(args.scenario)
     if args.scale_money is not None:
-        from dataclasses import replace
-
-        from market.errors import ScenarioError
-
         if not args.scale_money > 0:
             raise ScenarioError(f"--scale-money: must be > 0, got {args.scale_money}")
         scenario = replace(scenario, economy=scenario.economy.scale_bytecoins(args.scale_money))
