@@ -461,7 +461,13 @@ class Simulation:
     # ------------------------------------------------------------------ the run
 
     def run(self) -> SimulationResult:
-        """Step until the prices settle on the Nash equilibrium or the round limit, then finish."""
+        """Step until the prices settle on the Nash equilibrium or the round limit, then finish.
+
+        Continues a run already stepped by hand (from ``state.round``); once
+        finished, a simulation cannot run again.
+        """
+        if self.state.finished:
+            raise SimulationError("the run is over (its last orders were claimed): no more rounds")
         settings = self.settings
         bar = None
         if self.progress:

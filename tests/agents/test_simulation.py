@@ -224,5 +224,6 @@ def test_a_simulation_steps_one_round_at_a_time_and_run_finishes_it() -> None:
     assert [r.round for r in res.log.rounds] == [0, 1, 2]
     assert res.ledger.ok and res.ledger.settlements_checked == res.orders_total == 3 * N
     assert res.final is not None and all(a.pending is None for a in sim.agents)
-    with pytest.raises(SimulationError):
-        sim.step()  # the last orders were claimed: the run is over
+    for again in (sim.step, sim.run):
+        with pytest.raises(SimulationError):
+            again()  # the last orders were claimed: the run is over
