@@ -20,6 +20,7 @@ import numpy as np
 
 from market.io import atomic_write_text
 from market.model import Economy, FloatArray, Scenario
+from market.posts import dphi
 from market.results import Equilibrium
 
 SCHEMA_VERSION = 1
@@ -92,9 +93,9 @@ def markups(economy: Economy, eq: Equilibrium) -> FloatArray:
     theta = np.where(arr.producer[:, None], arr.theta, 1.0)
     c = arr.c[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        dphi = np.where(prod, (1.0 / (c * theta)) * (q / theta) ** ((1.0 - c) / c), 0.0)
+        mi = np.where(prod, dphi(q, theta, c), 0.0)
         Q = q.sum(axis=0)
-        mc = (q * dphi).sum(axis=0) / Q
+        mc = (q * mi).sum(axis=0) / Q
         return eq.prices[1:] / (eq.prices[0] * mc)
 
 

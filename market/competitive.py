@@ -32,7 +32,17 @@ from scipy import optimize
 
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
-from market.posts import settle
+from market.posts import (
+    consumption,
+    dphi,
+    input_requirement,
+    marginal_cost,
+    phi,
+    production,
+    settle,
+)
+from market.profile import evaluate_profile, marginal_utility
+from market.results import Equilibrium
 
 __all__ = ["solve_competitive", "consumer_demand"]
 
@@ -99,11 +109,6 @@ def _groups(economy: Economy, participants: BoolArray) -> list[_Group]:
     return out
 
 
-def _dphi(q: FloatArray, theta: FloatArray, c: float) -> FloatArray:
-    with np.errstate(divide="ignore"):
-        return (1.0 / (c * theta)) * (np.maximum(q, 0.0) / theta) ** ((1.0 - c) / c)
-
-
 def _threshold(g: _Group, K: float) -> FloatArray:
     """Price (p^0 = 1) at which a jump-type group (c ≥ 1) switches from 0 to capacity ``K``.
 
@@ -111,7 +116,7 @@ def _threshold(g: _Group, K: float) -> FloatArray:
     """
     if g.c == 1.0:
         return 1.0 / g.theta
-    return (K / g.theta) ** (1.0 / g.c) / K
+    return phi(K, g.theta, g.c) / K
 
 
 def _smooth_supply(g: _Group, price: FloatArray, K: float) -> FloatArray:
@@ -172,7 +177,7 @@ class _Supply:
 
 
 def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
-                      start_prices: FloatArray | None = None, max_rounds: int = 30) -> "Equilibrium":
+                      start_prices: FloatArray | None = None, max_rounds: int = 30) -> Equilibrium:
     """The competitive equilibrium with verification electricity (price-taking benchmark).
 
     Parameters
@@ -191,8 +196,6 @@ def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
         participants' bytecoin supply; residuals are those of price-taking
         optimality (:func:`competitive_residuals`).
     """
-    from market.check import evaluate_profile
-
     v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
     arr = economy.arrays
     participants = np.ones(economy.N, dtype=bool)
@@ -270,9 +273,9 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     qs = np.zeros(T)
     ps = np.zeros(T)
     for g in groups:
-        q_nom = np.minimum(g.theta * phi_each ** g.c, 0.8 * g.K)
+        q_nom = np.minimum(production(phi_each, g.theta, g.c), 0.8 * g.K)
         qs += g.count * q_nom
-        ps += _dphi(q_nom, g.theta, g.c) if g.c != 1.0 else 1.0 / g.theta
+        ps += dphi(q_nom, g.theta, g.c) if g.c != 1.0 else 1.0 / g.theta
     ps /= len(groups)
     if start_prices is not None:
         ps = np.asarray(start_prices[1:] / start_prices[0], dtype=float)
@@ -297,7 +300,7 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         sig, caps = unpack(x)
         p, q = supply.at(sig, caps)
         prices = np.concatenate(([1.0], p))
-        Phi = np.array([((q[k] / g.theta) ** (1.0 / g.c)).sum() + g.rho * caps[k] * g.long_run
+        Phi = np.array([phi(q[k], g.theta, g.c).sum() + g.rho * caps[k] * g.long_run
                         for k, g in enumerate(groups)])
         profit = (q * p[None, :]).sum(axis=1) - Phi
         income = np.zeros(idx.size)
@@ -322,7 +325,7 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
             for k in lr:
                 g = groups[k]
                 K = st["caps"][k]
-                rent = np.maximum(st["p"] - _dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
+                rent = np.maximum(st["p"] - dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
                 out.append(np.array([rent / g.rho - 1.0]))
             r = np.concatenate(out)
         return np.where(np.isfinite(r), r, 1e6)
@@ -374,14 +377,11 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
     ``≤`` at zero output (for ``c ≥ 1``: price = marginal cost when in between);
     long run ``Σ_t (p^t − p^0 φ'(K))^+ = ρ p^0``.
     """
-    from market.check import _marginal_utility
-    from market.posts import consumption, input_requirement
-
     arr = economy.arrays
     out = settle(bids, offers)
     p = out.prices
     cons = consumption(out.allocations, offers, arr, economy.schedule, v, participants)
-    mu = _marginal_utility(cons, arr.alpha, arr.r)
+    mu = marginal_utility(cons, arr.alpha, arr.r)
     need = input_requirement(offers, arr)
     res = np.zeros(economy.N)
     for i in np.nonzero(participants)[0]:
@@ -400,10 +400,9 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
             th, c = arr.theta[i], arr.c[i]
             K = q.max() if arr.long_run[i] else arr.K[i]
             if c <= 1.0:
-                with np.errstate(divide="ignore"):
-                    mc = p[0] * (1.0 / (c * th)) * (q / th) ** ((1.0 - c) / c)
+                mc = marginal_cost(p[0], q, th, c)
             else:  # convexified: the relevant cost is the average cost at capacity
-                mc = p[0] * np.full_like(q, (K / th) ** (1.0 / c) / K)
+                mc = p[0] * np.full_like(q, phi(K, th, c) / K)
             rent = p[1:] - mc
             at_cap = q >= K * (1.0 - 1e-9)
             inner = (q > 0) & ~at_cap
@@ -419,5 +418,3 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
         res[i] = max(terms) if terms else 0.0
     return res
 
-
-from market.results import Equilibrium  # noqa: E402  (type of the public return value)

@@ -1,10 +1,7 @@
 """The active Nash equilibrium of the market game with verification electricity.
 
-Two entry points:
-
-* :func:`best_response` — one agent's exact static best response to the
-  others' bids and offers (paper §2.0.5 with §3), used by the on-chain agents.
-* :func:`solve_nash` — the equilibrium (paper eqs 1–17 with ``E = x − s v``).
+:func:`solve_nash` finds the equilibrium (paper eqs 1–17 with ``E = x − s v``).
+One agent's best response to the others is :func:`market.bestresponse.best_response`.
 
 The solver exploits the aggregative structure of the game (``docs/economics.md``
 §3): given the post totals ``(B^t, Q^t)`` an agent's first-order conditions
@@ -26,12 +23,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from market.bestresponse import best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
-from market.results import Action, Equilibrium
+from market.posts import dphi, phi, production
+from market.profile import evaluate_profile
+from market.results import Equilibrium
 from market.shares import post_share
 
 __all__ = ["best_response", "solve_nash", "NashSystem"]
+
+# best_response lives in market.bestresponse; the name stays importable from here
+# only for agents/strategies.py until it imports it from there (no cycle: bestresponse
+# does not import this module)
 
 _TOL = 1e-12
 
@@ -195,16 +199,6 @@ def agent_shares(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Floa
 
 
 # ----------------------------------------------------------------- producer block
-def _phi(q: FloatArray, theta: FloatArray, c: FloatArray) -> FloatArray:
-    return (np.maximum(q, 0.0) / theta) ** (1.0 / c)
-
-
-def _dphi(q: FloatArray, theta: FloatArray, c: FloatArray) -> FloatArray:
-    """``φ'(q) = (1/(cθ)) (q/θ)^{(1−c)/c}`` (eq. 15's marginal input)."""
-    with np.errstate(divide="ignore"):
-        return (1.0 / (c * theta)) * (np.maximum(q, 0.0) / theta) ** ((1.0 - c) / c)
-
-
 @dataclass
 class _Producers:
     """Producer parameters of the participants, broadcast over posts ``1..T``."""
@@ -262,7 +256,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     psi_ = psi[:, None]
 
     def h(z: FloatArray) -> FloatArray:
-        return _marginal_revenue(pr, z, B, Q, lam) - psi_ * _dphi(z * Q, pr.theta, pr.c)
+        return _marginal_revenue(pr, z, B, Q, lam) - psi_ * dphi(np.maximum(z * Q, 0.0), pr.theta, pr.c)
 
     def bisect(lo: FloatArray, hi: FloatArray) -> FloatArray:
         for _ in range(_BISECT_Z):
@@ -281,7 +275,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     slope_mr = -(B / Q) * B / (B - (B / Q) * pr.req)
 
     def dh(z: FloatArray) -> FloatArray:
-        return slope_mr - psi_ * _dphi(z * Q, pr.theta, pr.c) * expo / z
+        return slope_mr - psi_ * dphi(np.maximum(z * Q, 0.0), pr.theta, pr.c) * expo / z
 
     def root_of_h(lo: FloatArray, hi: FloatArray, active: BoolArray) -> FloatArray:
         if newton:
@@ -457,7 +451,7 @@ class NashSystem:
         if std is None:
             self._z_last = z
         q = z * Q[None, 1:]
-        Phi = _phi(q, pr.theta, pr.c).sum(axis=1) + pr.rho_cap * np.where(pr.long_run, K, 0.0)
+        Phi = phi(np.maximum(q, 0.0), pr.theta, pr.c).sum(axis=1) + pr.rho_cap * np.where(pr.long_run, K, 0.0)
         w = np.ones((self.P, T + 1))
         w[:, 1:] = 1.0 - z
         req = np.empty((self.P, T + 1))
@@ -552,7 +546,7 @@ class NashSystem:
         T, P, pr = self.T, self.P, self.pr
         Omega = self.Omega
         phi_each = Omega / (P * (T + 1.0))
-        q = pr.theta * phi_each ** pr.c
+        q = production(phi_each, pr.theta, pr.c)
         q = np.minimum(q, 0.8 * np.where(np.isfinite(pr.K), pr.K, np.inf))
         Q = q.sum(axis=0)
         al = self.s_alpha[:, 1:]
@@ -686,8 +680,6 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
     SolverError
         No participant set is stable, or nobody can trade.
     """
-    from market.check import evaluate_profile
-
     v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
     if v.shape != (economy.N,):
         raise SolverError(f"v must have shape ({economy.N},), got {v.shape}")
@@ -770,7 +762,7 @@ def _good_in_excess(sysm: NashSystem) -> str | None:
     pr = sysm.pr
     if np.any(sysm.s_alpha[:, 0] > 0) or np.any(pr.alpha[:, 0] > 0) or np.any(pr.long_run):
         return None
-    phi_max = float(_phi(np.broadcast_to(pr.K, pr.theta.shape), pr.theta, pr.c).sum())
+    phi_max = float(phi(np.broadcast_to(pr.K, pr.theta.shape), pr.theta, pr.c).sum())
     if not phi_max < sysm.Omega:
         return None
     return (f"the producers' input at full capacity, {phi_max:.6g}, is below the good's "
@@ -811,51 +803,3 @@ def _profile_from(sysm: NashSystem, r: dict[str, FloatArray],
     offers[sysm.std_idx, 0] = sysm.omega
     offers[sysm.prd_idx, 1:] = r["z"] * Q[None, 1:]
     return bids, offers
-
-
-# ------------------------------------------------------------------ best response
-def best_response(economy: Economy, i: int, others_bids: FloatArray, others_offers: FloatArray, *,
-                  v: float, participants: BoolArray | None = None) -> Action:
-    """Agent ``i``'s exact static best response to the others' bids and offers.
-
-    Standard agent (eqs 2, 10, 11 with ``E = x − s v``): for a multiplier
-    ``λ`` each post's bid is the positive root of a quadratic
-    (:func:`market.shares.best_bid`); ``λ`` makes the budget (2) bind
-    (monotone; Newton on ``log λ``, Brent as the fallback). Producer (eqs 4, 12–17): for
-    given offers ``q`` its bids follow the same way with the effective
-    multiplier ``λ Q_{-j}/Q`` (eq. 12) and the input bid buying
-    ``Σφ + ρK`` (eq. 8); the offers maximise the resulting utility
-    (projected BFGS with the envelope gradient, several starts).
-
-    Parameters
-    ----------
-    economy : Economy
-    i : int
-        The agent (flattened index).
-    others_bids, others_offers : ndarray (N, T+1)
-        Everyone's bids and offers; row ``i`` is ignored for the aggregates.
-    v : float
-        Agent ``i``'s verification electricity per order (kWh).
-    participants : ndarray of bool (N,), optional
-        Rows outside it are ignored as well.
-
-    Returns
-    -------
-    Action
-        Priced out (all zero, ``utility = -inf``) when the agent cannot buy its
-        verification electricity (``s^t v``) with what its offers earn.
-    """
-    from market.bestresponse import producer_best_response, standard_best_response
-
-    N = economy.N
-    if not 0 <= i < N:
-        raise SolverError(f"agent index {i} out of range 0..{N - 1}")
-    mask = np.ones(N, dtype=bool) if participants is None else np.asarray(participants, bool).copy()
-    mask[i] = False
-    ob = np.asarray(others_bids, dtype=float)
-    oo = np.asarray(others_offers, dtype=float)
-    R = ob[mask].sum(axis=0)
-    S = oo[mask].sum(axis=0)
-    if economy.arrays.producer[i]:
-        return producer_best_response(economy, i, R, S, float(v), start=oo[i])
-    return standard_best_response(economy, i, R, S, float(v))
