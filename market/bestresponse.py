@@ -1,8 +1,7 @@
 """Exact static best responses of one agent to the others' totals (paper §2.0.5 with §3).
 
 :func:`best_response` is the on-chain agents' strategy; :func:`action_utility`
-and :func:`standard_entry_possible` serve the independent check
-(:mod:`market.verify`). The others enter only through
+also serves the independent check (:mod:`market.verify`). The others enter only through
 their totals ``R^t = B_{-i}^t`` (bids) and ``S^t = Q_{-i}^t`` (offers; ``S^0``
 is the others' offer of the good).
 """
@@ -123,18 +122,6 @@ def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: flo
             tn = t + (8.0 if f > 0.0 else -8.0)
         t = tn
     return None
-
-
-def standard_entry_possible(economy: Economy, i: int, B: FloatArray, Q: FloatArray, v: float) -> bool:
-    """Whether a standard agent outside the market could buy its verification (eq. 2)."""
-    s = economy.schedule
-    req = s * v
-    omega = float(economy.arrays.omega[i])
-    income = B[0] * omega / (Q[0] + omega)
-    if np.any((req > 0) & (Q[1:] <= req)):
-        return False
-    cost = float(np.where(req > 0, req * B[1:] / np.where(req > 0, Q[1:] - req, 1.0), 0.0).sum())
-    return cost < income
 
 
 def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArray, v: float) -> Action:

@@ -25,13 +25,13 @@ capacity at the price equal to its average cost at capacity), documented in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import optimize
 
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
+from market.participants import ParticipantHistory, price_taking_entry_possible, worse_off_half
 from market.posts import (
     consumption,
     dphi,
@@ -199,41 +199,37 @@ def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
     v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
     arr = economy.arrays
     participants = np.ones(economy.N, dtype=bool)
-    seen: set[bytes] = set()
+    history = ParticipantHistory("competitive: the priced-out set does not settle")
     evals = 0
     for _ in range(max_rounds):
         sol = _solve_fixed(economy, v, participants, start_prices)
-        evals += sol["evals"]
-        leave = participants & ~sol["ok"]
-        prices = sol["prices"]
+        evals += sol.evals
+        leave = participants & ~sol.ok
+        prices = sol.prices
         # entry: a priced-out agent whose income would now cover its verification
         req = economy.schedule[None, :] * v[:, None]
-        income_out = np.where(arr.producer, -np.inf, prices[0] * arr.omega)
-        enter = ~participants & (income_out > (req * prices[None, 1:]).sum(axis=1))
+        enter = ~participants & ~arr.producer & price_taking_entry_possible(arr.omega, req,
+                                                                           prices)
         if not leave.any() and not enter.any():
-            bids, offers = sol["bids"], sol["offers"]
+            bids, offers = sol.bids, sol.offers
             scale = arr.bytecoins[participants].sum() / bids.sum()
             bids = bids * scale
             res = competitive_residuals(economy, bids, offers, v, participants)
             return evaluate_profile(economy, bids, offers, v=v, participants=participants,
                                     kind="competitive", iterations=evals,
-                                    converged=sol["converged"], message=sol["message"],
+                                    converged=sol.converged, message=sol.message,
                                     residuals=res)
         if leave.sum() > 1:
-            worst = np.argsort(np.where(leave, sol["surplus"], np.inf))
-            k = max(1, int(leave.sum() + 1) // 2)
+            worst = worse_off_half(np.where(leave, sol.surplus, np.inf), int(leave.sum()))
             leave = np.zeros_like(leave)
-            leave[worst[:k]] = True
+            leave[worst] = True
         if (leave & arr.producer).any():
             # producers leave by whole groups (identical members)
             for g_first, g in _group_spans(economy):
                 if leave[g_first:g_first + g].any():
                     leave[g_first:g_first + g] = True
         participants = (participants & ~leave) | enter
-        key = participants.tobytes()
-        if key in seen:
-            raise SolverError("competitive: the priced-out set does not settle")
-        seen.add(key)
+        history.record(participants)
         start_prices = prices
     raise SolverError(f"competitive: participant set not settled after {max_rounds} rounds")
 
@@ -246,8 +242,54 @@ def _group_spans(economy: Economy) -> list[tuple[int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class _State:
+    """The economy at one point of the price-taking system (see :func:`_solve_fixed`)."""
+
+    p: FloatArray        # (T,) electricity prices, p^0 = 1
+    q: FloatArray        # (groups, T) output per member
+    Q: FloatArray        # (T,) total output
+    caps: list[float]    # capacity per group
+    Phi: FloatArray      # (groups,) input per member
+    x: FloatArray        # (n, T+1) demand of the participants
+    ok: BoolArray        # (n,) income covers verification
+    prices: FloatArray   # (T+1,) [1, p]
+    income: FloatArray   # (n,)
+
+
+@dataclass(frozen=True)
+class _FixedSolution:
+    """The competitive equilibrium for a fixed participant set (before normalisation).
+
+    Attributes
+    ----------
+    prices : ndarray (T+1,)
+        ``p^0 = 1``.
+    bids, offers : ndarray (N, T+1)
+        Spending ``p^t x_i^t`` (plus a producer's input) and supplies.
+    ok : ndarray of bool (N,)
+        Income covers verification (True outside the participants).
+    surplus : ndarray (N,)
+        Income left after verification, relative (``inf`` outside).
+    converged : bool
+        The aggregate residual is at most ``1e-9``.
+    evals : int
+        Residual evaluations.
+    message : str
+    """
+
+    prices: FloatArray
+    bids: FloatArray
+    offers: FloatArray
+    ok: BoolArray
+    surplus: FloatArray
+    converged: bool
+    evals: int
+    message: str
+
+
 def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
-                 start_prices: FloatArray | None) -> dict[str, Any]:
+                 start_prices: FloatArray | None) -> _FixedSolution:
     arr = economy.arrays
     T = economy.T
     s = economy.schedule
@@ -296,7 +338,7 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
                 caps[k] = float(np.exp(x[T + n]))
         return sig, caps
 
-    def state(x: FloatArray) -> dict[str, Any]:
+    def state(x: FloatArray) -> _State:
         sig, caps = unpack(x)
         p, q = supply.at(sig, caps)
         prices = np.concatenate(([1.0], p))
@@ -309,8 +351,8 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         x_d, ok = consumer_demand(alpha, req, income, prices, sigma)
         counts = np.array([g.count for g in groups], dtype=float)
         Q = (counts[:, None] * q).sum(axis=0)
-        return dict(p=p, q=q, Q=Q, caps=caps, Phi=Phi, profit=profit, x=x_d, ok=ok,
-                    prices=prices, income=income)
+        return _State(p=p, q=q, Q=Q, caps=caps, Phi=Phi, x=x_d, ok=ok, prices=prices,
+                      income=income)
 
     nevals = [0]
 
@@ -320,12 +362,12 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         # are replaced by a large value below, so the warnings say nothing
         with np.errstate(all="ignore"):
             st = state(x)
-            demand = st["x"][:, 1:].sum(axis=0)
-            out = [(demand - st["Q"]) / supply.qscale]
+            demand = st.x[:, 1:].sum(axis=0)
+            out = [(demand - st.Q) / supply.qscale]
             for k in lr:
                 g = groups[k]
-                K = st["caps"][k]
-                rent = np.maximum(st["p"] - dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
+                K = st.caps[k]
+                rent = np.maximum(st.p - dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
                 out.append(np.array([rent / g.rho - 1.0]))
             r = np.concatenate(out)
         return np.where(np.isfinite(r), r, 1e6)
@@ -348,23 +390,23 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     N = economy.N
     bids = np.zeros((N, T + 1))
     offers = np.zeros((N, T + 1))
-    prices = st["prices"]
-    xd = st["x"]
+    prices = st.prices
+    xd = st.x
     spend = xd * prices[None, :]
     bids[idx] = spend
     # a producer's spending on the good includes its input
-    bids[idx[prod_rows], 0] += st["Phi"][prod_group] * prices[0]
+    bids[idx[prod_rows], 0] += st.Phi[prod_group] * prices[0]
     offers[std, 0] = arr.omega[std]
     for k, g in enumerate(groups):
-        offers[g.first:g.first + g.count, 1:] = st["q"][k][None, :]
+        offers[g.first:g.first + g.count, 1:] = st.q[k][None, :]
     ok = np.zeros(N, dtype=bool)
-    ok[idx] = st["ok"]
+    ok[idx] = st.ok
     surplus = np.full(N, np.inf)
-    surplus[idx] = (st["income"] - (req * prices[None, :]).sum(axis=1)) / np.maximum(
-        np.abs(st["income"]), 1e-300)
-    return dict(prices=prices, bids=bids, offers=offers, ok=ok | ~participants,
-                surplus=surplus, converged=best <= 1e-9, evals=nevals[0],
-                message=f"aggregate residual {best:.3g}")
+    surplus[idx] = (st.income - (req * prices[None, :]).sum(axis=1)) / np.maximum(
+        np.abs(st.income), 1e-300)
+    return _FixedSolution(prices=prices, bids=bids, offers=offers, ok=ok | ~participants,
+                          surplus=surplus, converged=bool(best <= 1e-9), evals=nevals[0],
+                          message=f"aggregate residual {best:.3g}")
 
 
 def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: FloatArray,

@@ -26,12 +26,13 @@ from scipy import optimize
 from market.bestresponse import best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
+from market.participants import ParticipantHistory, entry_possible, worse_off_half
 from market.posts import dphi, phi, production
 from market.profile import evaluate_profile
 from market.results import Equilibrium
 from market.shares import post_share
 
-__all__ = ["best_response", "solve_nash", "NashSystem"]
+__all__ = ["best_response", "solve_nash", "NashSystem", "Responses"]
 
 # best_response lives in market.bestresponse; the name stays importable from here
 # only for agents/strategies.py until it imports it from there (no cycle: bestresponse
@@ -374,6 +375,45 @@ def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray
 
 
 # ------------------------------------------------------------------- the system
+@dataclass(frozen=True)
+class Responses:
+    """Every participant's response to the aggregates of one point ``x`` of :class:`NashSystem`.
+
+    Attributes
+    ----------
+    B, Q : ndarray (T+1,)
+        Post totals (``B^0 = 1``, ``Q^0 = Ω``).
+    y_s : ndarray (m, T+1)
+        Standard agents' bid shares ``y_h^t = b_h^t/B^t``.
+    lam_s : ndarray (m,)
+        Their budget multipliers (``inf`` where priced out).
+    ok_s : ndarray of bool (m,)
+        The standard agent can pay for its verification.
+    z : ndarray (P, T)
+        Producers' output shares ``z_j^t = q_j^t/Q^t``.
+    K : ndarray (P,)
+        Producers' capacities (chosen in the long run).
+    Phi : ndarray (P,)
+        Producers' input ``Σ_t φ_j^t + ρ K_j``.
+    y_p : ndarray (P, T+1)
+        Producers' bid shares.
+    lam_p, psi : ndarray (P,)
+        The producers' unknowns ``λ_j`` and ``ψ_j`` at ``x``.
+    """
+
+    B: FloatArray
+    Q: FloatArray
+    y_s: FloatArray
+    lam_s: FloatArray
+    ok_s: BoolArray
+    z: FloatArray
+    K: FloatArray
+    Phi: FloatArray
+    y_p: FloatArray
+    lam_p: FloatArray
+    psi: FloatArray
+
+
 class NashSystem:
     """The aggregate equations of the Nash equilibrium for a fixed participant set.
 
@@ -417,7 +457,7 @@ class NashSystem:
         self._lam_std: FloatArray | None = None
         self._last_std: tuple[FloatArray, FloatArray, BoolArray] | None = None
         self._z_last: FloatArray | None = None
-        self._memo: tuple[FloatArray, dict[str, FloatArray]] | None = None
+        self._memo: tuple[FloatArray, Responses] | None = None
         self.evaluations = 0
 
     # unknown vector <-> named parts
@@ -428,7 +468,7 @@ class NashSystem:
         return B, Q, np.exp(x[2 * T:2 * T + P]), np.exp(x[2 * T + P:])
 
     def responses(self, x: FloatArray,
-                  std: tuple[FloatArray, FloatArray, BoolArray] | None = None) -> dict[str, FloatArray]:
+                  std: tuple[FloatArray, FloatArray, BoolArray] | None = None) -> Responses:
         """Every participant's response to the totals in ``x`` (see class docstring).
 
         ``std`` freezes the standard agents' block (used for the producers'
@@ -458,8 +498,8 @@ class NashSystem:
         req[:, 0] = Phi
         req[:, 1:] = pr.req
         y_p = _shares_from_lambda(pr.alpha, req, w, B, Q, lam_p, pr.ces)
-        out = dict(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
-                   lam_p=lam_p, psi=psi)
+        out = Responses(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
+                        lam_p=lam_p, psi=psi)
         if std is None:
             self._memo = (x.copy(), out)
         return out
@@ -469,15 +509,15 @@ class NashSystem:
         """The ``2T + 2P`` equations at ``x`` (see class docstring)."""
         self.evaluations += 1
         r = self.responses(x, std)
-        B, Q = r["B"], r["Q"]
-        y_tot = r["y_s"][:, 1:].sum(axis=0) + r["y_p"][:, 1:].sum(axis=0)
-        z_tot = r["z"].sum(axis=0)
-        revenue = (r["z"] * B[None, 1:]).sum(axis=1)
-        spend = (r["y_p"] * B[None, :]).sum(axis=1)
+        B, Q = r.B, r.Q
+        y_tot = r.y_s[:, 1:].sum(axis=0) + r.y_p[:, 1:].sum(axis=0)
+        z_tot = r.z.sum(axis=0)
+        revenue = (r.z * B[None, 1:]).sum(axis=1)
+        spend = (r.y_p * B[None, :]).sum(axis=1)
         budget = (spend - revenue) / np.maximum(revenue, 1e-300 + 1e-12 * B.sum())
-        y0 = r["y_p"][:, 0]
+        y0 = r.y_p[:, 0]
         p0 = B[0] / Q[0]
-        consistency = r["psi"] * (1.0 - y0) / p0 - 1.0
+        consistency = r.psi * (1.0 - y0) / p0 - 1.0
         out = np.concatenate((y_tot - 1.0, z_tot - 1.0, budget, consistency))
         return np.where(np.isfinite(out), out, 1e6)
 
@@ -579,12 +619,12 @@ def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float =
     last = np.zeros(x.size)
     for _ in range(iterations):
         r = sysm.responses(x)
-        B = r["B"]
-        y_tot = r["y_s"][:, 1:].sum(axis=0) + r["y_p"][:, 1:].sum(axis=0)
-        z_tot = r["z"].sum(axis=0)
-        revenue = (r["z"] * B[None, 1:]).sum(axis=1)
-        spend = (r["y_p"] * B[None, :]).sum(axis=1)
-        y0 = np.minimum(r["y_p"][:, 0], 0.99)
+        B = r.B
+        y_tot = r.y_s[:, 1:].sum(axis=0) + r.y_p[:, 1:].sum(axis=0)
+        z_tot = r.z.sum(axis=0)
+        revenue = (r.z * B[None, 1:]).sum(axis=1)
+        spend = (r.y_p * B[None, :]).sum(axis=1)
+        y0 = np.minimum(r.y_p[:, 0], 0.99)
         p0 = B[0] / sysm.Omega
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.concatenate((
@@ -633,27 +673,17 @@ def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, s
     return best_x, best_norm <= 1e-9, f"aggregate residual {best_norm:.3g}"
 
 
-def _leavers(sysm: NashSystem, r: dict[str, FloatArray], cannot_pay: np.ndarray, n: int) -> np.ndarray:
+def _leavers(sysm: NashSystem, r: Responses, cannot_pay: BoolArray, n: int) -> BoolArray:
     """Standard agents who leave: those who cannot pay for verification, but when
-    several cannot, only the worse-off half of them (by surplus) this time, to
-    avoid overshooting; a mask over all ``n`` agents."""
+    several cannot, only the worse-off half (:func:`market.participants.worse_off_half`,
+    ranked by every standard participant's surplus); a mask over all ``n`` agents."""
     leave = np.zeros(n, dtype=bool)
     count = int(cannot_pay.sum())
     if count > 1:
-        k = max(1, (count + 1) // 2)
-        leave[sysm.std_idx[np.argsort(_surplus(sysm, r))][:k]] = True
+        leave[sysm.std_idx[worse_off_half(_surplus(sysm, r), count)]] = True
     else:
         leave[sysm.std_idx[cannot_pay]] = True
     return leave
-
-
-def _remember(seen: set[bytes], participants: np.ndarray) -> None:
-    """Record a participant set; seeing one twice is an entry and exit cycle."""
-    key = participants.tobytes()
-    if key in seen:
-        raise SolverError("the set of agents priced out by verification does not settle "
-                          "(entry and exit cycle)")
-    seen.add(key)
 
 
 def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30) -> Equilibrium:
@@ -687,7 +717,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         raise SolverError("v must be finite and >= 0")
     arr = economy.arrays
     participants = np.ones(economy.N, dtype=bool)
-    seen: set[bytes] = set()
+    history = ParticipantHistory("the set of agents priced out by verification does not settle "
+                                 "(entry and exit cycle)")
     total_evals = 0
     x0: FloatArray | None = None
     for _round in range(max_rounds):
@@ -700,7 +731,7 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             # a producer that sells nothing at the closest point found cannot pay its
             # verification (or its own electricity): it shuts down and leaves
             with np.errstate(all="ignore"):
-                z = sysm.responses(x)["z"]
+                z = sysm.responses(x).z
             idle = sysm.prd_idx[z.sum(axis=1) < 1e-9]
             if idle.size and idle.size < sysm.P:
                 participants = participants.copy()
@@ -717,10 +748,10 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             # (worst-off first); whether they may return is checked once it solves.
             with np.errstate(all="ignore"):
                 r = sysm.responses(x)
-            priced = np.logical_not(r["ok_s"])
+            priced = np.logical_not(r.ok_s)
             if priced.any() and not priced.all():
                 participants = participants & ~_leavers(sysm, r, priced, economy.N)
-                _remember(seen, participants)
+                history.record(participants)
                 x0 = None
                 continue
             raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
@@ -729,9 +760,10 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             r = sysm.responses(x)
         bids, offers = _profile_from(sysm, r, economy)
         # who cannot afford verification at these prices leaves; who could now, returns
-        cannot_pay = np.logical_not(r["ok_s"])
+        cannot_pay = np.logical_not(r.ok_s)
         B, Q = bids.sum(axis=0), offers.sum(axis=0)
-        rejoin = (~participants) & ~arr.producer & _can_enter(economy, v, B, Q)
+        rejoin = (~participants) & ~arr.producer & entry_possible(
+            arr.omega, economy.schedule[None, :] * v[:, None], B, Q)
         if not cannot_pay.any() and not rejoin.any():
             scale = arr.bytecoins[participants].sum() / bids.sum()
             if not scale > 0:
@@ -740,7 +772,7 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
                                     kind="nash", iterations=total_evals, converged=converged,
                                     message=message)
         participants = (participants & ~_leavers(sysm, r, cannot_pay, economy.N)) | rejoin
-        _remember(seen, participants)
+        history.record(participants)
         x0 = x
     raise SolverError(f"participant set not settled after {max_rounds} rounds")
 
@@ -771,35 +803,20 @@ def _good_in_excess(sysm: NashSystem) -> str | None:
             f"(raise K or lower c)")
 
 
-def _surplus(sysm: NashSystem, r: dict[str, FloatArray]) -> FloatArray:
-    B, Q = r["B"], r["Q"]
+def _surplus(sysm: NashSystem, r: Responses) -> FloatArray:
+    B, Q = r.B, r.Q
     income = B[0] * sysm.omega / sysm.Omega
     return (income - (B / Q * sysm.s_req).sum(axis=1)) / income
 
 
-def _can_enter(economy: Economy, v: FloatArray, B: FloatArray, Q: FloatArray) -> BoolArray:
-    """A standard agent outside can buy its verification against the others' bids (eq. 2).
-
-    Entering with ``ω_h`` it earns ``B^0 ω_h / (Ω + ω_h)``; buying ``s^t v`` on
-    post ``t`` against the others' bids ``B^t`` costs ``s^t v B^t/(Q^t − s^t v)``.
-    """
-    arr = economy.arrays
-    req = economy.schedule[None, :] * v[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cost = np.where(req > 0, req * B[None, 1:] / (Q[None, 1:] - req), 0.0)
-        cost = np.where(req >= Q[None, 1:], np.inf, cost).sum(axis=1)
-    income = B[0] * arr.omega / (Q[0] + arr.omega)
-    return cost < income
-
-
-def _profile_from(sysm: NashSystem, r: dict[str, FloatArray],
+def _profile_from(sysm: NashSystem, r: Responses,
                   economy: Economy) -> tuple[FloatArray, FloatArray]:
     N, T = economy.N, economy.T
-    B, Q = r["B"], r["Q"]
+    B, Q = r.B, r.Q
     bids = np.zeros((N, T + 1))
     offers = np.zeros((N, T + 1))
-    bids[sysm.std_idx] = r["y_s"] * B[None, :]
-    bids[sysm.prd_idx] = r["y_p"] * B[None, :]
+    bids[sysm.std_idx] = r.y_s * B[None, :]
+    bids[sysm.prd_idx] = r.y_p * B[None, :]
     offers[sysm.std_idx, 0] = sysm.omega
-    offers[sysm.prd_idx, 1:] = r["z"] * Q[None, 1:]
+    offers[sysm.prd_idx, 1:] = r.z * Q[None, 1:]
     return bids, offers

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from market.bestresponse import action_utility, standard_entry_possible
+from market.bestresponse import action_utility
 from market.model import BoolArray, Economy, FloatArray
+from market.participants import entry_possible
 from market.posts import input_requirement, phi, utility_index, utility_values
 from market.results import NashCheck
 
@@ -53,8 +54,8 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     gains = np.zeros(N)
     for i in range(N):
         if not part[i]:
-            gains[i] = 1.0 if (not arr.producer[i] and standard_entry_possible(
-                economy, i, B, Q, float(v[i]))) else 0.0
+            gains[i] = 1.0 if (not arr.producer[i] and entry_possible(
+                arr.omega[i], economy.schedule * float(v[i]), B, Q)) else 0.0
             continue
         R = B - bids[i]
         S = Q - offers[i]
