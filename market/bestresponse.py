@@ -73,6 +73,10 @@ def _solve_log_lambda(spend: Callable[[float], float], guess: float) -> float:
 #: bids then take that last step to first order (error ~ step²).
 _LAMBDA_STEP_TOL = 1e-9
 
+#: Newton steps on ``ln λ`` before :func:`_newton_log_lambda` gives up (returns
+#: None, and the caller brackets instead).
+_LAMBDA_NEWTON_MAXITER = 100
+
 
 def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: float,
                        t: float) -> tuple[float, FloatArray] | None:
@@ -92,7 +96,7 @@ def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: flo
     w1 = w[1:]
     w0 = float(w[0])
     lo, hi = -math.inf, math.inf
-    for _ in range(100):
+    for _ in range(_LAMBDA_NEWTON_MAXITER):
         if not -700.0 < t < 700.0:
             return None
         lam = math.exp(t)

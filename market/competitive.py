@@ -126,6 +126,20 @@ def _smooth_supply(g: _Group, price: FloatArray, K: float) -> FloatArray:
     return np.minimum(q, K)
 
 
+#: Bisection steps for the price on a supply curve (:meth:`_Supply.at`): a fixed
+#: count, each halving the bracket; 200 is far past float resolution, so the
+#: jump thresholds the result snaps to are met exactly.
+_BISECT_SUPPLY = 200
+
+#: Root-finding methods of :func:`_solve_fixed`, each from the best point so far
+#: (Levenberg-Marquardt between two hybr runs, for a near-singular Jacobian at a
+#: flat supply step), the residual that ends the search, and the one below which
+#: the best point still counts as converged.
+_FIXED_METHODS = ("hybr", "lm", "hybr")
+_FIXED_TOL = 1e-12
+_FIXED_ACCEPT = 1e-9
+
+
 class _Supply:
     """Posts' supply curves, parametrised by ``σ^t`` (see module docstring)."""
 
@@ -155,7 +169,7 @@ class _Supply:
 
         lo = np.zeros_like(sigma)
         hi = sigma * self.pscale
-        for _ in range(200):
+        for _ in range(_BISECT_SUPPLY):
             mid = 0.5 * (lo + hi)
             below = F(mid) <= sigma
             lo = np.where(below, mid, lo)
@@ -376,14 +390,14 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
                          [np.log(float(np.max(qs)) / groups[k].count / len(groups)) for k in lr]))
     best_x, best = x0, np.inf
     x = x0
-    for method in ("hybr", "lm", "hybr"):
+    for method in _FIXED_METHODS:
         sol = optimize.root(residual, x, method=method,
                             options={"xtol": 1e-14} if method == "hybr" else
                             {"xtol": 1e-15, "ftol": 1e-15, "maxiter": 20000})
         r = float(np.max(np.abs(residual(sol.x))))
         if r < best:
             best_x, best = sol.x, r
-        if r <= 1e-12:
+        if r <= _FIXED_TOL:
             break
         x = best_x
     st = state(best_x)
@@ -405,7 +419,7 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     surplus[idx] = (st.income - (req * prices[None, :]).sum(axis=1)) / np.maximum(
         np.abs(st.income), 1e-300)
     return _FixedSolution(prices=prices, bids=bids, offers=offers, ok=ok | ~participants,
-                          surplus=surplus, converged=bool(best <= 1e-9), evals=nevals[0],
+                          surplus=surplus, converged=bool(best <= _FIXED_ACCEPT), evals=nevals[0],
                           message=f"aggregate residual {best:.3g}")
 
 

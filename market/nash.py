@@ -30,7 +30,7 @@ from market.participants import ParticipantHistory, entry_possible, worse_off_ha
 from market.posts import dphi, phi, production
 from market.profile import evaluate_profile
 from market.results import Equilibrium
-from market.shares import post_share
+from market.shares import ces_share, post_share, post_share_checked
 
 __all__ = ["best_response", "solve_nash", "NashSystem", "Responses"]
 
@@ -38,12 +38,42 @@ __all__ = ["best_response", "solve_nash", "NashSystem", "Responses"]
 # only for agents/strategies.py until it imports it from there (no cycle: bestresponse
 # does not import this module)
 
+#: The aggregate system counts as solved when its largest residual is at most this.
 _TOL = 1e-12
+
+#: Newton on ``1/G(λ)`` for log-utility multipliers (:func:`_budget_lambda`): the
+#: iteration limit and the relative tolerance on ``G/S − 1`` and on the step
+#: (a few units of rounding: the iteration is monotone and quadratic, so it
+#: gets there in a handful of steps or not at all).
+_LAMBDA_MAXITER = 100
+_LAMBDA_TOL = 4e-15
+
+#: Safeguarded Newton on ``ln λ`` for CES multipliers (:func:`_ces_lambda`):
+#: limit and relative tolerance on the budget and on the step.
+_CES_LAMBDA_MAXITER = 200
+_CES_LAMBDA_TOL = 1e-14
+
+#: Newton in ``ln z`` for a producer's output share (:func:`_newton_root`): limit,
+#: relative step and bracket width at which it stops.
+_ROOT_MAXITER = 200
+_ROOT_STEP_TOL = 1e-13
+_ROOT_BRACKET_TOL = 4e-16
+
+#: Bisection steps on ``z`` or ``K`` (each halves the bracket: 64 reach float resolution).
+_BISECT_Z = 64
+
+#: Golden-section steps for the peak of a concave ``h`` (``c > 1``): 0.618**80 ≈ 2e-17.
+_GOLDEN_STEPS = 80
+
+#: Midpoints of the rule that integrates ``h`` to decide whether an increasing-returns
+#: producer beats shutting down (only the sign of the area matters).
+_AREA_POINTS = 64
 
 
 # --------------------------------------------------------------------------- helpers
 def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
-                   B: FloatArray, Q: FloatArray, lam0: FloatArray | None) -> tuple[FloatArray, BoolArray]:
+                   B: FloatArray, Q: FloatArray, lam0: FloatArray | None
+                   ) -> tuple[FloatArray, BoolArray, bool]:
     """Budget multipliers ``λ_i`` of log-utility agents given post totals (vectorised).
 
     With ``y^t B^t = p^t r^t + a^t / (α^t + λ c^t)``, ``a = α (B − p r)``, ``c = w B``
@@ -60,6 +90,9 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
         0 where it is satiated (``G(0) <= S``).
     ok : ndarray of bool (n,)
         ``S > 0`` (the agent can afford its verification).
+    converged : bool
+        Every multiplier met ``_LAMBDA_TOL`` within ``_LAMBDA_MAXITER`` steps
+        (else the unfinished ones are their last iterate).
     """
     p = B / Q
     pr = p * req
@@ -81,7 +114,7 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
     aa, cc, aln, ll, Si = a, c, al, lam, S_safe
     if idx.size < alpha.shape[0]:
         aa, cc, aln, ll, Si = a[idx], c[idx], al[idx], lam[idx], S_safe[idx]
-    for _ in range(100):
+    for _ in range(_LAMBDA_MAXITER):
         if idx.size == 0:
             break
         inv = ll[:, None] * cc
@@ -95,8 +128,8 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
         with np.errstate(divide="ignore", invalid="ignore"):
             step = (1.0 / Si - 1.0 / G) * (G * G) / dG
         new = np.maximum(ll + step, 0.0)
-        done = np.abs(G / Si - 1.0) < 4e-15
-        done |= np.abs(new - ll) <= 4e-15 * np.maximum(new, 1e-300)
+        done = np.abs(G / Si - 1.0) < _LAMBDA_TOL
+        done |= np.abs(new - ll) <= _LAMBDA_TOL * np.maximum(new, 1e-300)
         lam[idx] = new
         if done.any():
             keep = ~done
@@ -105,42 +138,43 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
         else:
             ll = new
     lam = np.where(ok, lam, np.inf)
-    return lam, ok
+    return lam, ok, idx.size == 0
 
 
 def _shares_from_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray,
-                        Q: FloatArray, lam: FloatArray, rho: FloatArray) -> FloatArray:
-    return post_share(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
+                        Q: FloatArray, lam: FloatArray, rho: FloatArray) -> tuple[FloatArray, bool]:
+    """Shares ``y_i^t`` for given multipliers, and whether every CES share converged."""
+    return post_share_checked(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
 
 
 def _ces_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
-                B: FloatArray, Q: FloatArray, rho: FloatArray) -> tuple[FloatArray, BoolArray]:
+                B: FloatArray, Q: FloatArray, rho: FloatArray) -> tuple[FloatArray, BoolArray, bool]:
     """Budget multipliers of CES agents: safeguarded Newton on ``ln λ``.
 
     Spending ``Σ_t y^t B^t`` falls with ``λ``; its derivative comes from
-    :func:`market.shares._ces_share`. Start: the log-utility multiplier;
+    :func:`market.shares.ces_share`. Start: the log-utility multiplier;
     a bracket in ``ln λ`` is kept and bisected whenever Newton leaves it.
+    Returns ``(λ, ok, converged)`` as :func:`_budget_lambda` does.
     """
-    from market.shares import _ces_share
-
     p = B / Q
     S = income - (p * req).sum(axis=1)
     ok = (S > 0) & np.all(req < Q, axis=1)
-    lam_log, _ = _budget_lambda(alpha, req, w, income, B, Q, None)
+    lam_log, _, _ = _budget_lambda(alpha, req, w, income, B, Q, None)
     ell = np.log(np.where(np.isfinite(lam_log) & (lam_log > 0), lam_log, 1.0))
     lo = np.full_like(ell, -np.inf)
     hi = np.full_like(ell, np.inf)
     Bb = np.broadcast_to(B[None, :], alpha.shape)
     Qb = np.broadcast_to(Q[None, :], alpha.shape)
     valued = alpha > 0
-    for _ in range(200):
+    converged = False
+    for _ in range(_CES_LAMBDA_MAXITER):
         lam = np.exp(ell)
         y = post_share(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
         dy = np.zeros_like(y)
         if valued.any():
-            _, d = _ces_share(alpha[valued], req[valued], w[valued], Bb[valued], Qb[valued],
-                              np.broadcast_to(lam[:, None], alpha.shape)[valued],
-                              np.broadcast_to(rho[:, None], alpha.shape)[valued], y[valued])
+            _, d, _ = ces_share(alpha[valued], req[valued], w[valued], Bb[valued], Qb[valued],
+                                np.broadcast_to(lam[:, None], alpha.shape)[valued],
+                                np.broadcast_to(rho[:, None], alpha.shape)[valued], y[valued])
             dy[valued] = d
         g = (y * B[None, :]).sum(axis=1) - income
         dg = (dy * B[None, :]).sum(axis=1)
@@ -152,16 +186,18 @@ def _ces_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Float
         mid = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
                        np.where(np.isfinite(lo), lo + 2.0, hi - 2.0))
         new = np.where(bad, mid, new)
-        done = (np.abs(g) <= 1e-14 * income) | (np.abs(new - ell) <= 1e-14 * np.maximum(1.0, np.abs(ell)))
+        done = ((np.abs(g) <= _CES_LAMBDA_TOL * income)
+                | (np.abs(new - ell) <= _CES_LAMBDA_TOL * np.maximum(1.0, np.abs(ell))))
         ell = np.where(ok & ~done, new, ell)
         if (done | ~ok).all():
+            converged = True
             break
-    return np.where(ok, np.exp(ell), np.inf), ok
+    return np.where(ok, np.exp(ell), np.inf), ok, converged
 
 
 def agent_shares(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
                  B: FloatArray, Q: FloatArray, rho: FloatArray,
-                 lam0: FloatArray | None = None) -> tuple[FloatArray, FloatArray, BoolArray]:
+                 lam0: FloatArray | None = None) -> tuple[FloatArray, FloatArray, BoolArray, bool]:
     """Every agent's shares ``y_i^t`` of the posts given the totals and its income.
 
     Parameters
@@ -182,21 +218,26 @@ def agent_shares(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Floa
     lam : ndarray (n,)
     ok : ndarray of bool (n,)
         The agent can pay for its required purchases.
+    converged : bool
+        Every inner iteration (multipliers, CES shares) converged.
     """
     log_rows = rho == 0.0
     lam = np.empty(alpha.shape[0])
     ok = np.empty(alpha.shape[0], dtype=bool)
     if log_rows.all():
-        lam, ok = _budget_lambda(alpha, req, w, income, B, Q, lam0)
+        lam, ok, converged = _budget_lambda(alpha, req, w, income, B, Q, lam0)
     else:
+        converged = True
         sel = np.nonzero(log_rows)[0]
         if sel.size:
-            lam[sel], ok[sel] = _budget_lambda(alpha[sel], req[sel], w[sel], income[sel], B, Q,
-                                               None if lam0 is None else lam0[sel])
+            lam[sel], ok[sel], converged = _budget_lambda(alpha[sel], req[sel], w[sel], income[sel],
+                                                          B, Q, None if lam0 is None else lam0[sel])
         sel = np.nonzero(~log_rows)[0]
-        lam[sel], ok[sel] = _ces_lambda(alpha[sel], req[sel], w[sel], income[sel], B, Q, rho[sel])
-    y = _shares_from_lambda(alpha, req, w, B, Q, lam, rho)
-    return y, lam, ok
+        lam[sel], ok[sel], ces_converged = _ces_lambda(alpha[sel], req[sel], w[sel], income[sel], B,
+                                                       Q, rho[sel])
+        converged = converged and ces_converged
+    y, shares_converged = _shares_from_lambda(alpha, req, w, B, Q, lam, rho)
+    return y, lam, ok, converged and shares_converged
 
 
 # ----------------------------------------------------------------- producer block
@@ -234,7 +275,8 @@ def _marginal_revenue(pr: _Producers, z: FloatArray, B: FloatArray, Q: FloatArra
 
 
 def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArray,
-                     psi: FloatArray, z0: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+                     psi: FloatArray, z0: FloatArray | None = None
+                     ) -> tuple[FloatArray, FloatArray, bool]:
     """Producers' output shares ``z_j^t = q_j^t/Q^t`` and capacities, given totals and ``(λ_j, ψ_j)``.
 
     ``ψ_j = p^0/(1 − y_j^0)`` is the producer's marginal cost of the good in
@@ -250,9 +292,11 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     For log utility and ``c ≤ 1`` the root is found by safeguarded Newton
     (:func:`_newton_root`; ``h`` is convex there, ``h' = −pB/(B − pr) −
     ψ φ'(zQ) (1−c)/(c z)``), warm-started at ``z0`` (e.g. the previous
-    evaluation's outputs); otherwise by bisection.
+    evaluation's outputs); otherwise by bisection. The third value says
+    whether every Newton root converged (bisections take a fixed number of steps).
     """
     P, T = pr.req.shape
+    converged = True
     zcap = np.minimum(1.0, pr.K / Q[None, :])
     psi_ = psi[:, None]
 
@@ -279,8 +323,11 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         return slope_mr - psi_ * dphi(np.maximum(z * Q, 0.0), pr.theta, pr.c) * expo / z
 
     def root_of_h(lo: FloatArray, hi: FloatArray, active: BoolArray) -> FloatArray:
+        nonlocal converged
         if newton:
-            return _newton_root(h, dh, lo, hi, z0, active)
+            root, ok = _newton_root(h, dh, lo, hi, z0, active)
+            converged = converged and ok
+            return root
         return bisect(lo, hi)
 
     # decreasing h (c <= 1): root on (0, zcap]
@@ -291,7 +338,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         # increasing returns: golden-section search for the peak of the concave h
         lo, hi = zero.copy(), zcap.copy()
         g = (np.sqrt(5.0) - 1.0) / 2.0
-        for _ in range(80):
+        for _ in range(_GOLDEN_STEPS):
             m1 = hi - g * (hi - lo)
             m2 = lo + g * (hi - lo)
             left = h(m1) > h(m2)
@@ -300,7 +347,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         peak = 0.5 * (lo + hi)
         root = np.where(hc >= 0, zcap, np.where(h(peak) <= 0, 0.0, bisect(peak, zcap)))
         # keep the output only if it beats shutting down (area under h from 0)
-        n = 64
+        n = _AREA_POINTS
         grid = root[None] * (np.arange(1, n + 1)[:, None, None] - 0.5) / n
         area = np.stack([h(gz) for gz in grid]).sum(axis=0) * root / n
         z_ir = np.where(area > 0, root, 0.0)
@@ -329,15 +376,12 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         K = np.where(lr, Kstar, pr.K[:, 0])
     else:
         K = pr.K[:, 0].copy()
-    return z, K
-
-
-_BISECT_Z = 64
+    return z, K, converged
 
 
 def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray], FloatArray],
                  lo: FloatArray, hi: FloatArray, z0: FloatArray | None,
-                 active: BoolArray) -> FloatArray:
+                 active: BoolArray) -> tuple[FloatArray, bool]:
     """Root of a decreasing ``h`` on ``(lo, hi)`` by Newton's method in ``ln z`` kept inside a bracket.
 
     With ``h(z) = MR(z) − ψφ'(zQ)`` (``MR`` linear, ``φ' ∝ z^{(1−c)/c}``),
@@ -349,6 +393,7 @@ def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray
     iteration cannot do worse than bisection. Stops when the step or the
     bracket is at float resolution. Entries whose bracket does not hold a
     sign change (``~active``) are not iterated on and are discarded by the caller.
+    Returns the roots and whether all of them stopped within ``_ROOT_MAXITER`` steps.
     """
     lo = lo.copy()
     hi = hi.copy()
@@ -357,21 +402,24 @@ def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray
         z = hi.copy()
     else:
         z = np.where((z0 > lo) & (z0 < hi), z0, mid)
-    for _ in range(200):
+    converged = False
+    for _ in range(_ROOT_MAXITER):
         f = h(z)
         pos = f > 0
         np.copyto(lo, z, where=pos)
         np.copyto(hi, z, where=~pos)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = z * np.exp(-f / (z * dh(z)))
-        done = (np.abs(new - z) <= 1e-13 * z) | (hi - lo <= 4e-16 * hi) | (f == 0) | ~active
+        done = ((np.abs(new - z) <= _ROOT_STEP_TOL * z) | (hi - lo <= _ROOT_BRACKET_TOL * hi)
+                | (f == 0) | ~active)
         bad = ~((new >= lo) & (new <= hi)) & ~done
         if bad.any():
             new = np.where(bad, 0.5 * (lo + hi), new)
         z = np.where(done, np.clip(new, lo, hi), new)
         if done.all():
+            converged = True
             break
-    return z
+    return z, converged
 
 
 # ------------------------------------------------------------------- the system
@@ -399,6 +447,9 @@ class Responses:
         Producers' bid shares.
     lam_p, psi : ndarray (P,)
         The producers' unknowns ``λ_j`` and ``ψ_j`` at ``x``.
+    converged : bool
+        Every inner iteration (multipliers, CES shares, output roots) met its
+        tolerance within its limit; if not, some response is a last iterate.
     """
 
     B: FloatArray
@@ -412,6 +463,12 @@ class Responses:
     y_p: FloatArray
     lam_p: FloatArray
     psi: FloatArray
+    converged: bool
+
+
+#: The standard agents' block of :meth:`NashSystem.responses`: shares, multipliers,
+#: who can pay, and whether its inner iterations converged.
+_StdBlock = tuple[FloatArray, FloatArray, BoolArray, bool]
 
 
 class NashSystem:
@@ -455,10 +512,13 @@ class NashSystem:
             long_run=arr.long_run[j], ces=arr.r[j])
         self.P = j.size
         self._lam_std: FloatArray | None = None
-        self._last_std: tuple[FloatArray, FloatArray, BoolArray] | None = None
+        self._last_std: _StdBlock | None = None
         self._z_last: FloatArray | None = None
         self._memo: tuple[FloatArray, Responses] | None = None
         self.evaluations = 0
+        #: evaluations whose responses came from an inner iteration that ran out of
+        #: steps (see :attr:`Responses.converged`)
+        self.exhausted = 0
 
     # unknown vector <-> named parts
     def unpack(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -468,7 +528,7 @@ class NashSystem:
         return B, Q, np.exp(x[2 * T:2 * T + P]), np.exp(x[2 * T + P:])
 
     def responses(self, x: FloatArray,
-                  std: tuple[FloatArray, FloatArray, BoolArray] | None = None) -> Responses:
+                  std: _StdBlock | None = None) -> Responses:
         """Every participant's response to the totals in ``x`` (see class docstring).
 
         ``std`` freezes the standard agents' block (used for the producers'
@@ -481,13 +541,13 @@ class NashSystem:
         pr = self.pr
         if std is None:
             income = B[0] * self.omega / self.Omega
-            y_s, lam_s, ok_s = agent_shares(self.s_alpha, self.s_req, self.s_w, income, B, Q,
-                                            self.s_rho, self._lam_std)
+            y_s, lam_s, ok_s, std_converged = agent_shares(self.s_alpha, self.s_req, self.s_w, income,
+                                                           B, Q, self.s_rho, self._lam_std)
             self._lam_std = lam_s
-            self._last_std = (y_s, lam_s, ok_s)
+            self._last_std = (y_s, lam_s, ok_s, std_converged)
         else:
-            y_s, lam_s, ok_s = std
-        z, K = _producer_output(pr, B[1:], Q[1:], lam_p, psi, self._z_last)
+            y_s, lam_s, ok_s, std_converged = std
+        z, K, z_converged = _producer_output(pr, B[1:], Q[1:], lam_p, psi, self._z_last)
         if std is None:
             self._z_last = z
         q = z * Q[None, 1:]
@@ -497,15 +557,17 @@ class NashSystem:
         req = np.empty((self.P, T + 1))
         req[:, 0] = Phi
         req[:, 1:] = pr.req
-        y_p = _shares_from_lambda(pr.alpha, req, w, B, Q, lam_p, pr.ces)
+        y_p, p_converged = _shares_from_lambda(pr.alpha, req, w, B, Q, lam_p, pr.ces)
+        converged = std_converged and z_converged and p_converged
         out = Responses(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
-                        lam_p=lam_p, psi=psi)
+                        lam_p=lam_p, psi=psi, converged=converged)
         if std is None:
             self._memo = (x.copy(), out)
+            self.exhausted += not converged
         return out
 
     def residual(self, x: FloatArray,
-                 std: tuple[FloatArray, FloatArray, BoolArray] | None = None) -> FloatArray:
+                 std: _StdBlock | None = None) -> FloatArray:
         """The ``2T + 2P`` equations at ``x`` (see class docstring)."""
         self.evaluations += 1
         r = self.responses(x, std)
@@ -519,6 +581,9 @@ class NashSystem:
         p0 = B[0] / Q[0]
         consistency = r.psi * (1.0 - y0) / p0 - 1.0
         out = np.concatenate((y_tot - 1.0, z_tot - 1.0, budget, consistency))
+        # a trial point far off (a share of 0/0, a priced-out producer) gives a
+        # non-finite residual; a large finite one tells the root finder to step back
+        # instead of stopping on NaN
         return np.where(np.isfinite(out), out, 1e6)
 
     def jacobian(self, x: FloatArray) -> FloatArray:
@@ -538,11 +603,11 @@ class NashSystem:
         T = self.T
         if np.any(self.s_rho != 0.0):
             return np.asarray(optimize.approx_fprime(x, self.residual, 1.5e-8))
-        f0 = self.residual(x)
         B, Q, _, _ = self.unpack(x)
-        std = (self._last_std if self._last_std is not None else
-               agent_shares(self.s_alpha, self.s_req, self.s_w, B[0] * self.omega / self.Omega,
-                            B, Q, self.s_rho, self._lam_std))
+        # the standard agents' block at x, frozen for the differences below (counted as
+        # one residual evaluation, as when it was obtained by evaluating the residual)
+        self.evaluations += 1
+        std = self._standard_block(x)
         base_std = self.residual(x, std)
         J = np.empty((n, n))
         for k in range(n):
@@ -551,7 +616,7 @@ class NashSystem:
             xk[k] += h
             J[:, k] = (self.residual(xk, std) - base_std) / h
         # standard agents, analytic
-        y_s, lam, ok = std
+        y_s, lam, ok, _ = std
         al, req, w = self.s_alpha, self.s_req, self.s_w
         good = ok & np.isfinite(lam)
         lam_ = np.where(good, lam, 0.0)[:, None]
@@ -578,32 +643,57 @@ class NashSystem:
         Js[:, :T] *= B[None, 1:]
         Js[:, T:] *= Q[None, 1:]
         J[:T, :2 * T] += Js
-        del f0
         return J
 
+    def _standard_block(self, x: FloatArray) -> _StdBlock:
+        """The standard agents' block at ``x``, as :meth:`responses` computes (or recalls) it."""
+        self.responses(x)
+        assert self._last_std is not None  # set by every unfrozen evaluation, memo included
+        return self._last_std
+
     def initial_guess(self) -> FloatArray:
-        """An interior start: equal input shares for producers, Cobb-Douglas spending."""
+        """An interior start: equal input shares for producers, Cobb-Douglas spending.
+
+        The constants are a start, not a model: they put every unknown inside
+        the region where the responses are defined, and were tuned on the
+        shipped scenarios (changing them changes which root a hard case finds
+        first, hence the outputs).
+        """
         T, P, pr = self.T, self.P, self.pr
         Omega = self.Omega
+        # every producer uses an equal part of the good, spread over the T+1 posts
         phi_each = Omega / (P * (T + 1.0))
         q = production(phi_each, pr.theta, pr.c)
+        # strictly below capacity: at K a producer's output share has a kink
         q = np.minimum(q, 0.8 * np.where(np.isfinite(pr.K), pr.K, np.inf))
         Q = q.sum(axis=0)
         al = self.s_alpha[:, 1:]
         shares = al / np.maximum(al.sum(axis=1, keepdims=True), 1e-300)
+        # standard agents spend their income (B^0 = 1 split by ω) Cobb-Douglas
         B_std = (shares * (self.omega / Omega)[:, None]).sum(axis=0)
+        # producers that value electricity add their own bids (about a quarter on top),
+        # else only their verification (a couple of percent)
         prod_values = bool(np.any(pr.alpha[:, 1:] > 0))
         B = B_std * (1.25 if prod_values else 1.02)
+        # no post starts without bids (its price would be 0 and its shares undefined)
         B = np.maximum(B, 1e-3 * B_std.sum() / T)
+        # λ_j = Σα / (its spending): spending guessed as the same quarter / 2% of B^0
         S_p = np.full(P, 0.25 / P if prod_values else 0.02 / P)
         lam = np.maximum(pr.alpha.sum(axis=1), 1e-3) / S_p
+        # ψ_j = p^0/(1 − y_j^0) with its bid share of the good about its output
+        # share 1/P (kept below 0.9 so a lone producer's ψ stays finite)
         z0 = 1.0 / P
         psi = np.full(P, (1.0 / Omega) / (1.0 - min(z0, 0.9)))
         return np.log(np.concatenate((B, Q, lam, psi)))
 
 
 # ------------------------------------------------------------------- the solver
-def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float = 0.5,
+#: Steps of one damped relaxation (:func:`_relax`); its last point is judged by
+#: its residual like any other method's, so running out is not an error.
+_RELAX_MAXITER = 3000
+
+
+def _relax(sysm: NashSystem, x: FloatArray, iterations: int = _RELAX_MAXITER, eta: float = 0.5,
            tol: float = 1e-4) -> FloatArray:
     """Damped fixed-point iteration on the aggregates, to reach the basin of Newton's method.
 
@@ -643,19 +733,36 @@ def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float =
     return x
 
 
+#: The order in which :func:`_solve_system` tries its methods. A coarse damped
+#: relaxation from the start brings the aggregates near the root, where Powell's
+#: hybrid method (with the analytic Jacobian) converges fast; if it fails, a slow
+#: relaxation from the start again (it tracks oscillating marginal costs that
+#: defeat the first), then hybr, Levenberg-Marquardt (robust where the Jacobian
+#: is near singular) and hybr once more, each from the best point so far.
+_METHODS = ("relax", "hybr", "relax-slow", "hybr", "lm", "hybr")
+
+#: ``(eta, tol)`` of the two relaxations: the fast one stops once the residual
+#: is below 0.1 (it only has to reach Newton's basin), the slow one at 1e-4.
+_RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4)}
+
+#: After every method failed to reach ``_TOL``, the best point still counts as
+#: converged if its residual is at most this (the FOC residuals of the final
+#: profile are checked independently, :func:`market.profile.evaluate_profile`).
+_ACCEPT = 1e-9
+
+
 def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, str]:
+    """Root of the aggregate system by the methods of ``_METHODS`` in turn.
+
+    Returns ``(x, converged, message)``: the first root with residual ``≤ _TOL``,
+    else the best point found, converged if its residual is ``≤ _ACCEPT``.
+    """
     best_x, best_norm = x0, np.inf
     x = x0
-    for method in ("relax", "hybr", "relax-slow", "hybr", "lm", "hybr"):
-        if method == "relax-slow":
-            x = _relax(sysm, x0, eta=0.5, tol=1e-4)
-            res = float(np.max(np.abs(sysm.residual(x))))
-            if res < best_norm:
-                best_x, best_norm = x, res
-            x = x if np.isfinite(res) else best_x
-            continue
-        if method == "relax":
-            x = _relax(sysm, x0, eta=1.0, tol=0.1)
+    for method in _METHODS:
+        if method in _RELAX:
+            eta, tol = _RELAX[method]
+            x = _relax(sysm, x0, eta=eta, tol=tol)
             res = float(np.max(np.abs(sysm.residual(x))))
             if res < best_norm:
                 best_x, best_norm = x, res
@@ -670,7 +777,7 @@ def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, s
         if res <= _TOL:
             return sol.x, True, str(sol.message)
         x = best_x
-    return best_x, best_norm <= 1e-9, f"aggregate residual {best_norm:.3g}"
+    return best_x, best_norm <= _ACCEPT, f"aggregate residual {best_norm:.3g}"
 
 
 def _leavers(sysm: NashSystem, r: Responses, cannot_pay: BoolArray, n: int) -> BoolArray:
@@ -768,6 +875,10 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             scale = arr.bytecoins[participants].sum() / bids.sum()
             if not scale > 0:
                 raise SolverError("participants hold no bytecoins: the price level is undefined")
+            if not r.converged:
+                # an inner iteration ran out at the answer: say so (the FOC residuals
+                # of the profile, checked by evaluate_profile, decide convergence)
+                message += "; an inner iteration reached its limit at the solution"
             return evaluate_profile(economy, bids * scale, offers, v=v, participants=participants,
                                     kind="nash", iterations=total_evals, converged=converged,
                                     message=message)

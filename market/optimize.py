@@ -22,6 +22,10 @@ _FLAT = 64.0
 #: (a 10%-of-the-point first step from an optimal start needs ~1e-9).
 _SHRINK_MIN = 1e-8
 
+#: Trial steps of one line search (halvings from 1 reach 2**-60 ≈ 1e-18): when
+#: none is accepted the search stops and reports its stationarity (``kkt``).
+_LINE_SEARCH_MAXITER = 60
+
 
 def maximise_box(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: FloatArray,
                  lo: FloatArray, hi: FloatArray, maxiter: int = 500,
@@ -84,7 +88,7 @@ def maximise_box(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x
                 continue
         accepted: tuple[FloatArray, float, FloatArray] | None = None
         t = 1.0
-        for _ls in range(60):
+        for _ls in range(_LINE_SEARCH_MAXITER):
             xn = np.clip(x + t * d, lo, hi)
             step = xn - x
             rise = float(g @ step)
