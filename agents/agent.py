@@ -18,20 +18,21 @@ From these it predicts exactly what its next order may spend
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from market.model import AgentSpec, FloatArray
 
+from agents.chain.fixedpoint import WAD, settle_order
 from agents.strategies import Order, Strategy
 
 if TYPE_CHECKING:  # pragma: no cover
     from agents.chain.backend import Account
+    from agents.chain.events import Settled
 
-#: 1 bytecoin = 10**18 wei; 1.0 unit of good/electricity = 10**18 wad
-WAD = 10**18
 #: Orders are rounded down to multiples of GRID wei/wad (2^32 ≈ 4.3e-9 units). Why:
 #: calldata costs 4 gas per zero byte and 16 per non-zero byte, so bids that
 #: wander in their last digits from round to round change an order's gasUsed,
@@ -39,11 +40,6 @@ WAD = 10**18
 #: order stops changing, to the wei, once the strategy's output is stable to
 #: ~1e-9: the gas (and v) of a converged run is the same in every round.
 GRID = 1 << 32
-
-
-def to_units(x: int) -> float:
-    """Wei or wad → float bytecoins or units."""
-    return x / WAD
 
 
 def to_wad(x: float) -> int:
@@ -117,8 +113,6 @@ class Agent:
         """
         if self.pending is None:
             return self.balance, self.stock
-        from agents.chain.fixedpoint import settle_order
-
         B, Q = closed[self.pending.round]
         f = settle_order(B, Q, self.pending.bids, self.pending.offers, self.omega)
         stock = f.allocations[0] if self.producer else self.stock
@@ -127,7 +121,7 @@ class Agent:
     # ------------------------------------------------------------------ act
 
     def to_integers(self, order: Order, balance: int, stock: int,
-                    input_of: Any = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+                    input_of: Callable[[tuple[int, ...]], int] | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Exact integer bids (wei) and offers (wad) for ``order``, within balance and stock.
 
         Bids are rounded down to the :data:`GRID`; if the strategy meant to spend
@@ -168,10 +162,10 @@ class Agent:
         return tuple(bids), tuple(offers)
 
     def placed(self, round: int, bids: tuple[int, ...], offers: tuple[int, ...], input_used: int,
-               settled: Any, gas_used: int) -> None:
+               settled: Settled | None, gas_used: int) -> None:
         """Book an order the chain accepted (its receipt and its ``Settled`` event, if any).
 
-        Learns ``v = κ · gasUsed`` from the receipt.
+        Learns ``v = κ · gasUsed`` from the receipt (:meth:`verification`).
         """
         if settled is not None:
             self.balance += settled.revenue + settled.refund
@@ -182,9 +176,16 @@ class Agent:
             self.stock -= input_used
         self.pending = Pending(round, bids, offers)
         self.gas_used = gas_used
-        self.v = self.kappa * gas_used
+        self.v = self.verification(gas_used)
 
-    def claimed(self, settled: Any) -> None:
+    def verification(self, gas_used: int) -> float:
+        """``v = κ · gasUsed`` (kWh, SPEC §3): the verification electricity of an order
+        whose receipt used ``gas_used`` (0 for no order). The one place the simulation
+        computes it; the prior before any receipt is
+        :meth:`market.model.Economy.verification_energy`."""
+        return self.kappa * gas_used
+
+    def claimed(self, settled: Settled) -> None:
         """Book the final ``claim`` (settlement of its last order)."""
         self.balance += settled.revenue + settled.refund
         if self.producer:

@@ -1,19 +1,41 @@
-"""What a simulation run records: one row per agent and round, one per round.
+"""What a simulation run records: one row per agent and round, one per round,
+the end-of-run ledger and the run's result.
 
-These frozen dataclasses are the single source of the CSV columns and of the
-per-round parts of ``summary.json`` (see ``docs/summary-schema.md``). All
-quantities are floats in natural units (bytecoins, kWh, good units), arrays
-are indexed by post ``[x^0, x^1, ..., x^T]`` (post 0 = the consumption good).
+These frozen dataclasses are the single source of the CSV columns and of
+``summary.json`` (see ``docs/summary-schema.md``); :mod:`emg.output` only
+serialises them. All quantities are floats in natural units (bytecoins, kWh,
+good units) unless a name ends in ``_wei``/``_wad``; arrays are indexed by post
+``[x^0, x^1, ..., x^T]`` (post 0 = the consumption good).
+
+The price of an inactive post (``B^t = 0`` or ``Q^t = 0``) is ``0.0`` in these
+records, in the CSV files and in what agents observe
+(:class:`agents.strategies.Observation`), like the contract's own integer
+price; the float economics (:func:`market.posts.settle`) writes ``nan``
+there instead, and the plots draw it as a gap.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-#: agent status in a round
-STATUS_OK = "ok"
-STATUS_FAILED = "failed"  # its strategy raised or its transaction reverted
-STATUS_ABSTAINED = "abstained"  # it chose not to trade (priced out, or nothing to spend)
+import numpy as np
+
+from market.model import FloatArray, Scenario, SimulationSettings
+
+from agents.chain.fixedpoint import WAD
+
+if TYPE_CHECKING:  # pragma: no cover
+    from market.results import Equilibrium
+
+
+class AgentStatus(StrEnum):
+    """An agent's status in a round (its text is what the CSV and JSON files hold)."""
+
+    OK = "ok"  #: its order was placed
+    FAILED = "failed"  #: its strategy raised or its transaction reverted
+    ABSTAINED = "abstained"  #: it chose not to trade (priced out, or nothing to spend)
 
 
 @dataclass(frozen=True)
@@ -28,8 +50,8 @@ class AgentRound:
         Agent id ``"{group}-{k}"``.
     kind : str
         ``"standard"`` or ``"producer"``.
-    status : str
-        ``"ok"``, ``"failed"`` or ``"abstained"``.
+    status : AgentStatus
+        ``ok``, ``failed`` or ``abstained``.
     bids : tuple of float
         Bids ``b_i^t`` in bytecoins, ``t = 0..T`` (what reached the chain).
     offers : tuple of float
@@ -60,7 +82,7 @@ class AgentRound:
     round: int
     agent: str
     kind: str
-    status: str
+    status: AgentStatus
     bids: tuple[float, ...]
     offers: tuple[float, ...]
     allocations: tuple[float, ...]
@@ -82,8 +104,8 @@ class RoundRecord:
     round : int
         Round index, from 0.
     prices : tuple of float
-        ``p^t = B^t / Q^t`` as the contract computed it (``p^0 = B^0/Ω``);
-        ``0.0`` on an inactive post.
+        ``p^t = B^t / Q^t`` from the contract's totals (``p^0 = B^0/Ω``);
+        ``0.0`` on an inactive post (see the module's note).
     bids : tuple of float
         Totals ``B^t``.
     offers : tuple of float
@@ -132,3 +154,160 @@ class RunLog:
     rounds: list[RoundRecord] = field(default_factory=list)
     agents: list[AgentRound] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PeriodBalance:
+    """The electricity of one period ``t`` in the last round (``ledger.electricity.last_round``).
+
+    ``consumed + verification = allocated = delivered − dust_wad / 1e18``.
+    """
+
+    t: int
+    delivered: float
+    consumed: float
+    verification: float
+    allocated: float
+    dust_wad: int
+
+
+@dataclass(frozen=True)
+class ElectricityLedger:
+    """Electricity (SPEC §3), exact in wad for every round and period.
+
+    ``Σ_i (E_i^t + V_i^t) = Σ_i x_i^t = Q^t − dust^t`` with
+    ``0 ≤ dust^t < buyers^t`` (each allocation is rounded down by less than
+    one wad unit).
+    """
+
+    IDENTITY = ("sum_i (E_i^t + V_i^t) = sum_i x_i^t = Q^t - dust^t, "
+                "0 <= dust^t < buyers^t (wad), every round and period")
+
+    last_round: tuple[PeriodBalance, ...]
+    max_dust_wad: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class BytecoinLedger:
+    """Bytecoins (SPEC §4), exact in wei.
+
+    The agents' balances (on chain, and as each agent booked them from its
+    events) plus the market's escrow equal the supply, and after the final
+    claims the escrow is exactly the rounding dust forecast round by round.
+    """
+
+    IDENTITY = "sum_i balance_i + escrow = supply; escrow = rounding dust"
+
+    supply_wei: int
+    balances_wei: int
+    escrow_wei: int
+    dust_forecast_wei: int
+    books_match_chain: bool
+    ok: bool
+
+    @property
+    def supply(self) -> float:
+        return self.supply_wei / WAD
+
+    @property
+    def balances(self) -> float:
+        return self.balances_wei / WAD
+
+    @property
+    def escrow(self) -> float:
+        return self.escrow_wei / WAD
+
+    @property
+    def dust_forecast(self) -> float:
+        return self.dust_forecast_wei / WAD
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The end-of-run checks (``summary.json``'s ``ledger``).
+
+    Attributes
+    ----------
+    electricity : ElectricityLedger
+    bytecoins : BytecoinLedger
+    settlements_checked : int
+        Settlements compared with the Python forecast of the contract's
+        arithmetic (every one matched, or the run stops).
+    """
+
+    electricity: ElectricityLedger
+    bytecoins: BytecoinLedger
+    settlements_checked: int
+
+    @property
+    def ok(self) -> bool:
+        """Both identities hold."""
+        return self.electricity.ok and self.bytecoins.ok
+
+
+@dataclass
+class SimulationResult:
+    """The outcome of :meth:`agents.simulation.Simulation.run` (everything the output folder is made of).
+
+    Attributes
+    ----------
+    scenario : Scenario
+    settings : SimulationSettings
+        The settings in force (scenario's, with command-line overrides).
+    log : RunLog
+        Per-round and per-agent records, failures.
+    converged : bool
+        The last round's distance is within ``settings.tolerance``.
+    distance : float
+        ``max_t |p_sim^t / p_nash^t - 1|`` in the last round, against the Nash
+        equilibrium solved with ``v_used`` and renormalised to that round's total bids.
+    v_used : ndarray (N,)
+        The verification electricity each agent used in its last decision
+        (``κ · gasUsed`` of its previous receipt).
+    v_last : ndarray (N,)
+        ``κ · gasUsed`` of each agent's last order receipt.
+    nash, competitive : Equilibrium or None
+        ``emg solve``'s equilibria with ``v_used`` (None if the solver failed).
+    nash_prices, competitive_prices : ndarray (T+1,) or None
+        Their prices renormalised to the last round's total bids.
+    final : Equilibrium or None
+        The last round's profile as placed on chain, evaluated in floats with
+        ``v_used`` and the agents that ordered (None if no round was played).
+    ledger : Ledger
+        The end-of-run checks (electricity and bytecoins), see ``docs/summary-schema.md``.
+    gas_total, orders_total : int
+    final_bids, final_offers, final_allocations : ndarray (N, T+1)
+        The last round's orders and the chain's (rounded-down) allocations.
+    participants : ndarray of bool (N,)
+        The agents whose order of the last round was placed.
+    wall_seconds : float
+        Wall time of the loop (terminal only; never written to a file).
+    timing : dict
+        Seconds spent per phase (terminal and benchmarks only).
+    solver_errors : list of str
+        Messages of ``solve_nash`` failures during the run (distances then ``nan``).
+    """
+
+    scenario: Scenario
+    settings: SimulationSettings
+    log: RunLog
+    converged: bool
+    distance: float
+    v_used: FloatArray
+    v_last: FloatArray
+    nash: Equilibrium | None
+    competitive: Equilibrium | None
+    nash_prices: FloatArray | None
+    competitive_prices: FloatArray | None
+    final: Equilibrium | None
+    ledger: Ledger
+    gas_total: int
+    orders_total: int
+    final_bids: FloatArray
+    final_offers: FloatArray
+    final_allocations: FloatArray
+    participants: np.ndarray
+    wall_seconds: float = 0.0
+    timing: dict[str, float] = field(default_factory=dict)
+    solver_errors: list[str] = field(default_factory=list)

@@ -12,26 +12,27 @@ The columns and the JSON schema are documented in ``docs/summary-schema.md``.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.records import AgentRound, RoundRecord
 from market.io import atomic_write_bytes, atomic_write_text
+
+from agents.records import AgentRound, AgentStatus, Ledger, RoundRecord, SimulationResult
+from emg.formats import csv_text, json_num
+from emg.solve import equilibrium_json, scenario_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 #: the version tag of summary.json's schema
 SUMMARY_SCHEMA = "emg-simulate-summary/1"
-
-
-def _num(x: float) -> float | None:
-    """A JSON-safe float: ``nan``/``inf`` become ``null``."""
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def jsonable(obj: Any) -> Any:
@@ -46,7 +47,7 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, int):
         return int(obj)
     if isinstance(obj, float):
-        return _num(obj)
+        return json_num(obj)
     if hasattr(obj, "tolist"):  # numpy array or scalar
         return jsonable(obj.tolist())
     if isinstance(obj, Sequence):
@@ -62,15 +63,6 @@ def dumps_json(obj: Any) -> str:
 def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> None:
     """Write ``summary.json`` atomically (see ``docs/summary-schema.md``)."""
     atomic_write_text(path, dumps_json(summary))
-
-
-def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow([repr(float(x)) if isinstance(x, float) else x for x in row])
-    return buf.getvalue()
 
 
 def rounds_header(T: int) -> list[str]:
@@ -95,7 +87,7 @@ def rounds_csv(rounds: Sequence[RoundRecord], T: int) -> str:
          *r.verification, *r.delivered]
         for r in rounds
     ]
-    return _csv_text(rounds_header(T), rows)
+    return csv_text(rounds_header(T), rows)
 
 
 def agents_header(T: int) -> list[str]:
@@ -123,7 +115,7 @@ def agents_csv(agents: Sequence[AgentRound], rounds: Sequence[RoundRecord], T: i
          a.stock, a.error]
         for a in agents
     ]
-    return _csv_text(agents_header(T), rows)
+    return csv_text(agents_header(T), rows)
 
 
 # ----------------------------------------------------------------------------- plots
@@ -132,7 +124,7 @@ def agents_csv(agents: Sequence[AgentRound], rounds: Sequence[RoundRecord], T: i
 PNG_METADATA: dict[str, str | None] = {"Software": None}
 
 
-def new_figure() -> Any:
+def new_figure() -> tuple[Figure, Axes]:
     """A ``(figure, axes)`` pair on the Agg backend, the size of every emg plot."""
     import matplotlib
 
@@ -144,7 +136,7 @@ def new_figure() -> Any:
     return fig, ax
 
 
-def save_png(fig: Any, path: str | os.PathLike[str]) -> None:
+def save_png(fig: Figure, path: str | os.PathLike[str]) -> None:
     """Save ``fig`` as a PNG with fixed metadata, atomically, and close it."""
     import matplotlib.pyplot as plt
 
@@ -243,7 +235,7 @@ def plot_distance(path: str | os.PathLike[str], rounds: Sequence[RoundRecord],
     save_png(fig, path)
 
 
-def colors(n: int) -> list[Any]:
+def colors(n: int) -> list[tuple[float, float, float, float]]:
     """``n`` distinct line colours (tab10 up to 10, then viridis)."""
     import matplotlib
 
@@ -251,21 +243,42 @@ def colors(n: int) -> list[Any]:
     return [cmap(k if n <= 10 else k / max(n - 1, 1)) for k in range(n)]
 
 
-
-
 # ----------------------------------------------------------------------------- the run
 
-def summary(result: Any) -> dict[str, Any]:
-    """The ``summary.json`` document of a :class:`~agents.simulation.SimulationResult`.
+def ledger_json(ledger: Ledger) -> dict[str, Any]:
+    """The ``ledger`` object of ``summary.json`` (exact wei amounts as strings)."""
+    e, b = ledger.electricity, ledger.bytecoins
+    return {
+        "electricity": {
+            "identity": e.IDENTITY,
+            "last_round": [asdict(row) for row in e.last_round],
+            "max_dust_wad": e.max_dust_wad,
+            "ok": e.ok,
+        },
+        "bytecoins": {
+            "identity": b.IDENTITY,
+            "supply": b.supply,
+            "balances": b.balances,
+            "escrow": b.escrow,
+            "dust_forecast": b.dust_forecast,
+            "supply_wei": str(b.supply_wei),
+            "balances_wei": str(b.balances_wei),
+            "escrow_wei": str(b.escrow_wei),
+            "books_match_chain": b.books_match_chain,
+            "ok": b.ok,
+        },
+        "settlements_checked": ledger.settlements_checked,
+        "ok": ledger.ok,
+    }
+
+
+def summary(result: SimulationResult) -> dict[str, Any]:
+    """The ``summary.json`` document of a :class:`~agents.records.SimulationResult`.
 
     Schema ``emg-simulate-summary/1`` (``docs/summary-schema.md``). Wall-clock
     timings are deliberately absent (they would break byte-identical output).
+    Only serialises: every figure was computed by the simulation.
     """
-    import numpy as np
-
-    from market.check import evaluate_profile
-    from emg.solve import equilibrium_json, scenario_json
-
     scenario = result.scenario
     economy = scenario.economy
     s = result.settings
@@ -273,14 +286,9 @@ def summary(result: Any) -> dict[str, Any]:
     scen = scenario_json(scenario)
     scen["path"] = Path(scenario.path).name if scenario.path else None
     final = None
-    if log.rounds:
-        participants = np.asarray(result.participants, dtype=bool)
-        profile = evaluate_profile(
-            economy, result.final_bids, result.final_offers, v=result.v_used,
-            participants=participants, kind="simulation", iterations=len(log.rounds),
-            converged=result.converged, message="last on-chain round")
-        final = equilibrium_json(economy, profile)
-        # the chain's own settlement, rounded down (evaluate_profile recomputes it in floats)
+    if result.final is not None:
+        final = equilibrium_json(economy, result.final)
+        # the chain's own settlement, rounded down (result.final is evaluated in floats)
         for row, a in zip(final["agents"], result.final_allocations):
             row["allocation_on_chain"] = [float(x) for x in a]
     n_std = int((~economy.arrays.producer).sum())
@@ -331,11 +339,11 @@ def summary(result: Any) -> dict[str, Any]:
             "share_last_round": (sum(last.verification) / sum(last.delivered)
                                  if last and sum(last.delivered) > 0 else 0.0),
         },
-        "ledger": result.ledger,
+        "ledger": ledger_json(result.ledger),
         "solver_errors": list(result.solver_errors),
         "failures": [{"round": f.round, "agent": f.agent, "reason": f.reason, "error": f.error}
                      for f in log.failures],
-        "priced_out": [a.agent for a in log.agents[-economy.N:] if a.status == "abstained"],
+        "priced_out": [a.agent for a in log.agents[-economy.N:] if a.status == AgentStatus.ABSTAINED],
         "not_trading_last_round": [a.id for a in economy.agents()
                                    if not bool(result.participants[a.index])],
     }
@@ -346,7 +354,7 @@ OUTPUT_FILES = ("rounds.csv", "agents.csv", "prices.png", "distance.png", "verif
                 "balances.png", "summary.json")
 
 
-def write_run(out_dir: str | os.PathLike[str], result: Any) -> list[Path]:
+def write_run(out_dir: str | os.PathLike[str], result: SimulationResult) -> list[Path]:
     """Write the whole output folder; each file atomically, ``summary.json`` last.
 
     Returns the paths written. An interrupted run leaves every file either

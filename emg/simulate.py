@@ -15,9 +15,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from market.errors import ScenarioError
+from market.model import SimulationSettings
+from market.scenario import check_simulation_value, load_scenario
+
+from agents.records import AgentStatus
 from agents.strategies import STRATEGIES, STRATEGY_OPTIONS, check_settings, option_unused, resolve_strategy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from market.model import Scenario
+
+    from agents.records import SimulationResult
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,41 +54,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _settings(args: argparse.Namespace, scenario: Any) -> Any:
-    from market.errors import ScenarioError
-    from market.model import SimulationSettings
-    from market.scenario import simulation_from_dict
+#: the [simulation] fields the command line can override (option --<field>)
+OVERRIDES = ("rounds", "seed", "strategy", "damping", "tolerance")
 
-    s = scenario.simulation
-    table = {"rounds": s.rounds, "seed": s.seed, "strategy": s.strategy, "damping": s.damping,
-             "tolerance": s.tolerance, "backend": s.backend, "round_duration": s.round_duration}
-    for key in ("rounds", "seed", "strategy", "damping", "tolerance"):
-        value = getattr(args, key, None)
-        if value is not None:
-            table[key] = value
-    try:
-        settings = simulation_from_dict(table)
-    except ScenarioError as exc:  # name the command-line option, not the TOML field
-        raise ScenarioError(str(exc).replace("simulation.", "--", 1)) from None
+
+def _settings(args: argparse.Namespace, scenario: Scenario) -> SimulationSettings:
+    """The scenario's ``[simulation]`` settings with the command-line options given.
+
+    Each option is checked as the scenario loader checks its field, and a bad
+    one is named as the option (``--damping: must be in (0, 1], got 2.0``).
+    """
+    overrides = {key: getattr(args, key) for key in OVERRIDES if getattr(args, key, None) is not None}
+    for key, value in overrides.items():
+        check_simulation_value(key, value, f"--{key}")
     # the strategy's name and options: --strategy/--damping when given here, else the TOML's
-    field = "--strategy" if args.strategy is not None else "simulation.strategy"
-    entry = resolve_strategy(settings.strategy, field)
+    field = "--strategy" if "strategy" in overrides else "simulation.strategy"
+    entry = resolve_strategy(overrides.get("strategy", scenario.simulation.strategy), field)
     for option in STRATEGY_OPTIONS:
         if option in entry.options:
             continue
-        if getattr(args, option, None) is not None:
+        if option in overrides:
             raise option_unused(entry, option, f"--{option}")
-        if args.strategy is not None:  # the scenario's value was meant for its own strategy
-            table[option] = getattr(SimulationSettings(), option)
-            settings = simulation_from_dict(table)
+        if "strategy" in overrides:  # the scenario's value was meant for its own strategy
+            overrides[option] = getattr(SimulationSettings(), option)
+    settings = replace(scenario.simulation, **overrides)
     check_settings(settings)
     return settings
 
 
-def final_table(result: Any) -> str:
+def final_table(result: SimulationResult) -> str:
     """The table printed at the end of a run (explained line by line in docs/simulate.md)."""
-    import numpy as np
-
     e = result.scenario.economy
     log = result.log
     if not log.rounds:
@@ -117,12 +125,12 @@ def final_table(result: Any) -> str:
         f"last order: standard {max(gas_std) if gas_std else 0:,}, "
         f"producer {max(gas_prd) if gas_prd else 0:,}",
         f"verification v = kappa*gasUsed measured: {v.min():.4g} .. {v.max():.4g} kWh per order",
-        f"ledger: electricity {'ok' if result.ledger['electricity']['ok'] else 'FAILED'}, "
-        f"bytecoins {'ok' if result.ledger['bytecoins']['ok'] else 'FAILED'} "
-        f"(escrow dust {result.ledger['bytecoins']['escrow_wei']} wei, "
-        f"{result.ledger['settlements_checked']} settlements matched the forecast)",
+        f"ledger: electricity {'ok' if result.ledger.electricity.ok else 'FAILED'}, "
+        f"bytecoins {'ok' if result.ledger.bytecoins.ok else 'FAILED'} "
+        f"(escrow dust {result.ledger.bytecoins.escrow_wei} wei, "
+        f"{result.ledger.settlements_checked} settlements matched the forecast)",
         f"failures: {len(log.failures)}; priced out: "
-        f"{sum(1 for a in log.agents[-e.N:] if a.status == 'abstained')}",
+        f"{sum(1 for a in log.agents[-e.N:] if a.status == AgentStatus.ABSTAINED)}",
     ]
     if result.solver_errors:
         lines.append(f"solver failed {len(result.solver_errors)} time(s): "
@@ -132,17 +140,11 @@ def final_table(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation, print the final table, write the output folder."""
-    from market.scenario import load_scenario
-
     from emg.output import write_run
     from agents.simulation import Simulation
 
     scenario = load_scenario(args.scenario)
     if args.scale_money is not None:
-        from dataclasses import replace
-
-        from market.errors import ScenarioError
-
         if not args.scale_money > 0:
             raise ScenarioError(f"--scale-money: must be > 0, got {args.scale_money}")
         scenario = replace(scenario, economy=scenario.economy.scale_bytecoins(args.scale_money))
@@ -157,4 +159,4 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         written = write_run(args.out, result)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
-    return 0 if result.converged and result.ledger["ok"] else 1
+    return 0 if result.converged and result.ledger.ok else 1

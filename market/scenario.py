@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,35 @@ def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
                    verification=verification)
 
 
+#: the ``[simulation]`` fields' range checks: (test, message after "name: ")
+_SIMULATION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "rounds": (lambda v: v >= 1, "must be >= 1, got {v}"),
+    "damping": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1], got {v}"),
+    "tolerance": (lambda v: v > 0.0, "must be > 0, got {v}"),
+    "backend": (lambda v: v == "eth-tester" or v.startswith(("http://", "https://")),
+                "expected \"eth-tester\" or an http(s):// JSON-RPC URL, got {v!r}"),
+    "round_duration": (lambda v: v > 0.0, "must be > 0, got {v}"),
+}
+
+
+def check_simulation_value(key: str, value: int | float | str, name: str) -> None:
+    """Check one ``[simulation]`` value (already of its type), as the loader does.
+
+    ``name`` is what the message calls the field: the loader passes
+    ``simulation.<key>``, ``emg simulate`` its option ``--<key>``.
+
+    Raises
+    ------
+    ScenarioError
+        ``"{name}: must be ..."`` if the value is out of range (or not finite).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(f"{name}: must be finite, got {value!r}")
+    check = _SIMULATION_CHECKS.get(key)
+    if check is not None and not check[0](value):
+        raise ScenarioError(f"{name}: {check[1].format(v=value)}")
+
+
 def simulation_from_dict(table: Mapping[str, Any]) -> SimulationSettings:
     """Validate the ``[simulation]`` table."""
     if not isinstance(table, dict):
@@ -180,24 +209,18 @@ def simulation_from_dict(table: Mapping[str, Any]) -> SimulationSettings:
     _unknown(table, _SIMULATION, w)
     d = SimulationSettings()
     rounds = _int(table, "rounds", w, d.rounds)
-    if rounds < 1:
-        raise ScenarioError(f"simulation.rounds: must be >= 1, got {rounds}")
+    check_simulation_value("rounds", rounds, f"{w}.rounds")
     strategy = _str(table, "strategy", w, d.strategy)
     if not strategy.strip():  # the agents layer checks the name (agents.strategies.STRATEGIES)
         raise ScenarioError("simulation.strategy: must be a non-empty string")
     damping = _number(table, "damping", w, d.damping)
-    if not 0.0 < damping <= 1.0:
-        raise ScenarioError(f"simulation.damping: must be in (0, 1], got {damping}")
+    check_simulation_value("damping", damping, f"{w}.damping")
     tolerance = _number(table, "tolerance", w, d.tolerance)
-    if not tolerance > 0.0:
-        raise ScenarioError(f"simulation.tolerance: must be > 0, got {tolerance}")
+    check_simulation_value("tolerance", tolerance, f"{w}.tolerance")
     backend = _str(table, "backend", w, d.backend)
-    if backend != "eth-tester" and not backend.startswith(("http://", "https://")):
-        raise ScenarioError(f"simulation.backend: expected \"eth-tester\" or an http(s):// "
-                            f"JSON-RPC URL, got {backend!r}")
+    check_simulation_value("backend", backend, f"{w}.backend")
     round_duration = _number(table, "round_duration", w, d.round_duration)
-    if not round_duration > 0.0:
-        raise ScenarioError(f"simulation.round_duration: must be > 0, got {round_duration}")
+    check_simulation_value("round_duration", round_duration, f"{w}.round_duration")
     return SimulationSettings(rounds=rounds, seed=_int(table, "seed", w, d.seed),
                               strategy=strategy,
                               damping=damping, tolerance=tolerance, backend=backend,

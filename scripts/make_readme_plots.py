@@ -51,7 +51,7 @@ def row(label: str, r: Any) -> str:
     share = sum(r.log.rounds[-1].verification) / max(sum(r.log.rounds[-1].delivered), 1e-300)
     return (f"| {label} | {r.scenario.economy.N} | {r.scenario.economy.T} | {len(r.log.rounds)} | "
             f"{r.distance:.2e} | {r.converged} | {po} | {100 * share:.3g}% | {r.gas_total:,} | "
-            f"{'ok' if r.ledger['ok'] else 'FAILED'} |")
+            f"{'ok' if r.ledger.ok else 'FAILED'} |")
 
 
 def main(argv: list[str]) -> int:

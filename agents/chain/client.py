@@ -25,72 +25,24 @@ from .compiler import Artifact
 from .config import MarketConfig
 from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled, pack_values
 
-WAD = 10**18
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """A settled order (see ``Settled`` in contracts/interfaces/IMarket.sol).
-
-    Attributes
-    ----------
-    round : int
-    allocations : tuple of int
-        x^0..x^T (wad): x^0 the good bought, x^t the electricity delivered in period t.
-    revenue : int
-        Wei credited from offers: standard ω·B^0/Q^0, producer Σ_t q^t·B^t/Q^t (floors).
-    refund : int
-        Wei of bids returned from inactive posts.
-    consumed : int
-        Good consumed (wad): standard x^0; producer the stock left after its input.
-    stock : int
-        Producer's stock after settlement (= x^0), wad; 0 for a standard agent.
-    """
-
-    round: int
-    allocations: tuple[int, ...]
-    revenue: int
-    refund: int
-    consumed: int
-    stock: int
-
-    @classmethod
-    def of(cls, e: Settled) -> "Settlement":
-        return cls(e.round, e.allocations, e.revenue, e.refund, e.consumed, e.stock)
-
 
 @dataclass(frozen=True)
 class OrderResult:
-    """An order's receipt (``receipt.gas_used`` is its verification gas), round, input and settlement."""
+    """An order's receipt (``receipt.gas_used`` is its verification gas), round, input and
+    the ``Settled`` event of its previous order (None if it had none)."""
 
     receipt: Receipt
     round: int
     input: int
-    settlement: Settlement | None
-
-
-@dataclass(frozen=True)
-class ClosedRound:
-    """A closed round: totals B^t (wei), Q^t (wad), prices floor(B^t·1e18/Q^t) (0 if inactive)."""
-
-    round: int
-    B: tuple[int, ...]
-    Q: tuple[int, ...]
-    prices: tuple[int, ...]
-
-    @property
-    def active(self) -> tuple[bool, ...]:
-        return tuple(b > 0 and q > 0 for b, q in zip(self.B, self.Q))
-
-    def prices_float(self) -> tuple[float, ...]:
-        """p^t = B^t/Q^t in bytecoins per unit (nan where inactive)."""
-        return tuple(b / q if b > 0 and q > 0 else float("nan") for b, q in zip(self.B, self.Q))
+    settlement: Settled | None
 
 
 @dataclass(frozen=True)
 class CloseResult:
+    """The close's receipt and its ``RoundClosed`` event."""
+
     receipt: Receipt
-    closed: ClosedRound
+    closed: RoundClosed
 
 
 @dataclass(frozen=True)
@@ -149,7 +101,6 @@ class MarketClient:
                     sel = keccak(text=f"{item['name']}({','.join(types)})")[:4]
                     self._fns[name + item["name"]] = (sel, types, [o["type"] for o in item["outputs"]])
         self._order_sel, self._order_types, _ = self._fns["order"]
-        self._producers = {p.address.lower() for p in config.producers}
         self._prev: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.order_gas = 400_000 + 60_000 * (self.T + 1)
 
@@ -195,9 +146,6 @@ class MarketClient:
         deployer), so their first order needs no ``agentState`` view to find one."""
         for a in addresses:
             self._prev[to_checksum_address(a)] = ((), ())
-
-    def is_producer(self, address: str) -> bool:
-        return address.lower() in self._producers
 
     def previous(self, account: Account) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The (bids, offers) of ``account``'s unsettled order, ((), ()) if none."""
@@ -257,7 +205,7 @@ class MarketClient:
         placed: OrderPlaced | None = None
         for e in self._decode(receipt):
             if isinstance(e, Settled):
-                settlement = Settlement.of(e)
+                settlement = e
             elif isinstance(e, OrderPlaced):
                 placed = e
         if placed is None:
@@ -269,17 +217,17 @@ class MarketClient:
         receipt = self.transact(sender or self.chain.keeper, "close", [], gas=2_000_000 + 120_000 * (self.T + 1))
         for e in self._decode(receipt):
             if isinstance(e, RoundClosed):
-                return CloseResult(receipt, ClosedRound(e.round, e.total_bids, e.total_offers, e.prices))
+                return CloseResult(receipt, e)
         raise ChainError("close mined without a RoundClosed event")
 
-    def claim(self, account: Account) -> Settlement:
+    def claim(self, account: Account) -> Settled:
         """Settle ``account``'s last order (its round must be closed)."""
         pb, po = self.previous(account)
         receipt = self.transact(account, "claim", [pack_values(pb), pack_values(po)], gas=self.order_gas)
         self._prev.pop(account.address, None)
         for e in self._decode(receipt):
             if isinstance(e, Settled):
-                return Settlement.of(e)
+                return e
         raise ChainError("claim mined without a Settled event")
 
     def withdraw(self, account: Account, amount: int) -> Receipt:
@@ -307,9 +255,10 @@ class MarketClient:
         b, q = self.view("openTotals")
         return RoundState(r, deadline, orders, agents, tuple(b), tuple(q))
 
-    def closed_round(self, r: int) -> ClosedRound:
+    def closed_round(self, r: int) -> RoundClosed:
+        """Round ``r``'s totals and prices from the ``closedRound`` view (no deadline, no block)."""
         b, q, p = self.view("closedRound", [r])
-        return ClosedRound(r, tuple(b), tuple(q), tuple(p))
+        return RoundClosed(r, tuple(b), tuple(q), tuple(p))
 
     def agent(self, address: str) -> AgentState:
         kind, balance, stock, omega, pending, last, _ = self.view("agentState", [address])

@@ -6,8 +6,8 @@ observer can rebuild every balance, stock, total and price.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 from eth_abi import decode as abi_decode
@@ -50,7 +50,28 @@ class OrderPlaced:
 
 @dataclass(frozen=True)
 class Settled:
-    """A settled order: allocations x^0..x^T (wad), revenue and refund (wei), good consumed and stock after (wad)."""
+    """A settled order (the client returns this event from ``order`` and ``claim``).
+
+    Attributes
+    ----------
+    agent : str
+    round : int
+        The round of the order settled.
+    allocations : tuple of int
+        x^0..x^T (wad): x^0 the good bought, x^t the electricity delivered in period t.
+    revenue : int
+        Wei credited from offers: standard ω·B^0/Q^0, producer Σ_t q^t·B^t/Q^t (floors).
+    refund : int
+        Wei of bids returned from inactive posts.
+    consumed : int
+        Good consumed (wad): standard x^0; producer the stock left after its input.
+    stock : int
+        Producer's stock after settlement (= x^0), wad; 0 for a standard agent.
+    block : int
+
+    Its Python forecast is :class:`agents.chain.fixedpoint.FixedSettlement`
+    (compared with :meth:`~agents.chain.fixedpoint.FixedSettlement.matches`).
+    """
 
     agent: str
     round: int
@@ -64,14 +85,35 @@ class Settled:
 
 @dataclass(frozen=True)
 class RoundClosed:
-    """A closed round's totals B^t (wei), Q^t (wad), prices p^t (wei per unit) and the next deadline."""
+    """A closed round: the event, and what the ``closedRound`` view returns.
+
+    Attributes
+    ----------
+    round : int
+    B : tuple of int
+        Total bids B^t per post (wei).
+    Q : tuple of int
+        Total offers Q^t per post (wad; Q^0 = Ω of the standard agents who ordered).
+    prices : tuple of int
+        ``floor(B^t·1e18/Q^t)`` wei per unit, 0 on an inactive post (the
+        simulation's float records keep 0.0 there too, see :mod:`agents.records`).
+    next_deadline, block : int or None
+        The next round's deadline and the block, from the event; None when read
+        from the ``closedRound`` view. Not compared: two records of the same
+        closed round are equal.
+    """
 
     round: int
-    total_bids: tuple[int, ...]
-    total_offers: tuple[int, ...]
+    B: tuple[int, ...]
+    Q: tuple[int, ...]
     prices: tuple[int, ...]
-    next_deadline: int
-    block: int
+    next_deadline: int | None = field(default=None, compare=False)
+    block: int | None = field(default=None, compare=False)
+
+    @property
+    def active(self) -> tuple[bool, ...]:
+        """Per post: ``B^t > 0`` and ``Q^t > 0``."""
+        return tuple(b > 0 and q > 0 for b, q in zip(self.B, self.Q))
 
 
 @dataclass(frozen=True)
@@ -90,14 +132,25 @@ class Withdrawn:
 
 Event = Union[Registered, Started, OrderPlaced, Settled, RoundClosed, Deposited, Withdrawn]
 
-_CLASSES: dict[str, type] = {
-    "Registered": Registered,
-    "Started": Started,
-    "OrderPlaced": OrderPlaced,
-    "Settled": Settled,
-    "RoundClosed": RoundClosed,
-    "Deposited": Deposited,
-    "Withdrawn": Withdrawn,
+
+def _addr(x: str) -> str:
+    return to_checksum_address(x)
+
+
+#: the one mapping of a market event's name to its dataclass, built from the decoded
+#: arguments (by their ABI names) and the block number
+_EVENTS: dict[str, Callable[[dict[str, Any], int], Event]] = {
+    "Registered": lambda v, block: Registered(_addr(v["agent"]), v["kind"], v["bytecoins"],
+                                              v["omegaOrStock"], block),
+    "Started": lambda v, block: Started(v["agents"], v["deadline"], block),
+    "OrderPlaced": lambda v, block: OrderPlaced(_addr(v["agent"]), v["round"], unpack_values(v["bids"]),
+                                                unpack_values(v["offers"]), v["input"], block),
+    "Settled": lambda v, block: Settled(_addr(v["agent"]), v["round"], unpack_values(v["allocations"]),
+                                        v["revenue"], v["refund"], v["consumed"], v["stock"], block),
+    "RoundClosed": lambda v, block: RoundClosed(v["round"], tuple(v["totalBids"]), tuple(v["totalOffers"]),
+                                                tuple(v["prices"]), v["nextDeadline"], block),
+    "Deposited": lambda v, block: Deposited(_addr(v["agent"]), v["amount"], block),
+    "Withdrawn": lambda v, block: Withdrawn(_addr(v["agent"]), v["amount"], block),
 }
 
 
@@ -171,7 +224,7 @@ class AbiCodec:
         if not topics:
             return None
         item = self.events.get(bytes(topics[0]))
-        if item is None or item["name"] not in _CLASSES:
+        if item is None or item["name"] not in _EVENTS:
             return None
         indexed = [i for i in item["inputs"] if i["indexed"]]
         plain = [i for i in item["inputs"] if not i["indexed"]]
@@ -181,26 +234,5 @@ class AbiCodec:
             values[inp["name"]] = v
         for inp, v in zip(plain, abi_decode([i["type"] for i in plain], bytes(log["data"]))):
             values[inp["name"]] = v
-        return _build(item["name"], values, block)
+        return _EVENTS[item["name"]](values, block)
 
-
-def _build(name: str, v: dict[str, Any], block: int) -> Event:
-    def addr(x: str) -> str:
-        return to_checksum_address(x)
-
-    if name == "Registered":
-        return Registered(addr(v["agent"]), v["kind"], v["bytecoins"], v["omegaOrStock"], block)
-    if name == "Started":
-        return Started(v["agents"], v["deadline"], block)
-    if name == "OrderPlaced":
-        return OrderPlaced(addr(v["agent"]), v["round"], unpack_values(v["bids"]), unpack_values(v["offers"]),
-                           v["input"], block)
-    if name == "Settled":
-        return Settled(addr(v["agent"]), v["round"], unpack_values(v["allocations"]), v["revenue"], v["refund"],
-                       v["consumed"], v["stock"], block)
-    if name == "RoundClosed":
-        return RoundClosed(v["round"], tuple(v["totalBids"]), tuple(v["totalOffers"]), tuple(v["prices"]),
-                           v["nextDeadline"], block)
-    if name == "Deposited":
-        return Deposited(addr(v["agent"]), v["amount"], block)
-    return Withdrawn(addr(v["agent"]), v["amount"], block)

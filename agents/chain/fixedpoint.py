@@ -25,7 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .events import Settled
+
+#: 1 bytecoin = 10**18 wei; 1.0 unit of good/electricity = 10**18 wad (the one definition)
 WAD = 10**18
 #: internal scale of ln/exp
 ONE = 10**36
@@ -212,7 +217,8 @@ def price(B: int, Q: int) -> int:
 
 @dataclass(frozen=True)
 class FixedSettlement:
-    """One agent's settlement of a closed round, exactly as the contract pays it.
+    """One agent's settlement of a closed round, exactly as the contract pays it:
+    the Python forecast of the ``Settled`` event (:class:`agents.chain.events.Settled`).
 
     Attributes
     ----------
@@ -227,6 +233,11 @@ class FixedSettlement:
     allocations: tuple[int, ...]
     revenue: int
     refund: int
+
+    def matches(self, settled: Settled) -> bool:
+        """The chain's ``Settled`` event pays exactly this forecast (allocations, revenue, refund)."""
+        return (self.allocations, self.revenue, self.refund) == (
+            settled.allocations, settled.revenue, settled.refund)
 
 
 def settle_order(B: Sequence[int], Q: Sequence[int], bids: Sequence[int],

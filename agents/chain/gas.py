@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-WAD = 10**18
+from .fixedpoint import WAD
 
 #: The headline cases: (T, c) with c in wad; c = 1 skips the power function.
 HEADLINE_CASES: tuple[tuple[int, int], ...] = ((1, WAD), (24, WAD), (1, 8 * WAD // 10), (24, 8 * WAD // 10))

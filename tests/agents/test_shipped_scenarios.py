@@ -21,8 +21,8 @@ import pytest
 from market.nash import solve_nash
 from market.scenario import load_scenario
 
-from agents.records import STATUS_ABSTAINED
-from agents.simulation import Simulation, SimulationResult
+from agents.records import AgentStatus, SimulationResult
+from agents.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml") if p.stem != "cia-money")
@@ -59,21 +59,21 @@ def test_converges_to_the_nash_equilibrium_with_the_measured_verification(name: 
     assert np.max(np.abs(np.array(last.prices)[active] / ref[active] - 1.0)) <= 1e-6
     # the agents the equilibrium prices out are the ones that abstained
     abstained = {a.agent for a in res.log.agents[-res.scenario.economy.N:]
-                 if a.status == STATUS_ABSTAINED}
+                 if a.status == AgentStatus.ABSTAINED}
     ids = [a.agent for a in res.log.agents[-res.scenario.economy.N:]]
     assert abstained == {ids[i] for i in np.flatnonzero(eq.priced_out)}
     # ledger: electricity and bytecoins, every settlement as forecast, no failures
     led = res.ledger
-    assert led["ok"] and led["electricity"]["ok"] and led["bytecoins"]["ok"]
-    assert led["settlements_checked"] == res.orders_total
+    assert led.ok and led.electricity.ok and led.bytecoins.ok
+    assert led.settlements_checked == res.orders_total
     assert res.log.failures == []
 
 
 def test_proof_of_work_prices_small_agents_out_and_takes_a_large_share() -> None:
     pow_run, pos_run = shipped_run("cia-pow"), shipped_run("cia-pos")
     N = pow_run.scenario.economy.N
-    pow_out = [a.agent for a in pow_run.log.agents[-N:] if a.status == STATUS_ABSTAINED]
-    pos_out = [a.agent for a in pos_run.log.agents[-N:] if a.status == STATUS_ABSTAINED]
+    pow_out = [a.agent for a in pow_run.log.agents[-N:] if a.status == AgentStatus.ABSTAINED]
+    pos_out = [a.agent for a in pos_run.log.agents[-N:] if a.status == AgentStatus.ABSTAINED]
     assert pow_out and all(a.startswith("edge") for a in pow_out)
     assert pos_out == []
     assert verification_share(pow_run) > 0.05

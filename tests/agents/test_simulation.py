@@ -18,17 +18,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from market.errors import SimulationError
 from market.scenario import load_scenario, scenario_from_dict
 
-from agents.records import STATUS_FAILED, STATUS_OK
-from agents.simulation import Simulation, SimulationResult, with_overrides
+from agents.records import AgentStatus, SimulationResult
+from agents.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parents[2]
 MONEY = ROOT / "scenarios" / "cia-money.toml"
 
 
 def run(scenario: Any, **overrides: Any) -> SimulationResult:
-    return Simulation(scenario, with_overrides(scenario.simulation, **overrides)).run()
+    return Simulation(scenario, replace(scenario.simulation, **overrides)).run()
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +59,14 @@ def test_prices_converge_to_the_nash_equilibrium_with_the_measured_verification(
 def test_ledger_holds_and_every_settlement_matched_the_forecast(money_runs) -> None:  # type: ignore[no-untyped-def]
     for res in money_runs:
         led = res.ledger
-        assert led["ok"] and led["electricity"]["ok"] and led["bytecoins"]["ok"]
-        assert led["bytecoins"]["books_match_chain"]
-        assert int(led["bytecoins"]["balances_wei"]) + int(led["bytecoins"]["escrow_wei"]) == \
-            int(led["bytecoins"]["supply_wei"])
+        assert led.ok and led.electricity.ok and led.bytecoins.ok
+        assert led.bytecoins.books_match_chain
+        assert led.bytecoins.balances_wei + led.bytecoins.escrow_wei == led.bytecoins.supply_wei
         # each order is settled once: in the agent's next order, or by the final claim
-        assert led["settlements_checked"] == res.orders_total
-        for row in led["electricity"]["last_round"]:
-            assert 0 <= row["dust_wad"] <= res.scenario.economy.N
-            assert row["consumed"] + row["verification"] == pytest.approx(row["delivered"], rel=1e-12)
+        assert led.settlements_checked == res.orders_total
+        for row in led.electricity.last_round:
+            assert 0 <= row.dust_wad <= res.scenario.economy.N
+            assert row.consumed + row.verification == pytest.approx(row.delivered, rel=1e-12)
         assert res.log.failures == []
 
 
@@ -78,7 +78,8 @@ def test_doubling_every_balance_doubles_prices_and_leaves_allocations(money_runs
     Measured: 1.7e-10 on prices, 1.6e-11 on allocations. The bound: 10x the
     grid's relative error on the run's smallest total, or 1e-9 for the solver,
     whichever is larger."""
-    from agents.agent import GRID, WAD
+    from agents.agent import GRID
+    from agents.chain.fixedpoint import WAD
 
     one, two = money_runs
     N = one.scenario.economy.N
@@ -143,7 +144,7 @@ def test_an_agent_without_bytecoins_sells_before_it_buys() -> None:
     res = run(sc, rounds=3)
     rows = {(a.round, a.agent): a for a in res.log.agents}
     first = rows[(0, "newcomer-0")]
-    assert first.status == STATUS_OK          # it ordered: sold its endowment on post 0
+    assert first.status == AgentStatus.OK          # it ordered: sold its endowment on post 0
     assert sum(first.bids) == 0.0             # but could not bid
     assert first.offers[0] == 10.0
     assert first.balance > 0                  # the sale is credited when the round settles
@@ -166,7 +167,7 @@ def test_a_failing_agent_does_not_stop_the_run() -> None:
     def factory(spec):  # type: ignore[no-untyped-def]
         return Crashes() if spec.id == "home-1" else DampedBestResponse(damping=0.5)
 
-    sim = Simulation(sc, with_overrides(sc.simulation, rounds=4), strategy_factory=factory)
+    sim = Simulation(sc, replace(sc.simulation, rounds=4), strategy_factory=factory)
     greedy = next(a for a in sim.agents if a.id == "plant-0")
     honest = greedy.to_integers
 
@@ -189,8 +190,8 @@ def test_a_failing_agent_does_not_stop_the_run() -> None:
     assert rounds[2].orders == 4 and rounds[2].failed == 1
     assert rounds[3].orders == 5 and rounds[3].failed == 0  # both back the round after
     status = {(a.round, a.agent): a.status for a in res.log.agents}
-    assert status[(1, "home-1")] == STATUS_FAILED and status[(3, "home-1")] == STATUS_OK
-    assert res.ledger["ok"]  # nothing lost: the failed agents' money waited in their accounts
+    assert status[(1, "home-1")] == AgentStatus.FAILED and status[(3, "home-1")] == AgentStatus.OK
+    assert res.ledger.ok  # nothing lost: the failed agents' money waited in their accounts
 
 
 def test_same_scenario_and_seed_give_byte_identical_outputs(tmp_path: Path) -> None:
@@ -201,3 +202,28 @@ def test_same_scenario_and_seed_give_byte_identical_outputs(tmp_path: Path) -> N
         write_run(tmp_path / name, run(sc, rounds=3))
     for f in OUTPUT_FILES:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_a_simulation_steps_one_round_at_a_time_and_run_finishes_it() -> None:
+    sc = load_scenario(MONEY)
+    sim = Simulation(sc, replace(sc.simulation, rounds=3))
+    N = sc.economy.N
+    first = sim.step()
+    assert first.round == 0 and first.orders == N and first.failed == 0
+    assert sim.state.round == 1 and sim.state.log.rounds == [first]
+    assert len(sim.state.log.agents) == N
+    # between rounds: every order is pending, its settlement forecast from the closed totals
+    assert all(a.pending is not None and a.pending.round == 0 for a in sim.agents)
+    assert set(sim.state.forecasts) == {a.id for a in sim.agents}
+    assert sim.state.closed[0] == (tuple(int(b) for b in sim.client.closed_round(0).B),
+                                   sim.client.closed_round(0).Q)
+    second = sim.step()
+    assert second.round == 1 and sim.state.settle_checked == N  # round 0 settled in round 1's orders
+    assert [r.round for r in sim.state.log.rounds] == [0, 1]
+    res = sim.run()  # plays the rounds left, then claims and checks
+    assert [r.round for r in res.log.rounds] == [0, 1, 2]
+    assert res.ledger.ok and res.ledger.settlements_checked == res.orders_total == 3 * N
+    assert res.final is not None and all(a.pending is None for a in sim.agents)
+    for again in (sim.step, sim.run):
+        with pytest.raises(SimulationError):
+            again()  # the last orders were claimed: the run is over

@@ -31,6 +31,7 @@ def test_a_short_run_writes_the_folder_and_reports_no_convergence(tmp_path: Path
 @pytest.mark.parametrize(("args", "message"), [
     (["--damping", "2"], "--damping: must be in (0, 1]"),
     (["--rounds", "0"], "--rounds: must be >= 1"),
+    (["--tolerance", "inf"], "--tolerance: must be finite, got inf"),
     (["--scale-money", "-1"], "--scale-money: must be > 0"),
 ])
 def test_bad_options_are_named(args: list[str], message: str, capsys) -> None:  # type: ignore[no-untyped-def]

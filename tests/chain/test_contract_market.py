@@ -246,7 +246,7 @@ def test_close_needs_the_deadline_or_every_order(chain, fresh_market):  # type: 
     res = m.close()
     assert res.closed.round == 0
     (ev,) = [e for e in m.events(res.receipt.block_number) if type(e).__name__ == "RoundClosed"]
-    assert ev.round == 0 and ev.total_bids == res.closed.B and ev.prices == res.closed.prices
+    assert ev.round == 0 and ev.B == res.closed.B and ev.prices == res.closed.prices
     assert ev.next_deadline == deadline + 3600 or ev.next_deadline >= deadline + 3600
     assert m.current_round().deadline == ev.next_deadline
 
