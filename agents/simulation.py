@@ -49,6 +49,7 @@ from agents.agent import Agent, as_float_row, to_wad
 from agents.chain.backend import Chain, Reverted
 from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 from agents.chain.fixedpoint import WAD, FixedSettlement, required_input, settle_order
+from agents.chain.node import AnvilNode
 from agents.records import (
     AgentRound,
     AgentStatus,
@@ -192,14 +193,9 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, settings: SimulationSettings | None = None,
                  strategy_factory: StrategyFactory | None = None, progress: bool = False) -> None:
-        from agents.chain.deploy import deploy_market  # loads the compiler and the client
-
         self.scenario = scenario
         self.economy = economy = scenario.economy
         self.settings = settings or scenario.simulation
-        if self.settings.backend != "eth-tester":
-            raise SimulationError(f"simulation.backend: only \"eth-tester\" is supported by "
-                                  f"emg simulate, got {self.settings.backend!r}")
         self.progress = progress
         self.rng = np.random.default_rng(self.settings.seed)
         self.T = economy.T
@@ -207,7 +203,73 @@ class Simulation:
         self.schedule = economy.schedule
         # built before the chain starts, so a bad strategy name fails fast
         strategies = self._make_strategies(strategy_factory)
-        self.chain = Chain.local(self.N, seed=self.settings.seed)
+        #: the managed node (backend "anvil"), stopped by close()
+        self.node: AnvilNode | None = None
+        #: what keeps this run from parity with eth-tester, said at the start (emg simulate prints it)
+        self.parity_notes: list[str] = []
+        try:
+            self._setup(economy, strategies)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self) -> Chain:
+        """The chain of ``settings.backend``: eth-tester, a managed Anvil, or a node's URL / IPC path.
+
+        Same deterministic agent and keeper keys on every backend (so the same
+        addresses, and the same run). A node's base fee that is not zero is
+        signed above (``Chain.rpc``), or the run fails here, before deploying.
+        """
+        backend = self.settings.backend
+        seed = self.settings.seed
+        if backend == "eth-tester":
+            return Chain.local(self.N, seed=seed)
+        if backend == "anvil":
+            from agents.chain.node import start_anvil
+
+            self.node = start_anvil(ipc=True)
+            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True)
+        else:
+            chain = Chain.connect(backend, self.N, seed)
+        if chain.hardfork != "prague":
+            self.parity_notes.append(
+                f"the node runs hardfork {chain.hardfork or '(not reported)'}, eth-tester Prague: "
+                f"reverted transactions may use different gas (EIP-7623's calldata floor)")
+        if chain.revert_data_method == "replay":
+            self.parity_notes.append(
+                "the node has no debug_traceTransaction: a reverted order's error is found by replaying "
+                "it on the block before, which misses errors that depend on the block (LateOrder)")
+        if chain.max_fee:
+            self.parity_notes.append(
+                f"the node's base fee is not zero: agents sign a max fee of {chain.max_fee} wei per gas "
+                f"(priority fee 0; gas used is unaffected)")
+        return chain
+
+    def close(self) -> None:
+        """Close the connection to the chain and stop a managed node (idempotent)."""
+        chain = getattr(self, "chain", None)
+        if chain is not None:
+            chain.close()
+        if self.node is not None:
+            self.node.stop()
+
+    def __enter__(self) -> "Simulation":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def chain_info(self) -> dict[str, str]:
+        """The chain the run is on: backend, node (client version), hardfork, and how a mined
+        transaction's revert data is found (``exact``/``trace``, or ``replay``: inexact)."""
+        c = self.chain
+        return {"backend": self.settings.backend, "node": c.client_version, "hardfork": c.hardfork,
+                "revert_data": c.revert_data_method}
+
+    def _setup(self, economy: Economy, strategies: list[Strategy]) -> None:
+        from agents.chain.deploy import deploy_market  # loads the compiler and the client
+
+        self.chain = self._connect()
         # eth-tester stamps blocks with the wall clock and moves it at least one second per
         # block (every transaction is a block), so on a busy machine or with many agents a
         # short deadline passes while agents are still ordering. The keeper closes a round
@@ -544,7 +606,7 @@ class Simulation:
             final_allocations=np.array([list(a.allocations) for a in log.agents[-N:]])
             if log.agents else np.zeros((N, T + 1)),
             participants=participants, wall_seconds=wall, timing=st.timing,
-            solver_errors=list(self.solver_errors))
+            solver_errors=list(self.solver_errors), chain=self.chain_info())
 
     @staticmethod
     def _distance(prices: FloatArray, B: tuple[int, ...], ref: Equilibrium | None) -> float:

@@ -177,8 +177,10 @@ _SIMULATION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "rounds": (lambda v: v >= 1, "must be >= 1, got {v}"),
     "damping": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1], got {v}"),
     "tolerance": (lambda v: v > 0.0, "must be > 0, got {v}"),
-    "backend": (lambda v: v == "eth-tester" or v.startswith(("http://", "https://")),
-                "expected \"eth-tester\" or an http(s):// JSON-RPC URL, got {v!r}"),
+    "backend": (lambda v: v in ("eth-tester", "anvil") or v.startswith(("http://", "https://", "ws://", "wss://"))
+                or (v.endswith(".ipc") and len(v) > 4),
+                "expected \"eth-tester\", \"anvil\" (a managed node), an http(s):// or ws(s):// "
+                "JSON-RPC URL or an .ipc path, got {v!r}"),
     "round_duration": (lambda v: v > 0.0, "must be > 0, got {v}"),
 }
 

@@ -156,7 +156,8 @@ class Chain:
         self.max_fee = 0
         #: rpc: eth_sendRawTransactionSync works (None: not tried yet)
         self._sync_send: bool | None = None
-        #: rpc: how revert data of a mined transaction is found ("trace" exact, "replay" not)
+        #: how a mined transaction's revert data is found: "exact" (eth-tester keeps it),
+        #: "trace" (debug_traceTransaction: exact), "replay" (eth_call on the block before: not exact)
         self.revert_data_method = "exact" if tester is not None else ""
         #: rpc: emg snapshot id -> the node's current snapshot id (a node's snapshot is used up
         #: by evm_revert; emg re-takes it so an id can be reverted to again, as on eth-tester)
@@ -243,6 +244,13 @@ class Chain:
 
         info = node_info(transport)
         chain.client_version, chain.hardfork = info["client"], info["hardfork"]
+        from .rpc import RpcError
+
+        try:  # does the node trace transactions (exact revert data)? a made-up hash tells
+            transport.request("debug_traceTransaction", ["0x" + "00" * 32, {"tracer": "callTracer"}])
+            chain.revert_data_method = "trace"
+        except RpcError as exc:
+            chain.revert_data_method = "replay" if exc.unsupported else "trace"
         if fixed_block_interval:
             transport.request("anvil_setBlockTimestampInterval", [1])
             chain.fixed_block_interval = True
