@@ -25,10 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["default", "pow-priced-out"])
 def test_shipped_scenario_on_anvil_writes_the_eth_tester_files(name: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from agents.chain.node import anvil_binary
+    from tests.conftest import need_anvil
 
-    if anvil_binary() is None:
-        pytest.skip("anvil binary absent: run `npm ci` (package.json pins @foundry-rs/anvil) or set EMG_ANVIL")
+    need_anvil()
     scenario = str(ROOT / "scenarios" / f"{name}.toml")
     local, node = tmp_path / "eth-tester", tmp_path / "anvil"
     code_local = main(["simulate", scenario, "--quiet", "--out", str(local)])

@@ -17,7 +17,7 @@ import pytest
 from agents.chain.backend import Chain, Reverted, derive_accounts
 from agents.chain.errors import ChainError
 from agents.chain.rpc import RpcError, Transport, connect
-from tests.conftest import TEST_T, make_config
+from tests.conftest import TEST_T, make_config, need_anvil
 
 #: init code that reverts with the 4 bytes 0xdeadbeef: PUSH4 deadbeef PUSH1 0xe0 SHL
 #: PUSH1 0 MSTORE PUSH1 4 PUSH1 0 REVERT
@@ -122,10 +122,9 @@ def test_managed_anvil_is_the_pinned_prague_zero_fee_node(node) -> None:  # type
 
 
 def test_a_stopped_node_is_gone() -> None:
-    from agents.chain.node import anvil_binary, start_anvil
+    from agents.chain.node import start_anvil
 
-    if anvil_binary() is None:
-        pytest.skip("anvil binary absent: run `npm ci`")
+    need_anvil()
     with start_anvil() as n:
         url = n.url
         assert connect(url).request("eth_blockNumber") == "0x0"
@@ -186,8 +185,9 @@ def test_d3_a_block_dependent_error_is_named_from_the_transactions_trace(chain_r
 
 
 @pytest.mark.parametrize("backend", ["eth-tester", "anvil"])
-def test_d4_a_failed_creation_carries_its_revert_data(backend: str, node) -> None:  # type: ignore[no-untyped-def]
-    c = Chain.local(2, seed="rpc") if backend == "eth-tester" else rpc_chain(node.endpoint)
+def test_d4_a_failed_creation_carries_its_revert_data(backend: str, request) -> None:  # type: ignore[no-untyped-def]
+    c = (Chain.local(2, seed="rpc") if backend == "eth-tester"
+         else rpc_chain(request.getfixturevalue("anvil_node").endpoint))
     with pytest.raises(Reverted) as exc:
         c.send(c.keeper, None, REVERTING_INIT, gas=200_000)
     assert exc.value.data == bytes.fromhex("deadbeef") and exc.value.receipt is not None
@@ -269,10 +269,11 @@ def test_d6_time_travel_moves_forward_and_a_refusal_is_an_error(chain_rpc, node)
 # ---------------------------------------------------------------- D8: logs past the head
 
 @pytest.mark.parametrize("backend", ["eth-tester", "anvil"])
-def test_d8_events_past_the_head_are_empty(backend: str, node, artifacts) -> None:  # type: ignore[no-untyped-def]
+def test_d8_events_past_the_head_are_empty(backend: str, request, artifacts) -> None:  # type: ignore[no-untyped-def]
     from agents.chain.deploy import deploy_market
 
-    c = Chain.local(8, seed="rpc") if backend == "eth-tester" else rpc_chain(node.endpoint)
+    c = (Chain.local(8, seed="rpc") if backend == "eth-tester"
+         else rpc_chain(request.getfixturevalue("anvil_node").endpoint))
     snap = c.snapshot()
     m = deploy_market(c, make_config(c))
     head = c.block_number()
@@ -286,10 +287,9 @@ def test_d8_events_past_the_head_are_empty(backend: str, node, artifacts) -> Non
 
 def test_a_node_with_a_base_fee_is_signed_above_it_with_the_same_gas(artifacts) -> None:  # type: ignore[no-untyped-def]
     from agents.chain.deploy import deploy_market
-    from agents.chain.node import anvil_binary, start_anvil
+    from agents.chain.node import start_anvil
 
-    if anvil_binary() is None:
-        pytest.skip("anvil binary absent: run `npm ci`")
+    need_anvil()
     with start_anvil(base_fee=10**9) as n:
         c = rpc_chain(n.url)
         assert c.max_fee >= 2 * 10**9 - 1  # twice the base fee (it moves down on empty blocks)
