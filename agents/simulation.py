@@ -379,12 +379,32 @@ class Simulation:
         self.state.timing["decide"] += time.perf_counter() - t0
 
     def _send_orders(self, rnd: _Round) -> None:
-        """Each agent signs and sends its own order, in a random order; failures are recorded."""
+        """Each agent signs and sends its own order, in a random order; failures are recorded.
+
+        The orders are built in that order, sent together (``order_all``; see
+        ``Chain.send_all`` for why a node still gets them one by one), then
+        booked in that order, exactly as one by one.
+        """
         t0 = time.perf_counter()
         st = self.state
         r = rnd.round
+        plan: list[tuple[_Decision, tuple[int, ...], tuple[int, ...], EmgError | None]] = []
         for k in self.rng.permutation(self.N):
             d = rnd.decisions[int(k)]
+            if d.error or d.order is None:
+                plan.append((d, (), (), None))
+                continue
+            try:
+                bids, offers = d.agent.to_integers(
+                    d.order, d.balance, d.stock,
+                    self._required_input(d.agent) if d.agent.producer else None)
+            except EmgError as exc:
+                plan.append((d, (), (), exc))
+                continue
+            plan.append((d, tuple(bids), tuple(offers), None))
+        to_send = [(d.agent.account, b, o) for d, b, o, e in plan if not d.error and d.order is not None and e is None]
+        results = iter(self.client.order_all(to_send))
+        for d, bids, offers, pre_error in plan:
             agent = d.agent
             if d.error:
                 rnd.status[agent.id] = (AgentStatus.FAILED, d.error)
@@ -394,10 +414,11 @@ class Simulation:
                 rnd.status[agent.id] = (AgentStatus.ABSTAINED, "")
                 continue
             try:
-                bids, offers = agent.to_integers(
-                    d.order, d.balance, d.stock,
-                    self._required_input(agent) if agent.producer else None)
-                res = self.client.order(agent.account, bids, offers)
+                if pre_error is not None:
+                    raise pre_error
+                res = next(results)
+                if isinstance(res, EmgError):
+                    raise res
             except Reverted as exc:
                 msg = f"reverted: {exc.name}{tuple(exc.error_args)}" if exc.name else str(exc)
                 rnd.status[agent.id] = (AgentStatus.FAILED, msg)

@@ -166,6 +166,8 @@ class Chain:
         self._next_time: int | None = None
         #: rpc: every block is 1 s after the previous one (anvil_setBlockTimestampInterval)
         self.fixed_block_interval = False
+        #: rpc: send_all sends a round in one batch (see send_all; off: parity needs the order)
+        self.pipeline = False
         #: what the node is: "eth-tester", or its web3_clientVersion
         self.client_version = "eth-tester" if tester is not None else ""
         self.hardfork = "prague" if tester is not None else ""
@@ -362,12 +364,17 @@ class Chain:
         Unlike :meth:`send_many`, a revert does not stop the ones after it
         (agents order independently): each item of the result is the
         transaction's :class:`Receipt`, its :class:`Reverted` (receipt
-        attached) or the :class:`ChainError` of a node that refused it. On a
-        node, all are sent before any receipt is awaited (one JSON-RPC batch);
-        the node mines them in the order sent.
+        attached) or the :class:`ChainError` of a node that refused it.
+
+        With :attr:`pipeline` on (a node), all are sent in one JSON-RPC batch
+        before any receipt is awaited. Off by default: Anvil 1.7.1 takes a
+        batch's transactions concurrently and may mine several in one block
+        in another order than sent, which changes gas (the first write of a
+        slot costs more) and so breaks parity with eth-tester; the order is
+        checked, and a batch mined out of order raises :class:`ChainError`.
         """
         raws = self._sign_all(txs)
-        if self._rpc is None or self._sync_send or not raws:
+        if self._rpc is None or not raws or not self.pipeline:
             out: list[Receipt | ChainError] = []
             for account, raw, to, data in raws:
                 try:
@@ -467,17 +474,24 @@ class Chain:
         return receipt
 
     def _send_all_rpc(self, raws: list[tuple[Account, bytes, str, bytes]]) -> list["Receipt | ChainError"]:
+        """One JSON-RPC batch of sends (synchronous ones where the node has them), then the
+        outcomes in order. The node must mine them in the order sent (checked: the
+        receipts' (block, index) increase), else :class:`ChainError`."""
         from eth_hash.auto import keccak
 
         from .rpc import RpcError
 
         hashes = [keccak(raw) for _, raw, _, _ in raws]
-        answers = self._rpc.batch([("eth_sendRawTransaction", ["0x" + raw.hex()]) for _, raw, _, _ in raws])
+        method = "eth_sendRawTransactionSync" if self._sync_send else "eth_sendRawTransaction"
+        answers = self._rpc.batch([(method, ["0x" + raw.hex()]) for _, raw, _, _ in raws])
         self._next_time = None
         out: list[Receipt | ChainError] = []
+        last = (-1, -1)
         for (account, raw, to, data), h, ans in zip(raws, hashes, answers):
             error_data: bytes | None = None
-            if isinstance(ans, RpcError):
+            if isinstance(ans, dict) and ans.get("blockNumber") is not None:  # a synchronous send's receipt
+                rcpt = ans
+            elif isinstance(ans, RpcError):
                 rcpt = self._rpc.request("eth_getTransactionReceipt", ["0x" + h.hex()])
                 if rcpt is None:
                     self._nonces.pop(account.address, None)
@@ -487,6 +501,11 @@ class Chain:
             else:
                 rcpt = self._wait_receipt(h)
             self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
+            place = (int(rcpt["blockNumber"], 16), int(rcpt.get("transactionIndex") or "0x0", 16))
+            if place <= last:
+                raise ChainError(f"the node mined a batch of transactions out of the order sent "
+                                 f"({place} after {last}): no parity with eth-tester; run it without batches")
+            last = place
             receipt = _receipt_of(h, rcpt)
             if receipt.status:
                 out.append(receipt)

@@ -198,6 +198,26 @@ class MarketClient:
             raise err from None
         return [self._order_result(a, b, o, r) for (a, b, o), r in zip(orders, receipts)]
 
+    def order_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]]
+                  ) -> list["OrderResult | ChainError"]:
+        """One round's orders, all signed, then sent together (:meth:`Chain.send_all`): on a
+        node, without waiting for each receipt before the next send.
+
+        Each item is the order's :class:`OrderResult`, or its error: :class:`Reverted`
+        (by name, receipt attached) or the :class:`ChainError` of a refused
+        transaction. A failed order does not stop the ones after it.
+        """
+        txs = [(a, self.market_address, self.encode_order(a, b, o), self.order_gas) for a, b, o in orders]
+        out: list[OrderResult | ChainError] = []
+        for (a, b, o), r in zip(orders, self.chain.send_all(txs)):
+            if isinstance(r, Reverted):
+                out.append(self._named(r))
+            elif isinstance(r, ChainError):
+                out.append(r)
+            else:
+                out.append(self._order_result(a, b, o, r))
+        return out
+
     def _order_result(self, account: Account, bids: Sequence[int], offers: Sequence[int],
                       receipt: Receipt) -> OrderResult:
         self._prev[account.address] = (tuple(bids), tuple(offers))

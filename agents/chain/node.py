@@ -148,7 +148,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 
 
 def start_anvil(binary: str | None = None, ipc: bool = False, hardfork: str = HARDFORK,
-                timeout: float = 30.0, extra_args: tuple[str, ...] = ()) -> AnvilNode:
+                timeout: float = 30.0, base_fee: int = 0, extra_args: tuple[str, ...] = ()) -> AnvilNode:
     """Start Anvil on a free loopback port (Prague, zero base fee and gas price, automine).
 
     Parameters
@@ -158,6 +158,8 @@ def start_anvil(binary: str | None = None, ipc: bool = False, hardfork: str = HA
     ipc : bool
         Also serve IPC on a socket in a private temporary directory.
     hardfork : str
+    base_fee : int
+        Initial base fee in wei (0 for parity; another value tests fee handling).
     timeout : float
         Seconds to wait for it to listen.
 
@@ -174,7 +176,7 @@ def start_anvil(binary: str | None = None, ipc: bool = False, hardfork: str = HA
     tmpdir = tempfile.mkdtemp(prefix="emg-anvil-") if ipc else None
     ipc_path = os.path.join(tmpdir, "anvil.ipc") if tmpdir else None
     args = [binary, "--host", "127.0.0.1", "--port", "0", "--hardfork", hardfork,
-            "--base-fee", "0", "--gas-price", "0", "--gas-limit", str(GAS_LIMIT),
+            "--base-fee", str(base_fee), "--gas-price", "0", "--gas-limit", str(GAS_LIMIT),
             "--accounts", "1", "--disable-code-size-limit", "--color", "never", *extra_args]
     if ipc_path:
         args += ["--ipc", ipc_path]

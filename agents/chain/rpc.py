@@ -224,7 +224,8 @@ class WsTransport(Transport):
 
         self._timeout = timeout
         try:
-            self._ws = ws_connect(url, max_size=None, open_timeout=timeout)
+            self._ws = ws_connect(url, max_size=None, open_timeout=timeout, ping_interval=None,
+                                  proxy=None, legacy=True)
         except Exception as exc:
             raise ChainError(f"no JSON-RPC node answers at {url}: {exc}") from exc
 

@@ -34,7 +34,7 @@ def test_shipped_scenario_on_anvil_writes_the_eth_tester_files(name: str, tmp_pa
     table_local = capsys.readouterr().out
     code_node = main(["simulate", scenario, "--quiet", "--node", "anvil", "--out", str(node)])
     captured = capsys.readouterr()
-    assert code_node == code_local == 0
+    assert code_node == code_local == 0, captured.err
     assert captured.out == table_local
     assert "managed Anvil" in captured.err and "hardfork prague" in captured.err
     assert "no parity" not in captured.err
