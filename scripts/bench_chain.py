@@ -183,18 +183,23 @@ def _tx_hash(raw: bytes) -> str:
     return "0x" + keccak(raw).hex()
 
 
-def big_child(n: int, rounds: int) -> int:
+def big_child(n: int, rounds: int, backend: str = "eth-tester") -> int:
     """Run one ``n``-agent simulation; print wall time and peak memory as JSON (child process)."""
     from agents.simulation import Simulation
 
     t0 = time.perf_counter()
     sc = bench_scenario(n, 1, producers=4, rounds=rounds)
-    sim = Simulation(sc)
+    sc = replace(sc, simulation=replace(sc.simulation, backend=backend))
+    sim = Simulation(sc, progress=True)
     setup = time.perf_counter() - t0
-    res = sim.run()
+    try:
+        res = sim.run()
+    finally:
+        sim.close()
     total = time.perf_counter() - t0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"agents": n, "T": 1, "rounds": len(res.log.rounds), "orders": res.orders_total,
+    print(json.dumps({"backend": backend, "agents": n, "T": 1, "rounds": len(res.log.rounds),
+                      "orders": res.orders_total,
                       "setup_seconds": round(setup, 1), "loop_seconds": round(res.wall_seconds, 1),
                       "total_seconds": round(total, 1), "peak_rss_mib": round(peak_kib / 1024, 1),
                       "orders_per_s": round(res.orders_total / res.wall_seconds, 2),
@@ -216,25 +221,27 @@ def main(argv: list[str]) -> int:
     p.add_argument("--big-rounds", type=int, default=10)
     p.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    if a.big_child:
-        return big_child(a.big_agents, a.big_rounds)
-    rows = []
     backends = [b for b in a.backend.split(",") if b]
-    for T in (int(x) for x in a.T.split(",")):
+    if a.big_child:
+        return big_child(a.big_agents, a.big_rounds, backends[0])
+    rows = []
+    for T in (int(x) for x in a.T.split(",") if x):
         for b in backends:
             print(f"bench chain: {b}: {a.agents} agents, T={T}, {a.rounds} rounds ...", file=sys.stderr)
             rows.append(measure(a.agents, T, a.rounds, b))
             print(json.dumps(rows[-1]), file=sys.stderr)  # each result as soon as it is measured
-    big = None
+    bigs = []
     if a.big:
-        print(f"bench chain: {a.big_agents} agents, {a.big_rounds} rounds (child process) ...",
-              file=sys.stderr)
-        out = subprocess.run([sys.executable, __file__, "--big-child", "--big-agents",
-                              str(a.big_agents), "--big-rounds", str(a.big_rounds)],
-                             capture_output=True, text=True, check=True)
-        big = json.loads(out.stdout.strip().splitlines()[-1])
+        for b in backends:
+            print(f"bench chain: {b}: {a.big_agents} agents, {a.big_rounds} rounds (child process) ...",
+                  file=sys.stderr)
+            out = subprocess.run([sys.executable, __file__, "--big-child", "--big-agents",
+                                  str(a.big_agents), "--big-rounds", str(a.big_rounds), "--backend", b],
+                                 stdout=subprocess.PIPE, text=True, check=True)  # progress on stderr
+            bigs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(bigs[-1]), file=sys.stderr)
     if a.json:
-        print(json.dumps({"runs": rows, "big": big}, indent=2))
+        print(json.dumps({"runs": rows, "big": bigs}, indent=2))
         return 0
     print("floor = the loop's own signed orders and closes replayed on a fresh chain "
           "(same genesis, deployment, calldata and gas)")
@@ -249,8 +256,9 @@ def main(argv: list[str]) -> int:
               f"{r['floor_orders_per_s']:>14.1f} {100 * r['ratio']:>8.1f}% | "
               f"{r['gas_per_round']:>10,} | {ph}"
               + ("" if r["replay_identical"] else "  (REPLAY DIFFERED)") + vs)
-    if big is not None:
-        print(f"\n{big['agents']} agents x {big['rounds']} rounds (T=1): total {big['total_seconds']} s "
+    for big in bigs:
+        print(f"\n{big['backend']}: {big['agents']} agents x {big['rounds']} rounds (T=1): "
+              f"total {big['total_seconds']} s "
               f"(set-up {big['setup_seconds']} s, loop {big['loop_seconds']} s, "
               f"{big['orders_per_s']} orders/s), peak memory {big['peak_rss_mib']} MiB")
     return 0
