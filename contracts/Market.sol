@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {IMarket} from "./interfaces/IMarket.sol";
 import {IBytecoin} from "./interfaces/IBytecoin.sol";
 import {FixedPoint} from "./FixedPoint.sol";
+import {DataStore} from "./libraries/DataStore.sol";
+import {Packed, VALUE_BYTES, VALUE_SHIFT} from "./libraries/Packed.sol";
 
 /// @title The electricity market game (Spear 2003; Peck–Shell–Spear bids in a
 /// unit of account) with crypto-in-advance, as T + 1 trading posts.
@@ -37,9 +39,6 @@ contract Market is IMarket {
     /// total (2^84 − 1 ≈ 1.9e25: 19 million bytecoins or units); a field (85 bits)
     /// holds total + 1 ≤ 2^84, so adding one amount never carries into the next field
     uint256 internal constant MAX_AMOUNT = (1 << 84) - 1;
-    /// bytes a value takes in the events' packed arrays (big-endian; every value < 2^84 < 2^88)
-    uint256 internal constant VALUE_BYTES = 11;
-    uint256 internal constant VALUE_SHIFT = 168; // 256 - 8 · VALUE_BYTES
     uint256 internal constant STANDARD = 1;
     uint256 internal constant PRODUCER = 2;
     uint256 internal constant MAX_T = 700;
@@ -139,7 +138,7 @@ contract Market is IMarket {
             blob = abi.encodePacked(blob, th);
         }
         uint256 index = _producers++;
-        if (_write(blob) != _created(1 + index)) revert BadParameter("nonce", index);
+        if (DataStore.write(blob) != DataStore.addressOf(1 + index)) revert BadParameter("nonce", index);
         _register(who, PRODUCER, index, bytecoins, stock);
     }
 
@@ -235,7 +234,7 @@ contract Market is IMarket {
         }
         _acct[msg.sender] = balance | (second << 128);
         _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
-            | _commit(bids, offers);
+            | Packed.commitment(bids, offers);
         // emit OrderPlaced(msg.sender, r, bids, offers, input): the packed arrays copied from calldata
         bytes32 topic = OrderPlaced.selector;
         assembly ("memory-safe") {
@@ -289,7 +288,7 @@ contract Market is IMarket {
         }
         if (bad) {
             for (uint256 j;; ++j) {
-                if (_at(bids, j) > MAX_AMOUNT) revert AmountOverflow(j, _at(bids, j));
+                if (Packed.valueAt(bids, j) > MAX_AMOUNT) revert AmountOverflow(j, Packed.valueAt(bids, j));
             }
         }
         if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
@@ -303,22 +302,22 @@ contract Market is IMarket {
     /// it); for c ≠ 1 the powers follow, up to the first rejected post, so the
     /// first failing post decides the error exactly as a post-by-post loop would.
     function _offer(uint256 meta, bytes calldata offers) internal returns (uint256 input) {
-        if (_at(offers, 0) != 0) revert CapacityExceeded(msg.sender, 0, _at(offers, 0), 0);
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (T + 4));
+        if (Packed.valueAt(offers, 0) != 0) revert CapacityExceeded(msg.sender, 0, Packed.valueAt(offers, 0), 0);
+        bytes memory p = DataStore.read(DataStore.addressOf(1 + ((meta >> 200) & 0xffff)), 32 * (T + 4));
         // capacity ≤ MAX_AMOUNT (registration), so q > lim is "q > MAX_AMOUNT or q > K"
-        uint256 lim = _word(p, 2);
+        uint256 lim = Packed.wordAt(p, 2);
         if (lim == 0) lim = MAX_AMOUNT;
         uint256 qmax;
         uint256 badPost; // the first post whose offer exceeds lim (0: none)
         uint256 badSlot; // 1 + the first Q slot a total of which would exceed MAX_AMOUNT (0: none)
         uint256 badAdd; // the offers added to that slot
         (input, qmax, badPost, badSlot, badAdd) = _offerPass(offers, p, lim);
-        if (_word(p, 0) != WAD) {
+        if (Packed.wordAt(p, 0) != WAD) {
             // the posts a post-by-post loop would have priced before failing
             uint256 upto = badPost != 0 ? badPost - 1 : badSlot != 0 ? 3 * badSlot : T;
             input += _powers(offers, p, upto < T ? upto : T);
         }
-        if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, _at(offers, badPost), lim);
+        if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, Packed.valueAt(offers, badPost), lim);
         if (badSlot != 0) {
             uint256 slot = _qBank[badSlot - 1] + badAdd;
             for (uint256 k; k < 3; ++k) {
@@ -327,7 +326,7 @@ contract Market is IMarket {
                 }
             }
         }
-        uint256 rho = _word(p, 3);
+        uint256 rho = Packed.wordAt(p, 3);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
     }
 
@@ -391,9 +390,9 @@ contract Market is IMarket {
 
     /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass).
     function _powers(bytes calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
-        uint256 invC = _word(p, 1);
+        uint256 invC = Packed.wordAt(p, 1);
         for (uint256 t = 1; t <= upto; ++t) {
-            uint256 q = _at(offers, t);
+            uint256 q = Packed.valueAt(offers, t);
             if (q == 0) continue;
             uint256 x;
             assembly ("memory-safe") {
@@ -433,9 +432,9 @@ contract Market is IMarket {
             uint256 n = T + 1;
             if (pb.length != n * VALUE_BYTES || po.length != (producer ? n * VALUE_BYTES : 0)) revert BadPrevious(msg.sender);
         }
-        if (_commit(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
+        if (Packed.commitment(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
         uint256 r = ((meta >> 160) & 0xffffffff) - 1;
-        uint256 ev = _allocate(_read(_created(((_rs >> 128) & 0xffffffff) + r), 32 * (T + 1)), pb, po, producer ? 0 : acct >> 128);
+        uint256 ev = _allocate(DataStore.read(DataStore.addressOf(((_rs >> 128) & 0xffffffff) + r), 32 * (T + 1)), pb, po, producer ? 0 : acct >> 128);
         uint256 x0;
         uint256 credit;
         assembly ("memory-safe") {
@@ -557,7 +556,7 @@ contract Market is IMarket {
             }
         }
         uint256 base = (rs >> 128) & 0xffffffff;
-        if (_write(blob) != _created(base + r)) revert BadParameter("nonce", base + r);
+        if (DataStore.write(blob) != DataStore.addressOf(base + r)) revert BadParameter("nonce", base + r);
         uint256 next = block.timestamp + roundDuration;
         _rs = (r + 1) | (next << 32) | (base << 128) | (1 << 160);
         emit RoundClosed(r, bt, qt, pt, next);
@@ -626,12 +625,12 @@ contract Market is IMarket {
         uint256 rs = _rs;
         if (rs == 0 || round >= rs & 0xffffffff) revert UnknownRound(round);
         uint256 n = T + 1;
-        bytes memory blob = _read(_created(((rs >> 128) & 0xffffffff) + round), 32 * n);
+        bytes memory blob = DataStore.read(DataStore.addressOf(((rs >> 128) & 0xffffffff) + round), 32 * n);
         totalBids = new uint256[](n);
         totalOffers = new uint256[](n);
         prices = new uint256[](n);
         for (uint256 t; t < n; ++t) {
-            uint256 w = _word(blob, t);
+            uint256 w = Packed.wordAt(blob, t);
             totalBids[t] = w & LO;
             totalOffers[t] = w >> 128;
             if (totalBids[t] != 0 && totalOffers[t] != 0) prices[t] = (totalBids[t] * WAD) / totalOffers[t];
@@ -675,12 +674,12 @@ contract Market is IMarket {
         uint256 meta = _meta[who];
         if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
         uint256 n = T + 1;
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
-        c = _word(p, 0);
-        capacity = _word(p, 2);
-        rho = _word(p, 3);
+        bytes memory p = DataStore.read(DataStore.addressOf(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
+        c = Packed.wordAt(p, 0);
+        capacity = Packed.wordAt(p, 2);
+        rho = Packed.wordAt(p, 3);
         theta = new uint256[](n - 1);
-        for (uint256 t = 1; t < n; ++t) theta[t - 1] = _word(p, 3 + t);
+        for (uint256 t = 1; t < n; ++t) theta[t - 1] = Packed.wordAt(p, 3 + t);
     }
 
     /// @notice The input Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t (wad) a producer's offers need.
@@ -689,14 +688,14 @@ contract Market is IMarket {
         if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
         uint256 n = T + 1;
         if (offers.length != n) revert BadLength("offers", offers.length, n);
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
+        bytes memory p = DataStore.read(DataStore.addressOf(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
         uint256 qmax;
         for (uint256 t = 1; t < n; ++t) {
             if (offers[t] == 0) continue;
-            input += _phi(offers[t], _word(p, 3 + t), _word(p, 0), _word(p, 1));
+            input += _phi(offers[t], Packed.wordAt(p, 3 + t), Packed.wordAt(p, 0), Packed.wordAt(p, 1));
             if (offers[t] > qmax) qmax = offers[t];
         }
-        uint256 rho = _word(p, 3);
+        uint256 rho = Packed.wordAt(p, 3);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
     }
 
@@ -719,73 +718,4 @@ contract Market is IMarket {
     }
 
     // ---------------------------------------------------------- data contracts
-
-    /// @dev Deploy `data` as the code (after a STOP byte) of a new contract.
-    /// Creation code: PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY,
-    /// RETURNDATASIZE, RETURN — copies the code after its 10 bytes and returns it.
-    function _write(bytes memory data) internal returns (address ptr) {
-        bytes memory init = abi.encodePacked(hex"61", uint16(data.length + 1), hex"80600a3d393df300", data);
-        assembly {
-            ptr := create(0, add(init, 32), mload(init))
-        }
-        if (ptr == address(0)) revert BadParameter("data", data.length);
-    }
-
-    /// @dev keccak256(a ‖ b) of two packed arrays (= keccak256(abi.encodePacked(a, b))),
-    /// low 160 bits: the commitment to an order. Hashed straight from calldata.
-    function _commit(bytes calldata a, bytes calldata b) internal pure returns (uint256 h) {
-        assembly {
-            let p := mload(0x40)
-            let la := a.length
-            calldatacopy(p, a.offset, la)
-            let lb := b.length
-            calldatacopy(add(p, la), b.offset, lb)
-            h := and(keccak256(p, add(la, lb)), 0xffffffffffffffffffffffffffffffffffffffff)
-        }
-    }
-
-    /// @dev The address of the contract this market created with `nonce`
-    /// (keccak256 of the RLP list [address(this), nonce], last 20 bytes).
-    function _created(uint256 nonce) internal view returns (address) {
-        if (nonce < 0x80) {
-            // the usual case, hashed in scratch space: 0xd6 0x94 ‖ address ‖ nonce (23 bytes)
-            address a;
-            assembly ("memory-safe") {
-                mstore(0, or(or(shl(248, 0xd6), shl(240, 0x94)), or(shl(80, address()), shl(72, nonce))))
-                a := and(keccak256(0, 23), 0xffffffffffffffffffffffffffffffffffffffff)
-            }
-            return a;
-        }
-        bytes memory rlp;
-        if (nonce < 0x100) {
-            rlp = abi.encodePacked(bytes2(0xd794), address(this), bytes1(0x81), uint8(nonce));
-        } else if (nonce < 0x10000) {
-            rlp = abi.encodePacked(bytes2(0xd894), address(this), bytes1(0x82), uint16(nonce));
-        } else if (nonce < 0x1000000) {
-            rlp = abi.encodePacked(bytes2(0xd994), address(this), bytes1(0x83), uint24(nonce));
-        } else {
-            rlp = abi.encodePacked(bytes2(0xda94), address(this), bytes1(0x84), uint32(nonce));
-        }
-        return address(uint160(uint256(keccak256(rlp))));
-    }
-
-    function _read(address ptr, uint256 len) internal view returns (bytes memory data) {
-        data = new bytes(len);
-        assembly {
-            extcodecopy(ptr, add(data, 32), 1, len)
-        }
-    }
-
-    /// @dev Value j of a packed array (VALUE_BYTES big-endian bytes a value; j below its count).
-    function _at(bytes calldata a, uint256 j) internal pure returns (uint256 v) {
-        assembly {
-            v := shr(VALUE_SHIFT, calldataload(add(a.offset, mul(j, VALUE_BYTES))))
-        }
-    }
-
-    function _word(bytes memory data, uint256 i) internal pure returns (uint256 w) {
-        assembly {
-            w := mload(add(add(data, 32), mul(i, 32)))
-        }
-    }
 }
