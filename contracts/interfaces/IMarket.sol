@@ -41,24 +41,47 @@ interface IMarket {
     event Withdrawn(address indexed agent, uint256 amount);
 
     // ------------------------------------------------------------------ errors
+    /// @notice `agent` is not registered (or, for a producer's views, not a producer).
     error UnknownAgent(address agent);
+    /// @notice Only the deployer registers agents and starts the market.
     error NotDeployer(address caller);
+    /// @notice The market has not started (no round is open).
     error NotStarted();
+    /// @notice Registration is over: the market has started.
     error AlreadyStarted();
+    /// @notice `agent` is registered already.
     error AlreadyRegistered(address agent);
+    /// @notice At `start`, the market holds `held` bytecoins but credited the agents `credited`.
     error Underfunded(uint256 held, uint256 credited);
+    /// @notice A deployment or registration parameter `name` is out of range (`value`); also
+    /// an internal invariant: "nonce" (a data contract not at its computed address), "data"
+    /// (a data contract not created).
     error BadParameter(string name, uint256 value);
+    /// @notice Array `field` has `length` values where `expected` are required.
     error BadLength(string field, uint256 length, uint256 expected);
+    /// @notice Round `round` closed to orders at `deadline` (now `timestamp`).
     error LateOrder(uint256 round, uint256 deadline, uint256 timestamp);
+    /// @notice `agent` has ordered in round `round` already.
     error AlreadyOrdered(address agent, uint256 round);
+    /// @notice `agent` has `balance` wei, less than the `needed` amount.
     error InsufficientBalance(address agent, uint256 balance, uint256 needed);
+    /// @notice `agent`'s offer on `post` is above `capacity` (its K, or 2^84 − 1 without one);
+    /// post 0 (the good) takes no offer: there `capacity` is 0.
     error CapacityExceeded(address agent, uint256 post, uint256 offer, uint256 capacity);
+    /// @notice `agent`'s offers need `required` wad of the good; it holds `stock`.
     error InsufficientInput(address agent, uint256 required, uint256 stock);
+    /// @notice An amount on `post` (or a post's total) would reach 2^84.
     error AmountOverflow(uint256 post, uint256 amount);
+    /// @notice Deposits and withdrawals must be nonzero.
     error ZeroAmount();
+    /// @notice The re-sent previous order does not match `agent`'s commitment (or there is none).
     error BadPrevious(address agent);
+    /// @notice `agent` has no unsettled order.
     error NothingToClaim(address agent);
+    /// @notice Round `round` is still open: its orders cannot be settled yet.
     error RoundNotClosed(uint256 round);
+    /// @notice Round `round` can close only at `deadline` or once all `agents` have ordered.
     error RoundStillOpen(uint256 round, uint256 deadline, uint256 orders, uint256 agents);
+    /// @notice Round `round` has not closed.
     error UnknownRound(uint256 round);
 }
