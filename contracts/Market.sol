@@ -143,8 +143,8 @@ contract Market is IMarket {
     /// @param periods the number of electricity periods T (1..700)
     /// @param roundDuration_ seconds from a round's opening to its deadline (1 s..365 days)
     constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_) {
-        if (periods == 0 || periods > MAX_T) revert BadParameter("T", periods);
-        if (roundDuration_ == 0 || roundDuration_ > 365 days) revert BadParameter("roundDuration", roundDuration_);
+        if (periods == 0 || periods > MAX_T) revert InvalidPeriods(periods);
+        if (roundDuration_ == 0 || roundDuration_ > 365 days) revert InvalidRoundDuration(roundDuration_);
         token = token_;
         T = periods;
         roundDuration = roundDuration_;
@@ -202,9 +202,9 @@ contract Market is IMarket {
         if (bytecoins.length != who.length) revert BadLength("bytecoins", bytecoins.length, who.length);
         for (uint256 i; i < who.length; ++i) {
             uint256 w = omega[i];
-            if (w == 0 || w > MAX_AMOUNT) revert BadParameter("omega", w);
+            if (w == 0 || w > MAX_AMOUNT) revert InvalidOmega(w);
             _omegaTotal += w;
-            if (_omegaTotal > MAX_AMOUNT) revert BadParameter("omega", _omegaTotal);
+            if (_omegaTotal > MAX_AMOUNT) revert OmegaTotalTooLarge(_omegaTotal);
             _register(who[i], STANDARD, 0, bytecoins[i], w);
         }
     }
@@ -230,27 +230,27 @@ contract Market is IMarket {
     ) external onlyDeployerBeforeStart {
         uint256 periods = T;
         if (theta.length != 1 && theta.length != periods) revert BadLength("theta", theta.length, periods);
-        if (c < WAD / 10 || c > 100 * WAD) revert BadParameter("c", c);
-        if (capacity > MAX_AMOUNT) revert BadParameter("capacity", capacity);
-        if (rho > MAX_AMOUNT) revert BadParameter("rho", rho);
-        if (stock > MAX_AMOUNT) revert BadParameter("stock", stock);
+        if (c < WAD / 10 || c > 100 * WAD) revert InvalidExponent(c);
+        if (capacity > MAX_AMOUNT) revert InvalidCapacity(capacity);
+        if (rho > MAX_AMOUNT) revert InvalidRho(rho);
+        if (stock > MAX_AMOUNT) revert InvalidStock(stock);
         bytes memory blob = abi.encodePacked(c, (WAD * WAD) / c, capacity, rho);
         for (uint256 t; t < periods; ++t) {
             uint256 th = theta.length == 1 ? theta[0] : theta[t];
-            if (th == 0 || th > MAX_AMOUNT) revert BadParameter("theta", th);
+            if (th == 0 || th > MAX_AMOUNT) revert InvalidTheta(th);
             blob = abi.encodePacked(blob, th);
         }
         uint256 index = _producers++;
-        if (DataStore.write(blob) != DataStore.addressOf(1 + index)) revert BadParameter("nonce", index);
+        if (DataStore.write(blob) != DataStore.addressOf(1 + index)) revert DataContractMismatch(1 + index);
         _register(who, PRODUCER, index, bytecoins, stock);
     }
 
     /// @dev Record an agent: its kind and producer index, balance and stock or ω.
     function _register(address who, uint256 kind, uint256 index, uint256 bytecoins, uint256 stockOrOmega) internal {
-        if (who == address(0)) revert BadParameter("agent", 0);
+        if (who == address(0)) revert InvalidAgent(who);
         if (_meta[who] != 0) revert AlreadyRegistered(who);
         _credited += bytecoins;
-        if (_credited > MAX_AMOUNT) revert BadParameter("bytecoins", _credited);
+        if (_credited > MAX_AMOUNT) revert CreditTooLarge(_credited);
         _meta[who] = (kind << _BITPOS_KIND) | (index << _BITPOS_PRODUCER_INDEX);
         _acct[who] = bytecoins | (stockOrOmega << _BITPOS_STOCK_OR_OMEGA);
         _agents.push(who);
@@ -262,7 +262,7 @@ contract Market is IMarket {
     function start() external onlyDeployerBeforeStart {
         uint256 held = token.balanceOf(address(this));
         if (held != _credited) revert Underfunded(held, _credited);
-        if (_agents.length == 0) revert BadParameter("agents", 0);
+        if (_agents.length == 0) revert NoAgents();
         uint256 deadline = block.timestamp + roundDuration;
         // round 0, no orders, history from the nonce after the producers' data contracts,
         // Q^0 = 0 (1 << _BITPOS_OFFERS0)
@@ -410,7 +410,7 @@ contract Market is IMarket {
     /// it); for c ≠ 1 the powers follow, up to the first rejected post, so the
     /// first failing post decides the error exactly as a post-by-post loop would.
     function _offer(uint256 meta, bytes calldata offers) internal returns (uint256 input) {
-        if (Packed.valueAt(offers, 0) != 0) revert CapacityExceeded(msg.sender, 0, Packed.valueAt(offers, 0), 0);
+        if (Packed.valueAt(offers, 0) != 0) revert OfferOnGood(msg.sender, Packed.valueAt(offers, 0));
         bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (T + 4));
         // capacity ≤ MAX_AMOUNT (registration), so q > lim is "q > MAX_AMOUNT or q > K"
         uint256 lim = Packed.wordAt(p, _PARAM_CAPACITY);
@@ -674,7 +674,7 @@ contract Market is IMarket {
             }
         }
         uint256 base = (_BITMASK_HISTORY_BASE & (rs >> _BITPOS_HISTORY_BASE));
-        if (DataStore.write(blob) != DataStore.addressOf(base + r)) revert BadParameter("nonce", base + r);
+        if (DataStore.write(blob) != DataStore.addressOf(base + r)) revert DataContractMismatch(base + r);
         uint256 next = block.timestamp + roundDuration;
         // round r + 1, no orders yet, the same history base, Q^0 = 0 (1 << _BITPOS_OFFERS0)
         _openRound = (r + 1) | (next << _BITPOS_DEADLINE) | (base << _BITPOS_HISTORY_BASE) | (1 << 160);

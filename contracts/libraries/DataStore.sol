@@ -7,7 +7,6 @@ pragma solidity 0.8.28;
 /// EXTCODECOPY. The writer finds its data contracts again by address, without
 /// storage: the k-th contract an account creates has the CREATE address of
 /// (account, nonce k) (`addressOf`).
-import {IMarket} from "../interfaces/IMarket.sol";
 library DataStore {
     /// @notice CREATE returned the zero address: the data contract of `length` bytes was not deployed.
     error DataStoreWriteFailed(uint256 length);
@@ -22,7 +21,7 @@ library DataStore {
         assembly ("memory-safe") {
             ptr := create(0, add(init, 32), mload(init))
         }
-        if (ptr == address(0)) revert IMarket.BadParameter("data", data.length);
+        if (ptr == address(0)) revert DataStoreWriteFailed(data.length);
     }
 
     /// @notice `len` bytes of the data stored at `ptr` (after its STOP byte).
