@@ -36,6 +36,9 @@ from agents.chain.events import pack_values
 from agents.chain import fixedpoint as fx
 from market.posts import settle as float_settle
 
+#: the Hypothesis state machine: ~20 s in the default profile (EMG_FUZZ=long: ~20 min)
+pytestmark = pytest.mark.slow
+
 WAD = fx.WAD
 T = 2
 LONG = os.environ.get("EMG_FUZZ", "").lower() == "long"
