@@ -18,7 +18,7 @@ the fixed-point model (agents.chain.fixedpoint) exactly, and within rounding of 
 float model (market.posts.settle).
 
 Profiles: the default run is short; ``EMG_FUZZ=long`` (``make test-long``)
-runs ≥ 10,000 state-machine steps (counted, and asserted by the last test).
+runs ≥ 10,000 state-machine steps (counted, and asserted after the run).
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from agents.chain import fixedpoint as fx
 from market.posts import settle as float_settle
 from tests.conftest import BACKENDS, make_chain
 
+#: the Hypothesis state machine: ~20 s in the default profile (EMG_FUZZ=long: ~20 min)
+pytestmark = pytest.mark.slow
+
 WAD = fx.WAD
 T = 2
 LONG = os.environ.get("EMG_FUZZ", "").lower() == "long"
@@ -49,7 +52,7 @@ PROFILE = settings(
 #: on a managed Anvil (every step is a few JSON-RPC round trips): a bounded run
 ANVIL_PROFILE = settings(PROFILE, max_examples=100 if LONG else 10, stateful_step_count=25)
 STEPS = {"count": 0}
-#: outcomes seen (success kinds and custom error names), printed by test_steps_ran
+#: outcomes seen (success kinds and custom error names), printed after the run
 OUTCOMES: dict[str, int] = {}
 
 
@@ -377,13 +380,14 @@ class MarketMachine(RuleBasedStateMachine):
 
 
 def test_market_state_machine(world):  # type: ignore[no-untyped-def]
+    """The machine runs (and, under EMG_FUZZ=long, at least 10,000 steps): the
+    step count is taken in this test, so it stands alone."""
     from hypothesis.stateful import run_state_machine_as_test
 
+    STEPS["count"] = 0
+    OUTCOMES.clear()
     MarketMachine.world = world
-    run_state_machine_as_test(MarketMachine, settings=PROFILE if world.chain.is_local else ANVIL_PROFILE)
-
-
-def test_steps_ran() -> None:
-    """The machine ran (and, under EMG_FUZZ=long, at least 10,000 steps)."""
+    local = world.chain.is_local
+    run_state_machine_as_test(MarketMachine, settings=PROFILE if local else ANVIL_PROFILE)
     print(f"state-machine steps: {STEPS['count']}; outcomes: {dict(sorted(OUTCOMES.items()))}")
-    assert STEPS["count"] >= (10_000 if LONG else 50)
+    assert STEPS["count"] >= (10_000 if LONG and local else 50)
