@@ -177,6 +177,46 @@ def floor(sc: Any, sim_config: Any, loop: list[tuple[Any, bytes]], travels: dict
             node.stop()
 
 
+#: what bounds the loop: (label, (file suffix, function name)) whose cumulative time is shown
+PROFILE_PARTS = [
+    ("node round trips (JSON-RPC send/recv)", ("agents/chain/rpc.py", "_exchange")),
+    ("  of which JSON encode", ("json/__init__.py", "dumps")),
+    ("  of which JSON decode", ("json/__init__.py", "loads")),
+    ("eth-tester send_raw_transaction", ("eth_tester/main.py", "send_raw_transaction")),
+    ("signing (sign_type2)", ("agents/chain/backend.py", "sign_type2")),
+    ("calldata encode (encode_order)", ("agents/chain/client.py", "encode_order")),
+    ("log decode (_decode)", ("agents/chain/client.py", "_decode")),
+    ("observe + decide", ("agents/simulation.py", "_decide")),
+    ("close", ("agents/simulation.py", "_close")),
+    ("settle + measure (solver)", ("agents/simulation.py", "_measure")),
+]
+
+
+def profile(n: int, T: int, rounds: int, backend: str) -> list[tuple[str, float]]:
+    """cProfile of the simulation loop: seconds in each part of :data:`PROFILE_PARTS`."""
+    import cProfile
+    import pstats
+
+    from agents.simulation import Simulation
+
+    sc = bench_scenario(n, T, rounds=rounds)
+    sim = Simulation(replace(sc, simulation=replace(sc.simulation, backend=backend)))
+    prof = cProfile.Profile()
+    try:
+        prof.enable()
+        res = sim.run()
+        prof.disable()
+    finally:
+        sim.close()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    out = [("loop (Simulation.run, profiled)", res.wall_seconds)]
+    for label, (suffix, fn) in PROFILE_PARTS:
+        cum = sum(v[3] for (file, _, name), v in stats.items() if name == fn and file.endswith(suffix))
+        out.append((label, cum))
+    out.append(("orders", float(res.orders_total)))
+    return out
+
+
 def _tx_hash(raw: bytes) -> str:
     from eth_utils import keccak
 
@@ -220,10 +260,24 @@ def main(argv: list[str]) -> int:
     p.add_argument("--big-agents", type=int, default=1000)
     p.add_argument("--big-rounds", type=int, default=10)
     p.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--profile", action="store_true",
+                   help="instead: profile the loop per backend (what bounds it: node, JSON, signing, ...)")
     a = p.parse_args(argv)
     backends = [b for b in a.backend.split(",") if b]
     if a.big_child:
         return big_child(a.big_agents, a.big_rounds, backends[0])
+    if a.profile:
+        for T in (int(x) for x in a.T.split(",") if x):
+            cols = {}
+            for b in backends:
+                print(f"bench chain: profiling {b}: {a.agents} agents, T={T}, {a.rounds} rounds ...",
+                      file=sys.stderr)
+                cols[b] = profile(a.agents, T, a.rounds, b)
+            print(f"\nT={T}, {a.agents} agents, {a.rounds} rounds: cumulative seconds (cProfile)")
+            print(f"{'part':<40}" + "".join(f"{b[:14]:>15}" for b in backends))
+            for k, (label, _) in enumerate(cols[backends[0]]):
+                print(f"{label:<40}" + "".join(f"{cols[b][k][1]:>15.2f}" for b in backends))
+        return 0
     rows = []
     for T in (int(x) for x in a.T.split(",") if x):
         for b in backends:
