@@ -1,0 +1,296 @@
+"""Run a study on Dask distributed and write its index table.
+
+By default a :class:`distributed.LocalCluster` of worker processes (one per
+core, one thread each) starts and stops with the study; ``scheduler=ADDRESS``
+runs it on an existing cluster instead (``dask scheduler`` / ``dask worker``).
+The client submits the points a few at a time (about two per worker thread),
+so it holds only the futures in flight and small rows, never a point's
+results: a worker writes its point's folder itself and returns the row.
+
+A rerun skips every point whose folder holds a ``row.json`` (failed points
+too, unless ``retry_failed``); an interrupted study loses at most the points
+in flight. The index is rebuilt from the points' ``row.json`` files, in the
+study's order, so the same study with the same seeds gives the same
+``index.csv`` and ``index.parquet`` byte for byte. Wall times differ from run
+to run, so they go to ``timings.csv``, not to the index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from market.io import atomic_write_bytes, atomic_write_text
+
+from emg.formats import csv_text
+from emg.study.points import ROW_FILE, STATUS_FAILED, read_row, run_task
+from emg.study.spec import Study, Task
+
+INDEX_CSV = "index.csv"
+INDEX_PARQUET = "index.parquet"
+TIMINGS_CSV = "timings.csv"
+STUDY_JSON = "study.json"
+
+#: the index's leading columns, before the axes and the metrics
+LEAD = ("order", "point", "id", "mode", "seed")
+
+
+@dataclass
+class StudyRun:
+    """What :func:`run_study` did.
+
+    Attributes
+    ----------
+    total : int
+        Tasks in the study (points x seeds).
+    skipped : int
+        Complete before this run (not run again).
+    ran : int
+        Run now.
+    failed : int
+        Rows whose status is ``failed`` (now or from before).
+    not_converged : int
+        Rows whose status is ``not-converged``.
+    dashboard : str or None
+        The Dask dashboard's address, when asked for.
+    files : list of Path
+        The study-level files written.
+    """
+
+    total: int
+    skipped: int
+    ran: int
+    failed: int
+    not_converged: int
+    dashboard: str | None
+    files: list[Path]
+
+
+def study_json(study: Study) -> dict[str, Any]:
+    """The study as run: what ``study.json`` records (for the report and for people)."""
+    return {
+        "name": study.name, "description": study.description, "mode": study.mode,
+        "combine": study.combine, "n": study.n, "design_seed": study.design_seed,
+        "seeds": list(study.seeds) if study.seeds is not None else None,
+        "replications": study.replications,
+        "axes": [{"path": a.path, "values": list(a.values), "low": None if math.isnan(a.low) else a.low,
+                  "high": None if math.isnan(a.high) else a.high, "log": a.log,
+                  "integer": a.integer} for a in study.axes],
+        "base_scenario": study.base,
+    }
+
+
+def pending_tasks(tasks: list[Task], out_dir: Path, retry_failed: bool) -> list[Task]:
+    """The tasks still to run: no ``row.json`` yet, or failed and ``retry_failed``; each id once."""
+    seen: set[str] = set()
+    out = []
+    for t in tasks:
+        if t.id in seen:
+            continue
+        seen.add(t.id)
+        row = read_row(out_dir, t.id)
+        if row is None or (retry_failed and row["status"] == STATUS_FAILED):
+            out.append(t)
+    return out
+
+
+def _start_client(scheduler: str | None, workers: int | None,
+                  dashboard: bool) -> tuple[Any, Any]:
+    """A Dask client, and the LocalCluster it owns (``None`` on an existing cluster)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="30s"), None
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address=":0" if dashboard else None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def _failed_row(task: Task, exc: BaseException) -> dict[str, Any]:
+    msg = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
+    return {"id": task.id, "status": STATUS_FAILED, "error": msg, "wall_seconds": None,
+            "metrics": {}}
+
+
+def run_study(study: Study, out_dir: str | os.PathLike[str], *, scheduler: str | None = None,
+              workers: int | None = None, dashboard: bool = False, retry_failed: bool = False,
+              progress: bool = True, report: bool = True,
+              say: Callable[[str], None] | None = None) -> StudyRun:
+    """Run every pending point of ``study`` into ``out_dir`` and write the index, plots and report.
+
+    Parameters
+    ----------
+    study : Study
+    out_dir : path
+        The study folder (created).
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:8786``); default:
+        a LocalCluster started and stopped here.
+    workers : int, optional
+        LocalCluster worker processes (default: one per core).
+    dashboard : bool
+        Start the dashboard and report its address.
+    retry_failed : bool
+        Run the points recorded as failed again.
+    progress : bool
+        A tqdm progress bar on stderr.
+    report : bool
+        Write ``plots/`` and ``report.html`` after the index.
+    say : callable, optional
+        Where the one-line messages go (default: stderr).
+    """
+    from tqdm import tqdm
+
+    emit = say or (lambda s: print(s, file=sys.stderr))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / STUDY_JSON, json.dumps(study_json(study), indent=2) + "\n")
+    tasks = study.tasks()
+    todo = pending_tasks(tasks, out, retry_failed)
+    unique = len({t.id for t in tasks})
+    emit(f"emg study: {study.name}: {len(tasks)} tasks ({unique} distinct points), "
+         f"{unique - len(todo)} complete, {len(todo)} to run")
+    dash = None
+    if todo:
+        client, cluster = _start_client(scheduler, workers, dashboard)
+        try:
+            if dashboard:
+                dash = client.dashboard_link
+                emit(f"emg study: Dask dashboard at {dash}")
+            _run_on(client, todo, out, progress)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    files = write_index(tasks, study, out)
+    rows = [read_row(out, t.id) for t in tasks]
+    failed = sum(1 for r in rows if r and r["status"] == STATUS_FAILED)
+    notc = sum(1 for r in rows if r and r["status"] == "not-converged")
+    if report:
+        from emg.study.plots import write_plots
+
+        files += write_plots(study, out)
+        from emg.report import write_study_report
+
+        files.append(write_study_report(study, out))
+    return StudyRun(total=len(tasks), skipped=unique - len(todo), ran=len(todo), failed=failed,
+                    not_converged=notc, dashboard=dash, files=files)
+
+
+def _run_on(client: Any, todo: list[Task], out: Path, progress: bool) -> None:
+    """Submit ``todo`` a few at a time, as workers free up; record what fails on the client side."""
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    slots = max(2, 2 * sum(client.nthreads().values()))
+    queue = iter(todo)
+    by_key: dict[str, Task] = {}
+
+    def submit() -> Any:
+        task = next(queue, None)
+        if task is None:
+            return None
+        fut = client.submit(run_task, task, str(out), key=f"emg-point-{task.id}", pure=False,
+                            retries=0)
+        by_key[fut.key] = task
+        return fut
+
+    first = [f for f in (submit() for _ in range(slots)) if f is not None]
+    done = failed = 0
+    bar = tqdm(total=len(todo), unit="pt", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True)
+    try:
+        pool = as_completed(first)
+        for fut in pool:
+            task = by_key.pop(fut.key)
+            try:
+                row = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a killed worker: record and go on
+                row = _failed_row(task, exc)
+                atomic_write_text(out / "points" / task.id / ROW_FILE,
+                                  json.dumps(row, indent=2) + "\n")
+            fut.release()
+            done += 1
+            failed += row["status"] == STATUS_FAILED
+            nxt = submit()
+            if nxt is not None:
+                pool.add(nxt)
+            bar.set_postfix(done=done, failed=failed, running=len(by_key), refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+
+
+# ----------------------------------------------------------------------------- the index
+
+def index_rows(tasks: list[Task], study: Study, out: Path) -> tuple[list[str], list[list[Any]]]:
+    """The index table: header and rows, one row per task, in the study's order.
+
+    Columns: ``order, point, id, mode, seed``, one per axis (its dotted
+    path), ``status, error``, then the metrics in order of first appearance.
+    A point that has not completed has status ``missing``.
+    """
+    axes = [a.path for a in study.axes]
+    rows_raw = []
+    metric_names: dict[str, None] = {}
+    for t in tasks:
+        row = read_row(out, t.id)
+        rows_raw.append(row)
+        if row:
+            for k in row["metrics"]:
+                metric_names.setdefault(k, None)
+    header = [*LEAD, *axes, "status", "error", *metric_names]
+    table = []
+    for t, row in zip(tasks, rows_raw):
+        base = [t.order, t.point, t.id, t.mode, t.seed, *(t.values.get(a) for a in axes)]
+        if row is None:
+            table.append([*base, "missing", "", *(None for _ in metric_names)])
+        else:
+            m = row["metrics"]
+            table.append([*base, row["status"], row["error"], *(m.get(k) for k in metric_names)])
+    return header, table
+
+
+def _arrow_column(values: list[Any]) -> Any:
+    import pyarrow as pa
+
+    kinds = {type(v) for v in values if v is not None}
+    if kinds <= {bool}:
+        return pa.array(values, type=pa.bool_())
+    if kinds <= {int}:
+        return pa.array(values, type=pa.int64())
+    if kinds <= {int, float}:
+        return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def write_index(tasks: list[Task], study: Study, out: Path) -> list[Path]:
+    """Write ``index.csv``, ``index.parquet`` and ``timings.csv`` (atomically)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    header, table = index_rows(tasks, study, out)
+    atomic_write_text(out / INDEX_CSV, csv_text(header, [["" if v is None else v for v in r]
+                                                         for r in table]))
+    cols = {name: _arrow_column([r[k] for r in table]) for k, name in enumerate(header)}
+    buf = io.BytesIO()
+    pq.write_table(pa.table(cols), buf, compression="zstd")
+    atomic_write_bytes(out / INDEX_PARQUET, buf.getvalue())
+    timing = []
+    for t in tasks:
+        row = read_row(out, t.id)
+        timing.append([t.order, t.id, "" if row is None or row["wall_seconds"] is None
+                       else round(float(row["wall_seconds"]), 6)])
+    atomic_write_text(out / TIMINGS_CSV, csv_text(["order", "id", "wall_seconds"], timing))
+    return [out / INDEX_CSV, out / INDEX_PARQUET, out / TIMINGS_CSV]
