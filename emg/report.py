@@ -247,7 +247,7 @@ def study_report_html(study: Study, out: Path) -> str:
     import plotly.graph_objects as go
 
     from emg.study.plots import statics
-    from emg.study.runner import index_rows
+    from emg.study.index import index_rows
 
     header, table = index_rows(study.tasks(), study, out)
     col = {h: k for k, h in enumerate(header)}

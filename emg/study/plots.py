@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emg.study.runner import index_rows
+from emg.study.index import index_rows
 from emg.study.spec import Study
 
 #: the headline metrics plotted, in order (``priced_out.<group>`` are added per group)
