@@ -137,6 +137,13 @@ def _float(s: str) -> float:
         return math.nan
 
 
+def _maybe_float(s: str) -> Any:
+    try:
+        return float(s)
+    except ValueError:
+        return s
+
+
 def run_report_html(run_dir: str | Path) -> str:
     """The HTML report of an ``emg simulate --out`` folder."""
     import plotly.graph_objects as go
@@ -264,6 +271,12 @@ def study_report_html(study: Study, out: Path) -> str:
     body.append(_table(["axis", "values"], [
         [a.path, ", ".join(_fmt(v) for v in a.values) if a.values
          else f"{'log ' if a.log else ''}range [{a.low:g}, {a.high:g}]"] for a in study.axes]))
+    th = out / "thresholds.csv"
+    if th.is_file():
+        body.append("<h2>Thresholds (bisection on the solver)</h2>")
+        trows = _read_csv(th)
+        body.append(_table(list(trows[0]) if trows else ["metric"],
+                           [[_maybe_float(v) for v in r.values()] for r in trows]))
     series = statics(study, out)
     if series:
         body.append("<h2>Comparative statics</h2>")

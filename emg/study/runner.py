@@ -65,6 +65,7 @@ class StudyRun:
     not_converged: int
     dashboard: str | None
     files: list[Path]
+    thresholds: list[Any] | None = None
 
 
 def study_json(study: Study) -> dict[str, Any]:
@@ -142,8 +143,6 @@ def run_study(study: Study, out_dir: str | os.PathLike[str], *, scheduler: str |
     say : callable, optional
         Where the one-line messages go (default: stderr).
     """
-    from tqdm import tqdm
-
     emit = say or (lambda s: print(s, file=sys.stderr))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,19 +152,19 @@ def run_study(study: Study, out_dir: str | os.PathLike[str], *, scheduler: str |
     unique = len({t.id for t in tasks})
     emit(f"emg study: {study.name}: {len(tasks)} tasks ({unique} distinct points), "
          f"{unique - len(todo)} complete, {len(todo)} to run")
-    dash = None
-    if todo:
-        client, cluster = _start_client(scheduler, workers, dashboard)
-        try:
-            if dashboard:
-                dash = client.dashboard_link
-                emit(f"emg study: Dask dashboard at {dash}")
-            _run_on(client, todo, out, progress)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    files = write_index(tasks, study, out)
+    engine = _Engine(scheduler, workers, dashboard, out, progress, emit)
+    brackets = None
+    try:
+        engine.run(todo)
+        files = write_index(tasks, study, out)
+        if study.threshold is not None:
+            from emg.study.threshold import THRESHOLDS_CSV, locate
+
+            brackets = locate(study, out, engine.batch)
+            files.append(out / THRESHOLDS_CSV)
+    finally:
+        engine.close()
+    dash = engine.dashboard
     rows = [read_row(out, t.id) for t in tasks]
     failed = sum(1 for r in rows if r and r["status"] == STATUS_FAILED)
     notc = sum(1 for r in rows if r and r["status"] == "not-converged")
@@ -177,7 +176,46 @@ def run_study(study: Study, out_dir: str | os.PathLike[str], *, scheduler: str |
 
         files.append(write_study_report(study, out))
     return StudyRun(total=len(tasks), skipped=unique - len(todo), ran=len(todo), failed=failed,
-                    not_converged=notc, dashboard=dash, files=files)
+                    not_converged=notc, dashboard=dash, files=files, thresholds=brackets)
+
+
+class _Engine:
+    """The Dask client, started on first use (a rerun with nothing to do starts no cluster)."""
+
+    def __init__(self, scheduler: str | None, workers: int | None, dashboard: bool, out: Path,
+                 progress: bool, emit: Callable[[str], None]) -> None:
+        self.scheduler, self.workers, self.want_dashboard = scheduler, workers, dashboard
+        self.out, self.progress, self.emit = out, progress, emit
+        self.client: Any = None
+        self.cluster: Any = None
+        self.dashboard: str | None = None
+
+    def _client(self) -> Any:
+        if self.client is None:
+            self.client, self.cluster = _start_client(self.scheduler, self.workers,
+                                                      self.want_dashboard)
+            if self.want_dashboard:
+                self.dashboard = str(self.client.dashboard_link)
+                self.emit(f"emg study: Dask dashboard at {self.dashboard}")
+        return self.client
+
+    def run(self, todo: list[Task]) -> None:
+        """Run ``todo`` (each writes its point folder)."""
+        if todo:
+            _run_on(self._client(), todo, self.out, self.progress)
+
+    def batch(self, tasks: list[Task]) -> list[dict[str, Any]]:
+        """Run what is not complete of ``tasks``; every task's row, in order."""
+        self.run(pending_tasks(tasks, self.out, retry_failed=False))
+        rows = [read_row(self.out, t.id) for t in tasks]
+        assert all(r is not None for r in rows)
+        return [r for r in rows if r is not None]
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def _run_on(client: Any, todo: list[Task], out: Path, progress: bool) -> None:
@@ -185,7 +223,8 @@ def _run_on(client: Any, todo: list[Task], out: Path, progress: bool) -> None:
     from distributed import as_completed
     from tqdm import tqdm
 
-    slots = max(2, 2 * sum(client.nthreads().values()))
+    threads = sum(client.nthreads().values())
+    slots = max(2, 2 * threads)
     queue = iter(todo)
     by_key: dict[str, Task] = {}
 
@@ -218,7 +257,7 @@ def _run_on(client: Any, todo: list[Task], out: Path, progress: bool) -> None:
             nxt = submit()
             if nxt is not None:
                 pool.add(nxt)
-            bar.set_postfix(done=done, failed=failed, running=len(by_key), refresh=False)
+            bar.set_postfix(done=done, failed=failed, running=min(len(by_key), threads), refresh=False)
             bar.update(1)
     finally:
         bar.close()

@@ -25,7 +25,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ COMBINES = ("grid", "zip", "sobol", "lhs")
 SPECIAL_AXES = ("replicate", "money")
 
 _TOP = {"name", "description", "scenario", "mode", "combine", "n", "design_seed", "replications",
-        "seeds", "axes", "simulate_at"}
+        "seeds", "axes", "simulate_at", "threshold"}
 
 
 class StudyError(ScenarioError):
@@ -278,6 +278,23 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """Where a metric first turns positive along the study's one axis, located by bisection.
+
+    Attributes
+    ----------
+    metric : str
+        An index column (``priced_out.edge``), or a prefix ending in ``.*``
+        (``priced_out.*``: every group's column).
+    rtol : float
+        Stop when ``high / low - 1 <= rtol``.
+    """
+
+    metric: str
+    rtol: float = 0.01
+
+
+@dataclass(frozen=True)
 class Study:
     """A validated study file."""
 
@@ -293,7 +310,7 @@ class Study:
     replications: int = 1
     simulate_at: tuple[dict[str, Any], ...] = ()
     path: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    threshold: Threshold | None = None
 
     def design(self) -> list[dict[str, Any]]:
         """The design points: one dict axis path -> value per point, in order."""
@@ -493,9 +510,29 @@ def study_from_dict(doc: Mapping[str, Any], path: str | None = None) -> Study:
     elif "simulate_at" in doc:
         raise StudyError("simulate_at: only used with mode = \"solve+simulate\"")
 
+    threshold = None
+    if "threshold" in doc:
+        th = doc["threshold"]
+        if not isinstance(th, dict):
+            raise StudyError("threshold: expected a table { metric = \"priced_out.*\", rtol = 0.01 }")
+        for k in th:
+            if k not in ("metric", "rtol"):
+                raise StudyError(f"threshold.{k}: unknown key (allowed: metric, rtol)")
+        metric = th.get("metric")
+        if not isinstance(metric, str) or not metric:
+            raise StudyError(f"threshold.metric: expected an index column name, got {metric!r}")
+        rtol = _num(th.get("rtol", 0.01), "threshold.rtol")
+        if not 0 < rtol < 1:
+            raise StudyError(f"threshold.rtol: must be in (0, 1), got {rtol!r}")
+        if mode != "solve" or combine not in ("grid", "zip") or len(axes) != 1 or not axes[0].numeric:
+            raise StudyError("threshold: needs mode = \"solve\" and one numeric grid axis")
+        if axes[0].log and min(axes[0].values) <= 0:
+            raise StudyError("threshold: a log axis needs values > 0")
+        threshold = Threshold(metric, rtol)
+
     study = Study(name=name, description=description, base=base, mode=mode, combine=combine,
                   axes=axes, n=n, design_seed=design_seed, seeds=seeds, replications=replications,
-                  simulate_at=simulate_at, path=path)
+                  simulate_at=simulate_at, path=path, threshold=threshold)
     study.tasks()  # resolve and validate every point now: a bad value fails before any work
     return study
 
