@@ -80,8 +80,12 @@ def write_index(tasks: list[Task], study: Study, out: Path) -> list[Path]:
     atomic_write_bytes(out / INDEX_PARQUET, buf.getvalue())
     timing = []
     for t in tasks:
-        row = read_row(out, t.id)
-        timing.append([t.order, t.id, "" if row is None or row["wall_seconds"] is None
-                       else round(float(row["wall_seconds"]), 6)])
-    atomic_write_text(out / TIMINGS_CSV, csv_text(["order", "id", "wall_seconds"], timing))
+        row = read_row(out, t.id) or {}
+
+        def sec(key: str) -> float | str:
+            v = row.get(key)
+            return "" if v is None else round(float(v), 6)
+        timing.append([t.order, t.id, sec("wall_seconds"), sec("work_seconds")])
+    atomic_write_text(out / TIMINGS_CSV, csv_text(["order", "id", "wall_seconds", "work_seconds"],
+                                                  timing))
     return [out / INDEX_CSV, out / INDEX_PARQUET, out / TIMINGS_CSV]

@@ -126,28 +126,36 @@ def simulate_row(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return (STATUS_OK if ok else STATUS_NOT_CONVERGED), m
 
 
-def _solve(task: Task, folder: Path) -> tuple[str, dict[str, Any]]:
+def _solve(task: Task, folder: Path) -> tuple[str, dict[str, Any], float]:
     from emg.solve import solve_scenario, summary_json, write_outputs
 
     scenario = task.scenario()
+    t0 = time.perf_counter()
     nash, comp = solve_scenario(scenario)
+    seconds = time.perf_counter() - t0
     write_outputs(folder, scenario, nash, comp)
-    return solve_row(summary_json(scenario, nash, comp))
+    return (*solve_row(summary_json(scenario, nash, comp)), seconds)
 
 
-def _simulate(task: Task, folder: Path) -> tuple[str, dict[str, Any]]:
+def _simulate(task: Task, folder: Path) -> tuple[str, dict[str, Any], float]:
     from agents.simulation import Simulation
     from emg.output import write_run
 
     scenario = task.scenario()
+    t0 = time.perf_counter()
     result = Simulation(scenario, scenario.simulation, progress=False).run()
+    seconds = time.perf_counter() - t0
     write_run(folder, result)
     # the row from the very document written to summary.json
-    return simulate_row(json.loads((folder / "summary.json").read_text()))
+    return (*simulate_row(json.loads((folder / "summary.json").read_text())), seconds)
 
 
 def run_task(task: Task, out_dir: str) -> dict[str, Any]:
     """Run one point into ``out_dir/points/<id>/`` and return its index row.
+
+    The row's ``wall_seconds`` is the whole point (building, running, writing),
+    ``work_seconds`` the solver's or the simulation's own time (``None`` if it
+    raised); both go to ``timings.csv``, never to the index.
 
     Never raises for a point's own failure: the exception's type and message
     become the row's ``error`` and its status is ``failed`` (the traceback is
@@ -159,14 +167,15 @@ def run_task(task: Task, out_dir: str) -> dict[str, Any]:
     start = time.perf_counter()
     error = ""
     metrics: dict[str, Any] = {}
+    work = None
     try:
-        status, metrics = (_solve if task.mode == "solve" else _simulate)(task, folder)
+        status, metrics, work = (_solve if task.mode == "solve" else _simulate)(task, folder)
     except Exception as exc:  # noqa: BLE001 - a point's failure is data, the study goes on
         status = STATUS_FAILED
         error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
         atomic_write_text(folder / "error.txt", traceback.format_exc())
     row = {"id": task.id, "status": status, "error": error,
-           "wall_seconds": time.perf_counter() - start, "metrics": metrics}
+           "wall_seconds": time.perf_counter() - start, "work_seconds": work, "metrics": metrics}
     atomic_write_text(folder / ROW_FILE, json.dumps(row, indent=2, allow_nan=False) + "\n")
     return row
 
