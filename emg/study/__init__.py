@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     res = run_study(study, args.out, scheduler=args.scheduler, workers=args.workers,
                     dashboard=args.dashboard, retry_failed=args.retry_failed,
                     progress=not args.quiet, report=not args.no_report)
+    if args.dashboard and res.dashboard is None:
+        print("emg study: no dashboard: every point was complete, no cluster was started",
+              file=sys.stderr)
     ok = res.total - res.failed - res.not_converged
     print(f"{study.name}: {res.total} rows: {ok} ok, {res.not_converged} not converged, "
           f"{res.failed} failed ({res.ran} run now, {res.skipped} complete before)")

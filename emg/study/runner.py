@@ -104,8 +104,11 @@ def _start_client(scheduler: str | None, workers: int | None,
     if scheduler:
         return Client(scheduler, timeout="30s"), None
     n = workers or os.cpu_count() or 1
+    # without a dashboard the scheduler still serves HTTP (health, metrics): on a free port,
+    # not on 8787, which another cluster may hold
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                            dashboard_address=":0" if dashboard else None,
+                           scheduler_kwargs=None if dashboard else {"dashboard_address": ":0"},
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
