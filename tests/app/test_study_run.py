@@ -85,21 +85,55 @@ def test_local_cluster_resume_and_identical_index(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # three LocalCluster starts, ~30 s
 def test_failed_point_is_recorded_and_retried(tmp_path: Path) -> None:
-    # the strategy's name is checked by the agents layer, in the worker: the point raises there
-    study = study_from_dict({"scenario": CIA, "mode": "simulate", "combine": "grid",
-                             "axes": {"simulation.strategy": ["no-such-strategy", "nor-this"]}})
+    # solve+simulate: the solves ignore the strategy and succeed; the strategy's name is checked
+    # by the agents layer in the worker, so each simulation raises there
+    study = study_from_dict({
+        "scenario": CIA, "mode": "solve+simulate", "combine": "grid",
+        "axes": {"simulation.strategy": ["no-such-strategy", "nor-this"]},
+        "simulate_at": [{"simulation.strategy": "no-such-strategy"},
+                        {"simulation.strategy": "nor-this"}]})
     out = tmp_path / "fail"
     res = run_study(study, out, workers=2, progress=False, report=False, say=lambda s: None)
-    assert (res.total, res.ran, res.failed) == (2, 2, 2)
+    assert (res.total, res.ran, res.failed) == (4, 4, 2)
     rows = read_csv(out / "index.csv")
-    assert [r["status"] for r in rows] == ["failed", "failed"]
-    assert "no-such-strategy" in rows[0]["error"] and "nor-this" in rows[1]["error"]
-    assert (out / "points" / rows[0]["id"] / "error.txt").read_text().startswith("Traceback")
+    assert [(r["mode"], r["status"]) for r in rows] == [
+        ("solve", "ok"), ("solve", "ok"), ("simulate", "failed"), ("simulate", "failed")]
+    assert rows[0]["nash_p1"] == rows[1]["nash_p1"] != ""
+    assert "no-such-strategy" in rows[2]["error"] and "nor-this" in rows[3]["error"]
+    assert (out / "points" / rows[2]["id"] / "error.txt").read_text().startswith("Traceback")
     res = run_study(study, out, workers=2, progress=False, report=False, say=lambda s: None)
     assert (res.ran, res.failed) == (0, 2)
     res = run_study(study, out, workers=2, progress=False, report=False, retry_failed=True,
                     say=lambda s: None)
     assert (res.ran, res.failed) == (2, 2)
+
+
+@pytest.mark.slow  # ~10 solves in-process, ~15 s
+def test_threshold_bisection(tmp_path: Path) -> None:
+    from emg.study.points import run_task
+    from emg.study.threshold import locate
+
+    study = study_from_dict({
+        "scenario": str(ROOT / "scenarios" / "pow-priced-out.toml"), "mode": "solve",
+        "combine": "grid", "axes": {"verification.kappa": {"logspace": [1e-4, 1e-3, 2]}},
+        "threshold": {"metric": "priced_out.*", "rtol": 0.05}})
+    out = tmp_path / "th"
+
+    def batch(tasks: list[Any]) -> list[dict[str, Any]]:
+        return [run_task(t, str(out)) for t in tasks]
+
+    batch(study.tasks())
+    brackets = {b.metric: b for b in locate(study, out, batch)}
+    edge = brackets["priced_out.edge"]
+    assert edge.status == "located" and edge.steps >= 5
+    assert edge.low is not None and edge.high is not None
+    assert edge.high / edge.low - 1 <= 0.05
+    # the threshold bracketed by a 24-point grid and a 1% bisection: [4.3006e-4, 4.3314e-4]
+    assert edge.low <= 4.3314e-4 and edge.high >= 4.3006e-4
+    assert brackets["priced_out.datacenter"].status == "above-range"
+    rows = read_csv(out / "thresholds.csv")
+    assert [r["metric"] for r in rows] == ["priced_out.datacenter", "priced_out.edge",
+                                           "priced_out.plant"]
 
 
 def test_cli_bad_study_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
