@@ -64,6 +64,7 @@ def no_network(html: str) -> None:
     assert "Plotly.newPlot" in html and len(html) > 3_000_000  # the library itself is in the file
 
 
+@pytest.mark.slow  # a 6-round simulation and Chromium, ~20 s
 def test_run_report_in_chromium(tmp_path: Path) -> None:
     from agents.simulation import Simulation
     from emg.output import write_run
