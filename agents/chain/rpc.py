@@ -51,9 +51,10 @@ class RpcError(ChainError):
     def unsupported(self) -> bool:
         """The node does not know the method (-32601, or a message saying so)."""
         text = self.message.lower()
-        return self.code == METHOD_NOT_FOUND or "not supported" in text or (
-            "did not match any variant" in text or "method" in text and ("not found" in text or "does not exist" in text
-                                  or "not available" in text or "unknown" in text))
+        if self.code == METHOD_NOT_FOUND or "not supported" in text or "did not match any variant" in text:
+            return True
+        return "method" in text and any(w in text for w in ("not found", "does not exist", "not available",
+                                                             "unknown"))
 
 
 class Transport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def test_bad_backends_are_one_clear_line(args: list[str], message: str, capsys) 
     assert main(["simulate", MONEY, "--rounds", "1", "--quiet", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("emg simulate: error: ")
-    assert pytest.importorskip("re").search(message, err), err
+    assert re.search(message, err), err
 
 
 def test_backend_and_node_exclude_each_other(capsys) -> None:  # type: ignore[no-untyped-def]
