@@ -275,12 +275,16 @@ contract Market is IMarket {
     /// @notice Place this round's order and settle the previous one. Every array
     /// is packed, VALUE_BYTES (11) big-endian bytes a value (calldata is 16 gas a
     /// non-zero byte, 4 a zero byte: an ABI word per value would cost ~80 more).
+    /// @param expectedRound the round the agent means: the order reverts (WrongRound)
+    /// unless it is the open round, so a transaction signed for round r and mined
+    /// after r closed cannot execute in round r + 1 with r's bids
     /// @param prevBids the bids of the sender's unsettled order (empty if none)
     /// @param prevOffers its offers (producer: T + 1 values; standard: empty)
     /// @param bids bids on posts 0..T in wei, prepaid from the balance
     /// @param offers producer: [0, q^1, ..., q^T] in wad (q^t ≤ K); standard: empty
     /// (the endowment ω is offered on post 0 automatically: sell-all)
     function order(
+        uint256 expectedRound,
         bytes calldata prevBids,
         bytes calldata prevOffers,
         bytes calldata bids,
@@ -288,7 +292,7 @@ contract Market is IMarket {
     ) external {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
-        uint256 r = _roundOpenTo(meta);
+        uint256 r = _roundOpenTo(meta, expectedRound);
         bool producer = _kindOf(meta) == PRODUCER;
         uint256 acct = _acct[msg.sender];
         uint256 last = _pendingRoundOf(meta);
@@ -300,13 +304,15 @@ contract Market is IMarket {
         _place(meta, r, acct, bids, offers, producer);
     }
 
-    /// @dev The open round's number; reverts if the sender may not order now.
-    function _roundOpenTo(uint256 meta) internal view returns (uint256 r) {
+    /// @dev The open round's number; reverts if the sender may not order now, or
+    /// means another round (`expectedRound`).
+    function _roundOpenTo(uint256 meta, uint256 expectedRound) internal view returns (uint256 r) {
         uint256 rs = _openRound;
         r = _roundOf(rs);
         uint256 deadline = _deadlineOf(rs);
         if (deadline == 0) revert NotStarted();
         if (block.timestamp >= deadline) revert LateOrder(r, deadline, block.timestamp);
+        if (expectedRound != r) revert WrongRound(expectedRound, r);
         if (_pendingRoundOf(meta) == r + 1) revert AlreadyOrdered(msg.sender, r);
     }
 

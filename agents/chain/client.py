@@ -161,15 +161,22 @@ class MarketClient:
                 return e.bids, e.offers
         raise ChainError(f"no OrderPlaced log for {account.address} in round {state.last_round}")
 
-    def encode_order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> bytes:
-        """Calldata of ``account``'s order, carrying its previous order for settlement."""
+    def encode_order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = (),
+                     round: int | None = None) -> bytes:
+        """Calldata of ``account``'s order for round ``round`` (None: the open round, read now),
+        carrying its previous order for settlement."""
+        if round is None:
+            round = self.current_round().round
+        if isinstance(round, bool) or not isinstance(round, int) or round < 0:
+            raise ChainError(f"round: expected a round number (int >= 0), got {round!r}")
         pb, po = self.previous(account)
         return self._order_sel + abi_encode(self._order_types, [
-            pack_values(pb, "previous bids"), pack_values(po, "previous offers"),
+            round, pack_values(pb, "previous bids"), pack_values(po, "previous offers"),
             pack_values(bids, "bids"), pack_values(offers, "offers")])
 
-    def order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> OrderResult:
-        """Place ``account``'s order for the open round (and settle its previous one).
+    def order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = (),
+              round: int | None = None) -> OrderResult:
+        """Place ``account``'s order for round ``round`` (and settle its previous one).
 
         Parameters
         ----------
@@ -178,16 +185,24 @@ class MarketClient:
         offers : sequence of int
             Producer: T + 1 offers [0, q^1, ..., q^T] in wad. Standard agent: empty
             (its endowment ω is offered on post 0 by the contract: sell-all).
+        round : int or None
+            The round the order is meant for; the contract rejects it
+            (``WrongRound(expectedRound, openRound)``) if another round is open
+            when it is mined. None: the round open now (one ``currentRound`` view).
         """
-        return self.order_many([(account, bids, offers)])[0]
+        return self.order_many([(account, bids, offers)], round=round)[0]
 
-    def order_many(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]]) -> list[OrderResult]:
-        """Several orders (one round's), all signed first, then sent in order.
+    def order_many(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],
+                   round: int | None = None) -> list[OrderResult]:
+        """Several orders of one round (``round``: as in :meth:`order`), all signed first,
+        then sent in order.
 
         If one reverts, the orders before it stand (the client remembers them)
         and :class:`Reverted` is raised with ``completed`` = their results.
         """
-        txs = [(a, self.market_address, self.encode_order(a, b, o), self.order_gas) for a, b, o in orders]
+        if round is None:
+            round = self.current_round().round
+        txs = [(a, self.market_address, self.encode_order(a, b, o, round), self.order_gas) for a, b, o in orders]
         try:
             receipts = self.chain.send_many(txs)
         except ChainError as exc:

@@ -81,6 +81,9 @@ interface IMarket {
     error BadLength(string field, uint256 length, uint256 expected);
     /// @notice Round `round` closed to orders at `deadline` (now `timestamp`).
     error LateOrder(uint256 round, uint256 deadline, uint256 timestamp);
+    /// @notice The order was meant for round `expectedRound`, but round `openRound` is open
+    /// (a transaction signed for a round that closed before it was mined, or too early).
+    error WrongRound(uint256 expectedRound, uint256 openRound);
     /// @notice `agent` has ordered in round `round` already.
     error AlreadyOrdered(address agent, uint256 round);
     /// @notice `agent` has `balance` wei, less than the `needed` amount.

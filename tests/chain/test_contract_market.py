@@ -264,6 +264,29 @@ def test_late_and_second_orders_are_rejected(chain, fresh_market):  # type: igno
         m.order(b, std_bids(2))
 
 
+def test_an_order_binds_to_its_round(chain, fresh_market):  # type: ignore[no-untyped-def]
+    """A transaction signed for round 0 and mined after round 0 closed does not
+    execute in round 1 with round 0's bids: WrongRound(meant, open), nothing moves."""
+    from agents.chain.backend import Reverted
+    from agents.chain.errors import ChainError
+
+    m = fresh_market
+    a, b = chain.accounts[0], chain.accounts[1]
+    stale = m.encode_order(a, std_bids(0), round=0)  # signed for round 0 ...
+    with reverts("WrongRound", 1, 0):  # ... and one meant for a round not yet open
+        m.order(b, std_bids(1), round=1)
+    chain.travel_to(m.current_round().deadline)
+    m.close()
+    before = m.agent(a.address)
+    with pytest.raises(Reverted) as info:  # ... mined in round 1
+        m.chain.send(a, m.market_address, stale, m.order_gas)
+    assert m.codec.decode_error(info.value.data) == ("WrongRound", (0, 1))
+    assert m.agent(a.address) == before and m.current_round().orders == 0
+    assert m.order(a, std_bids(0), round=1).round == 1  # the round it means
+    with pytest.raises(ChainError, match="round: expected a round number"):
+        m.encode_order(b, std_bids(1), round=-1)
+
+
 # ------------------------------------------------------------------ rejected orders
 
 
@@ -306,7 +329,7 @@ def test_overflowing_amounts_and_bad_lengths_are_rejected(chain, fresh_market): 
 def test_unknown_agents_are_rejected(chain, fresh_market):  # type: ignore[no-untyped-def]
     m = fresh_market
     x = chain.accounts[N]
-    for name, args in (("order", [b"", b"", pack_values([0] * 4), b""]), ("claim", [b"", b""]), ("deposit", [1]),
+    for name, args in (("order", [0, b"", b"", pack_values([0] * 4), b""]), ("claim", [b"", b""]), ("deposit", [1]),
                        ("withdraw", [1])):
         with reverts("UnknownAgent", x.address):
             m.transact(x, name, args)
@@ -316,14 +339,14 @@ def test_a_wrong_previous_order_is_rejected(chain, fresh_market):  # type: ignor
     m = fresh_market
     a = chain.accounts[0]
     with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [pack_values([1, 0, 0, 0]), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
+        m.transact(a, "order", [0, pack_values([1, 0, 0, 0]), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
     m.order(a, std_bids(0))
     chain.travel_to(m.current_round().deadline)
     m.close()
     forged = std_bids(0)
     forged[0] -= 1
     with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [pack_values(forged), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
+        m.transact(a, "order", [1, pack_values(forged), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
     with reverts("BadPrevious", a.address):
         m.transact(a, "claim", [pack_values(forged), b""], gas=m.order_gas)
     assert m.order(a, std_bids(0)).settlement is not None  # the true one settles
@@ -513,7 +536,7 @@ def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-d
     with reverts("AmountOverflow", 3, (1 << 88) - 1):
         m.order(a, [0, 0, 0, (1 << 88) - 1])
     with reverts("BadLength", "bids", 3, 4):
-        m.transact(a, "order", [b"", b"", pack_values(std_bids(0))[:-1], b""], gas=m.order_gas)
+        m.transact(a, "order", [0, b"", b"", pack_values(std_bids(0))[:-1], b""], gas=m.order_gas)
     res = m.order(a, std_bids(0))
     (ev,) = [e for e in m.events(res.receipt.block_number) if type(e).__name__ == "OrderPlaced"]
     assert ev.bids == tuple(std_bids(0)) and ev.offers == ()

@@ -223,7 +223,8 @@ class MarketMachine(RuleBasedStateMachine):
             expect = "InsufficientInput"
         else:
             expect = None
-        res = self._send(lambda: w.market.order(acct, list(bids), list(offers)), expect, "order")
+        res = self._send(lambda: w.market.order(acct, list(bids), list(offers), round=self.round), expect,
+                         "order")
         if res is None:
             return
         assert res.round == self.round and res.input == need
@@ -237,6 +238,20 @@ class MarketMachine(RuleBasedStateMachine):
         a.pending = (self.round, bids, offers)
         self.ordered.add(a.address)
         self.open.append((a, bids, offers))
+
+    @rule(i=st.integers(0, 5), ahead=st.booleans())
+    def order_for_another_round(self, i, ahead):  # type: ignore[no-untyped-def]
+        """An order meant for another round (a stale transaction, or one too early)
+        is rejected whatever it carries; nothing moves (the invariants check it)."""
+        STEPS["count"] += 1
+        w, a = self.world, self.agents[i]
+        if not ahead and self.round == 0:
+            ahead = True
+        meant = self.round + 1 if ahead else self.round - 1
+        expect = "LateOrder" if self._now() >= self.deadline else "WrongRound"
+        bids = [0] * (T + 1)
+        offers = [0] * (T + 1) if a.kind == "producer" else []
+        self._send(lambda: w.market.order(self.accounts[a.address], bids, offers, round=meant), expect)
 
     @rule(early=st.booleans())
     def close(self, early):  # type: ignore[no-untyped-def]
@@ -328,7 +343,8 @@ class MarketMachine(RuleBasedStateMachine):
             forged[0] += 1
             acct = self.accounts[a.address]
             self._send(lambda: w.market.transact(
-                acct, "order", [pack_values(forged), pack_values(offers), pack_values(bids), pack_values(offers)],
+                acct, "order", [self.round, pack_values(forged), pack_values(offers), pack_values(bids),
+                                pack_values(offers)],
                 gas=w.market.order_gas),
                 "BadPrevious")
 
