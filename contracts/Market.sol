@@ -586,11 +586,15 @@ contract Market is IMarket {
     /// allocations (_SETTLED_HEAD), revenue, refund, consumed, stock (the last two
     /// left to the caller), then the allocations as `bytes`: 11(T + 1), x^0..x^T
     /// packed VALUE_BYTES a value, zero padding.
+    /// Reverts BadPrevious(sender) if a re-sent bid exceeds its post's B^t or a re-sent
+    /// offer its Q^t: impossible for the order the commitment was made to (its own
+    /// values are in the totals), so a defence in depth against a commitment collision.
     function _allocate(bytes memory h, bytes calldata pb, bytes calldata po, uint256 omega)
         internal
-        pure
+        view
         returns (uint256 ev)
     {
+        bool above;
         uint256 revenue;
         uint256 refund;
         assembly ("memory-safe") {
@@ -608,6 +612,7 @@ contract Market is IMarket {
                 let bt := and(w, _BITMASK_HISTORY_BIDS)
                 let qt := shr(_BITPOS_HISTORY_OFFERS, w)
                 let b := shr(VALUE_SHIFT, calldataload(pb.offset))
+                above := gt(b, bt)
                 switch mul(bt, qt)
                 case 0 {
                     refund := b
@@ -618,23 +623,45 @@ contract Market is IMarket {
                     revenue := div(mul(omega, bt), qt)
                 }
             }
-            // posts 1..T: o = 11·t is post t's offset in pb, po and the packed allocations
+            // posts 1..T: o = 11·t is post t's offset in pb, po and the packed allocations;
+            // one loop per kind (a standard agent has no offers: po is empty)
             let hp := add(h, 0x40)
-            for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
-                let w := mload(hp)
-                hp := add(hp, 0x20)
-                let bt := and(w, _BITMASK_HISTORY_BIDS)
-                let qt := shr(_BITPOS_HISTORY_OFFERS, w)
-                let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
-                switch mul(bt, qt)
-                case 0 {
-                    refund := add(refund, b)
-                    mstore(add(ev, add(_SETTLED_DATA, o)), 0)
+            switch omega
+            case 0 {
+                for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
+                    let w := mload(hp)
+                    hp := add(hp, 0x20)
+                    let bt := and(w, _BITMASK_HISTORY_BIDS)
+                    let qt := shr(_BITPOS_HISTORY_OFFERS, w)
+                    let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
+                    let q := shr(VALUE_SHIFT, calldataload(add(po.offset, o)))
+                    above := or(above, or(gt(b, bt), gt(q, qt)))
+                    switch mul(bt, qt)
+                    case 0 {
+                        refund := add(refund, b)
+                        mstore(add(ev, add(_SETTLED_DATA, o)), 0)
+                    }
+                    default {
+                        mstore(add(ev, add(_SETTLED_DATA, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
+                        revenue := add(revenue, div(mul(q, bt), qt))
+                    }
                 }
-                default {
-                    mstore(add(ev, add(_SETTLED_DATA, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
-                    if iszero(omega) {
-                        revenue := add(revenue, div(mul(shr(VALUE_SHIFT, calldataload(add(po.offset, o))), bt), qt))
+            }
+            default {
+                for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
+                    let w := mload(hp)
+                    hp := add(hp, 0x20)
+                    let bt := and(w, _BITMASK_HISTORY_BIDS)
+                    let qt := shr(_BITPOS_HISTORY_OFFERS, w)
+                    let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
+                    above := or(above, gt(b, bt))
+                    switch mul(bt, qt)
+                    case 0 {
+                        refund := add(refund, b)
+                        mstore(add(ev, add(_SETTLED_DATA, o)), 0)
+                    }
+                    default {
+                        mstore(add(ev, add(_SETTLED_DATA, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
                     }
                 }
             }
@@ -642,6 +669,8 @@ contract Market is IMarket {
             mstore(add(ev, _SETTLED_REVENUE), revenue)
             mstore(add(ev, _SETTLED_REFUND), refund)
         }
+        // defence in depth: the re-sent values are trusted only within the round's totals
+        if (above) revert BadPrevious(msg.sender);
     }
 
     /// @notice Close the open round: at its deadline, or once every agent has ordered.

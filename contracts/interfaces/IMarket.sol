@@ -98,7 +98,8 @@ interface IMarket {
     error AmountOverflow(uint256 post, uint256 amount);
     /// @notice Deposits and withdrawals must be nonzero.
     error ZeroAmount();
-    /// @notice The re-sent previous order does not match `agent`'s commitment (or there is none).
+    /// @notice The re-sent previous order does not match `agent`'s commitment (or there is none),
+    /// or a re-sent bid (offer) exceeds its post's B^t (Q^t) in the settled round.
     error BadPrevious(address agent);
     /// @notice `agent` has no unsettled order.
     error NothingToClaim(address agent);
