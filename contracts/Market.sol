@@ -257,11 +257,15 @@ contract Market is IMarket {
         emit Registered(who, kind, bytecoins, stockOrOmega);
     }
 
-    /// @notice End registration and open round 0. The market must hold exactly
-    /// the bytecoins credited to the agents.
+    /// @notice End registration and open round 0. The market must hold at least
+    /// the bytecoins credited to the agents (more, e.g. a donation, stays in the
+    /// market as escrow nobody is owed), and the token's whole supply must be below
+    /// 2^84 wei: every balance, bid and per-post total is bounded by it.
     function start() external onlyDeployerBeforeStart {
         uint256 held = token.balanceOf(address(this));
-        if (held != _credited) revert Underfunded(held, _credited);
+        if (held < _credited) revert Underfunded(held, _credited);
+        uint256 supply = token.totalSupply();
+        if (supply > MAX_AMOUNT) revert SupplyTooLarge(supply);
         if (_agents.length == 0) revert NoAgents();
         uint256 deadline = block.timestamp + roundDuration;
         // round 0, no orders, history from the nonce after the producers' data contracts,
@@ -737,7 +741,11 @@ contract Market is IMarket {
         if (_openRound == 0) revert NotStarted();
         if (amount == 0) revert ZeroAmount();
         token.transferFrom(msg.sender, address(this), amount);
-        _acct[msg.sender] += amount; // the balance stays below the supply < 2^84
+        // the bounds rest on the market's holdings staying below 2^84 (checked at `start`
+        // for the supply; re-checked here in case the token can grow its supply)
+        uint256 held = token.balanceOf(address(this));
+        if (held > MAX_AMOUNT) revert SupplyTooLarge(held);
+        _acct[msg.sender] += amount; // the balance stays below the market's holdings < 2^84
         emit Deposited(msg.sender, amount);
     }
 

@@ -51,8 +51,11 @@ interface IMarket {
     error AlreadyStarted();
     /// @notice `agent` is registered already.
     error AlreadyRegistered(address agent);
-    /// @notice At `start`, the market holds `held` bytecoins but credited the agents `credited`.
+    /// @notice At `start`, the market holds `held` bytecoins, less than the `credited` to the agents.
     error Underfunded(uint256 held, uint256 credited);
+    /// @notice The token's supply (at `start`), or the market's holdings (at a `deposit`),
+    /// `amount` wei, is above 2^84 − 1: the bound every balance and total relies on.
+    error SupplyTooLarge(uint256 amount);
     /// @notice The number of periods T must be in 1..700.
     error InvalidPeriods(uint256 periods);
     /// @notice The round duration must be in 1 s..365 days.

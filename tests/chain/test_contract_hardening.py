@@ -103,3 +103,66 @@ def test_a_forged_bid_on_an_inactive_post_is_not_refunded(chain, hm):  # type: i
     _forge(hm, a, forged)
     with reverts("BadPrevious", a.address):
         hm.transact(a, "claim", [pack_values(forged), b""], gas=hm.order_gas)
+
+
+# ------------------------------------------------------------------ the token
+
+def _deploy_with_holders(chain, config, extra):  # type: ignore[no-untyped-def]
+    """Deploy token and market as deploy_market does, but the token also mints ``extra``
+    ((address, wei), ...) outside the market; agents registered, not started."""
+    from eth_abi import encode
+
+    from agents.chain.client import MarketClient
+    from agents.chain.compiler import load_artifacts
+    from agents.chain.deploy import create_address
+
+    art = load_artifacts()
+    keeper = chain.keeper
+    credited = sum(s.bytecoins for s in config.standard) + sum(p.bytecoins for p in config.producers)
+    nonce = chain.nonce(keeper)
+    market_address = create_address(keeper.address, nonce + 1)
+    token_address = create_address(keeper.address, nonce)
+    holders = [market_address] + [h for h, _ in extra]
+    amounts = [credited] + [v for _, v in extra]
+    chain.send(keeper, None, art["Bytecoin"].bytecode + encode(["address[]", "uint256[]"], [holders, amounts]),
+               gas=3_000_000)
+    chain.send(keeper, None, art["Market"].bytecode + encode(["address", "uint256", "uint256"],
+                                                             [token_address, config.T, config.round_duration]),
+               gas=8_000_000)
+    m = MarketClient(chain, config, market_address, token_address, art)
+    m.transact(keeper, "registerStandard", [[s.address for s in config.standard], [s.omega for s in config.standard],
+                                            [s.bytecoins for s in config.standard]], gas=2_000_000)
+    for p in config.producers:
+        m.transact(keeper, "registerProducer",
+                   [p.address, p.bytecoins, p.stock, p.c, p.capacity or 0, p.rho, list(p.theta)], gas=2_000_000)
+    m.mark_fresh([s.address for s in config.standard] + [p.address for p in config.producers])
+    return m
+
+
+def test_a_donation_before_start_does_not_block_it(chain, snapshot):  # type: ignore[no-untyped-def]
+    """A 1-wei donation to the market before start() used to make it revert Underfunded forever."""
+    outsider = chain.accounts[-1]
+    m = _deploy_with_holders(chain, make_config(chain), [(outsider.address, 10)])
+    m.transact(outsider, "token.transfer", [m.market_address, 1], gas=100_000)
+    m.transact(chain.keeper, "start", [], gas=200_000)
+    assert m.current_round().round == 0 and m.escrow() == 1  # the wei nobody is owed
+    a = chain.accounts[0]
+    m.order(a, std_bids(0))  # the market trades
+    assert m.escrow() == 1 + sum(std_bids(0))
+
+
+def test_a_supply_above_2_84_is_refused_at_start(chain, snapshot):  # type: ignore[no-untyped-def]
+    from agents.chain import fixedpoint as fx
+
+    outsider = chain.accounts[-1]
+    config = make_config(chain)
+    credited = sum(s.bytecoins for s in config.standard) + sum(p.bytecoins for p in config.producers)
+    extra = fx.MAX_AMOUNT + 1 - credited  # the supply is exactly 2^84
+    m = _deploy_with_holders(chain, config, [(outsider.address, extra)])
+    with reverts("SupplyTooLarge", fx.MAX_AMOUNT + 1):
+        m.transact(chain.keeper, "start", [], gas=200_000)
+    assert m.current_round().deadline == 0  # not started
+    # one wei less is accepted
+    m2 = _deploy_with_holders(chain, config, [(outsider.address, extra - 1)])
+    m2.transact(chain.keeper, "start", [], gas=200_000)
+    assert m2.current_round().deadline > 0
