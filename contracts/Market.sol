@@ -42,6 +42,10 @@ contract Market is IMarket {
     uint256 internal constant PRODUCER = 2;
     /// @dev Bound on the number of periods T (a round's history is 32·(T + 1) bytes of code).
     uint256 internal constant MAX_T = 700;
+    /// @dev Bound on the number of producers (the producer index is a 16-bit field).
+    uint256 internal constant MAX_PRODUCERS = 65_535;
+    /// @dev Bound on the round counter (a 32-bit field; an order stores round + 1 in 32 bits).
+    uint256 internal constant MAX_ROUND = 0xfffffffe;
 
     // ----------------------------------------------- layout of the packed words
     // Gas is pinned exactly (.gas-snapshot.json, deployment included), so the names are
@@ -108,6 +112,12 @@ contract Market is IMarket {
     uint256 public immutable roundDuration;
     /// @notice The account that registers the agents and starts the market.
     address public immutable deployer;
+    /// @notice The number of producers the market registers (at most; fixed at deployment).
+    uint256 public immutable maxProducers;
+    /// @notice Bound on each producer's offer on a post, wad: floor((2^84 − 1)/maxProducers),
+    /// so that the sum of every producer's largest offers fits a post's total: no producer
+    /// can fill Q^t and shut the others' offers out.
+    uint256 public immutable offerCap;
 
     /// @dev The open round, packed: round (bits 0–31) | deadline (32–95) |
     /// orders so far (96–127) | the market's CREATE nonce of round 0's history
@@ -142,9 +152,13 @@ contract Market is IMarket {
     /// @param token_ the bytecoin
     /// @param periods the number of electricity periods T (1..700)
     /// @param roundDuration_ seconds from a round's opening to its deadline (1 s..365 days)
-    constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_) {
+    /// @param producers the number of producers to be registered (0..65,535)
+    constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_, uint256 producers) {
         if (periods == 0 || periods > MAX_T) revert InvalidPeriods(periods);
         if (roundDuration_ == 0 || roundDuration_ > 365 days) revert InvalidRoundDuration(roundDuration_);
+        if (producers > MAX_PRODUCERS) revert InvalidProducerCount(producers);
+        maxProducers = producers;
+        offerCap = MAX_AMOUNT / (producers == 0 ? 1 : producers);
         token = token_;
         T = periods;
         roundDuration = roundDuration_;
@@ -241,6 +255,7 @@ contract Market is IMarket {
             blob = abi.encodePacked(blob, th);
         }
         uint256 index = _producers++;
+        if (index >= maxProducers) revert TooManyProducers(maxProducers);
         if (DataStore.write(blob) != DataStore.addressOf(1 + index)) revert DataContractMismatch(1 + index);
         _register(who, PRODUCER, index, bytecoins, stock);
     }
@@ -422,9 +437,9 @@ contract Market is IMarket {
     function _offer(uint256 meta, bytes calldata offers) internal returns (uint256 input) {
         if (Packed.valueAt(offers, 0) != 0) revert OfferOnGood(msg.sender, Packed.valueAt(offers, 0));
         bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (T + 4));
-        // capacity ≤ MAX_AMOUNT (registration), so q > lim is "q > MAX_AMOUNT or q > K"
+        // lim = min(K, offerCap) (K = 0: none): each producer's offer ≤ offerCap, so Q^t ≤ MAX_AMOUNT
         uint256 lim = Packed.wordAt(p, _PARAM_CAPACITY);
-        if (lim == 0) lim = MAX_AMOUNT;
+        if (lim == 0 || lim > offerCap) lim = offerCap;
         uint256 qmax;
         uint256 badPost; // the first post whose offer exceeds lim (0: none)
         uint256 badSlot; // 1 + the first Q slot a total of which would exceed MAX_AMOUNT (0: none)
@@ -687,6 +702,8 @@ contract Market is IMarket {
         uint256 orders = _ordersOf(rs);
         uint256 agents = _agents.length;
         if (block.timestamp < deadline && orders < agents) revert RoundStillOpen(r, deadline, orders, agents);
+        // round r + 1 must fit the 32-bit round field, and an order's round + 1 likewise
+        if (r >= MAX_ROUND) revert RoundLimit(r);
         uint256 n = T + 1;
         uint256[] memory bt = new uint256[](n);
         uint256[] memory qt = new uint256[](n);

@@ -55,8 +55,9 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
                art["Bytecoin"].bytecode + encode(["address[]", "uint256[]"], [[market_address], [supply]]),
                gas=3_000_000)
     chain.send(keeper, None,
-               art["Market"].bytecode + encode(["address", "uint256", "uint256"],
-                                               [token_address, config.T, config.round_duration]),
+               art["Market"].bytecode + encode(["address", "uint256", "uint256", "uint256"],
+                                               [token_address, config.T, config.round_duration,
+                                                len(config.producers)]),
                gas=min(29_000_000, 6_000_000 + 23_000 * (config.T + 2)))
     client = MarketClient(chain, config, market_address, token_address, art)
     for i in range(0, len(config.standard), REGISTER_BATCH):

@@ -56,6 +56,12 @@ interface IMarket {
     /// @notice The token's supply (at `start`), or the market's holdings (at a `deposit`),
     /// `amount` wei, is above 2^84 − 1: the bound every balance and total relies on.
     error SupplyTooLarge(uint256 amount);
+    /// @notice The number of producers fixed at deployment must be in 0..65,535 (a 16-bit index).
+    error InvalidProducerCount(uint256 producers);
+    /// @notice The market registers at most `maxProducers` producers (fixed at deployment).
+    error TooManyProducers(uint256 maxProducers);
+    /// @notice Round `round` is the last the 32-bit round counter allows (2^32 − 2): it cannot close.
+    error RoundLimit(uint256 round);
     /// @notice The number of periods T must be in 1..700.
     error InvalidPeriods(uint256 periods);
     /// @notice The round duration must be in 1 s..365 days.
@@ -93,7 +99,8 @@ interface IMarket {
     error InsufficientBalance(address agent, uint256 balance, uint256 needed);
     /// @notice A producer offers nothing on post 0 (the good): its offer there was `offer`.
     error OfferOnGood(address agent, uint256 offer);
-    /// @notice `agent`'s offer on `post` is above `capacity` (its K, or 2^84 − 1 without one).
+    /// @notice `agent`'s offer on `post` is above `capacity`: the smaller of its K and
+    /// `offerCap` = (2^84 − 1)/maxProducers (the cap alone without a K).
     error CapacityExceeded(address agent, uint256 post, uint256 offer, uint256 capacity);
     /// @notice `agent`'s offers need `required` wad of the good; it holds `stock`.
     error InsufficientInput(address agent, uint256 required, uint256 stock);

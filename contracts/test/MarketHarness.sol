@@ -10,7 +10,14 @@ import {Packed} from "../libraries/Packed.sol";
 /// what a 160-bit collision (~2^80 work) would give an attacker, so that the tests can
 /// show what settlement still refuses to trust.
 contract MarketHarness is Market {
-    constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_) Market(token_, periods, roundDuration_) {}
+    constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_, uint256 producers)
+        Market(token_, periods, roundDuration_, producers)
+    {}
+
+    /// @notice Set the open round's number (its other fields unchanged): the round counter's bound.
+    function setRound(uint256 r) external {
+        _openRound = (_openRound >> 32 << 32) | r;
+    }
 
     /// @notice Replace `who`'s commitment (its pending round unchanged) with that of (bids, offers).
     function forgeCommitment(address who, bytes calldata bids, bytes calldata offers) external {

@@ -107,9 +107,10 @@ def test_a_forged_bid_on_an_inactive_post_is_not_refunded(chain, hm):  # type: i
 
 # ------------------------------------------------------------------ the token
 
-def _deploy_with_holders(chain, config, extra):  # type: ignore[no-untyped-def]
+def _deploy_with_holders(chain, config, extra, slots=None):  # type: ignore[no-untyped-def]
     """Deploy token and market as deploy_market does, but the token also mints ``extra``
-    ((address, wei), ...) outside the market; agents registered, not started."""
+    ((address, wei), ...) outside the market (and the market takes ``slots`` producers if
+    given, else the config's count); agents registered, not started."""
     from eth_abi import encode
 
     from agents.chain.client import MarketClient
@@ -126,9 +127,10 @@ def _deploy_with_holders(chain, config, extra):  # type: ignore[no-untyped-def]
     amounts = [credited] + [v for _, v in extra]
     chain.send(keeper, None, art["Bytecoin"].bytecode + encode(["address[]", "uint256[]"], [holders, amounts]),
                gas=3_000_000)
-    chain.send(keeper, None, art["Market"].bytecode + encode(["address", "uint256", "uint256"],
-                                                             [token_address, config.T, config.round_duration]),
-               gas=8_000_000)
+    chain.send(keeper, None, art["Market"].bytecode + encode(
+        ["address", "uint256", "uint256", "uint256"],
+        [token_address, config.T, config.round_duration, len(config.producers) if slots is None else slots]),
+        gas=8_000_000)
     m = MarketClient(chain, config, market_address, token_address, art)
     m.transact(keeper, "registerStandard", [[s.address for s in config.standard], [s.omega for s in config.standard],
                                             [s.bytecoins for s in config.standard]], gas=2_000_000)
@@ -166,3 +168,63 @@ def test_a_supply_above_2_84_is_refused_at_start(chain, snapshot):  # type: igno
     m2 = _deploy_with_holders(chain, config, [(outsider.address, extra - 1)])
     m2.transact(chain.keeper, "start", [], gas=200_000)
     assert m2.current_round().deadline > 0
+
+
+# ------------------------------------------------------------------ bounds
+
+def _whales(chain):  # type: ignore[no-untyped-def]
+    """Two long-run producers whose θ and stock would let either offer up to 2^84 on a post."""
+    from agents.chain import fixedpoint as fx
+    from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
+
+    acc = chain.accounts
+    standard = (StandardSpec(acc[0].address, 100 * WAD, 1000 * WAD),)
+    producers = tuple(ProducerSpec(acc[N_STANDARD + j].address, (fx.MAX_AMOUNT,), WAD, None, 1, 10 * WAD, 10 * WAD)
+                      for j in range(2))
+    return MarketConfig(T, 3600, standard, producers)
+
+
+def test_one_producer_cannot_shut_the_others_out(chain, snapshot):  # type: ignore[no-untyped-def]
+    """Each producer's offer is capped at (2^84 - 1)/P, so the sum of every producer's
+    largest offers fits Q^t: a rival's offer is never refused for the total's sake."""
+    from agents.chain import fixedpoint as fx
+    from agents.chain.deploy import deploy_market
+
+    m = deploy_market(chain, _whales(chain))
+    cap = fx.MAX_AMOUNT // 2
+    assert m.view("offerCap")[0] == cap and m.view("maxProducers")[0] == 2
+    big, rival = chain.accounts[N_STANDARD], chain.accounts[N_STANDARD + 1]
+    with reverts("CapacityExceeded", big.address, 1, cap + 1, cap):  # the whole field: refused
+        m.order(big, [0] * (T + 1), [0, cap + 1] + [0] * (T - 1))
+    m.order(big, [0] * (T + 1), [0] + [cap] * T)  # the largest offer it may make, on every post
+    m.order(rival, [0] * (T + 1), [0] + [cap] * T)  # before the cap: AmountOverflow, even for 1 wad
+    assert m.current_round().Q[1:] == (2 * cap,) * T and 2 * cap <= fx.MAX_AMOUNT
+
+
+def test_the_number_of_producers_is_bounded(chain, snapshot):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from agents.chain.config import MAX_PRODUCERS
+    from agents.chain.errors import ChainError
+
+    config = make_config(chain)
+    with reverts("TooManyProducers", 1):  # deployed for one producer, a second is refused
+        _deploy_with_holders(chain, config, [], slots=1)
+    many = replace(config, producers=config.producers * ((MAX_PRODUCERS + 2) // 2))
+    with pytest.raises(ChainError, match=r"MarketConfig\.producers: at most 65535"):
+        many.validate()
+
+
+def test_the_round_counter_is_bounded(chain, hm):  # type: ignore[no-untyped-def]
+    """Rounds 0..2^32 - 2 open (an order stores round + 1 in 32 bits); the last cannot close."""
+    from agents.chain.config import MAX_ROUND
+
+    # (the harness sets the counter only: the round's history nonce stays where it was, so
+    # this round can be ordered in but not closed into a history; the bound fires first)
+    hm.transact(hm.chain.keeper, "setRound", [MAX_ROUND])
+    a = chain.accounts[0]
+    assert hm.order(a, std_bids(0)).round == MAX_ROUND
+    assert hm.agent(a.address).last_round == MAX_ROUND
+    chain.travel_to(hm.current_round().deadline)
+    with reverts("RoundLimit", MAX_ROUND):
+        hm.close()

@@ -454,11 +454,13 @@ def test_constructor_rejects_bad_parameters(chain, snapshot, artifacts):  # type
     from agents.chain.events import AbiCodec
 
     codec = AbiCodec(artifacts["Market"].abi)
-    for periods, duration, error, value in ((0, 60, "InvalidPeriods", 0), (701, 60, "InvalidPeriods", 701),
-                                            (3, 0, "InvalidRoundDuration", 0)):
+    for periods, duration, producers, error, value in (
+            (0, 60, 1, "InvalidPeriods", 0), (701, 60, 1, "InvalidPeriods", 701),
+            (3, 0, 1, "InvalidRoundDuration", 0), (3, 60, 65_536, "InvalidProducerCount", 65_536)):
         with pytest.raises(Reverted) as info:
             chain.send(chain.keeper, None, artifacts["Market"].bytecode + encode(
-                ["address", "uint256", "uint256"], [chain.keeper.address, periods, duration]), gas=8_000_000)
+                ["address", "uint256", "uint256", "uint256"], [chain.keeper.address, periods, duration, producers]),
+                gas=8_000_000)
         assert codec.decode_error(info.value.data) == (error, (value,))
 
 
@@ -492,10 +494,12 @@ def test_order_many_keeps_the_orders_before_a_revert(chain, fresh_market):  # ty
     assert [r.receipt.status for r in results] == [True, True] and m.current_round().orders == 3
 
 
-def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: ignore[no-untyped-def]
-    """Q^t may not pass the bound: the first order fills a post to half of it, the second
-    would overflow it (slot 0: posts 1–3; post 4 sits alone in the partly filled slot 1);
-    a capacity violation in the same slot is reported first, post by post."""
+def test_offers_cannot_overflow_a_total(chain, snapshot):  # type: ignore[no-untyped-def]
+    """Q^t cannot pass the bound: each of the P producers' offers is capped at
+    (2^84 - 1)/P (offerCap), so both filling the same posts to the cap still fit; an offer
+    above the cap is a capacity violation, reported post by post (slot 0: posts 1–3; post
+    4 sits alone in the partly filled slot 1). The totals' own overflow check
+    (AmountOverflow on a total) stays as a defence but is unreachable."""
     from agents.chain.config import MarketConfig, ProducerSpec
     from agents.chain.deploy import deploy_market
 
@@ -506,17 +510,17 @@ def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: igno
                       for j in range(2))
     m = deploy_market(chain, MarketConfig(4, 3600, base.standard, producers))
     p0, p1 = acc[N_STANDARD], acc[N_STANDARD + 1]
-    half = fx.MAX_AMOUNT // 2 + 1
-    m.order(p0, [0] * 5, [0, 0, half, 0, half])
-    with reverts("CapacityExceeded", p1.address, 3, fx.MAX_AMOUNT + 1, fx.MAX_AMOUNT):
-        m.order(p1, [0] * 5, [0, 0, half, fx.MAX_AMOUNT + 1, 0])
-    with reverts("AmountOverflow", 2, half):
-        m.order(p1, [0] * 5, [0, 1, half, 5, 0])
-    with reverts("AmountOverflow", 4, half):
-        m.order(p1, [0] * 5, [0, 1, 2, 3, half])
-    assert m.current_round().Q == (0, 0, half, 0, half)  # the rejected orders left no trace
-    m.order(p1, [0] * 5, [0, 1, 2, 3, half - 2])  # the stored Q^4 + 1 reaches the bound, no further
-    assert m.current_round().Q == (0, 1, half + 2, 3, 2 * half - 2)
+    cap = fx.MAX_AMOUNT // 2
+    with reverts("CapacityExceeded", p0.address, 2, cap + 1, cap):
+        m.order(p0, [0] * 5, [0, 0, cap + 1, 0, cap])
+    m.order(p0, [0] * 5, [0, 0, cap, 0, cap])
+    with reverts("CapacityExceeded", p1.address, 3, fx.MAX_AMOUNT + 1, cap):
+        m.order(p1, [0] * 5, [0, 0, cap, fx.MAX_AMOUNT + 1, 0])
+    with reverts("CapacityExceeded", p1.address, 4, cap + 1, cap):
+        m.order(p1, [0] * 5, [0, 1, 2, 3, cap + 1])
+    assert m.current_round().Q == (0, 0, cap, 0, cap)  # the rejected orders left no trace
+    m.order(p1, [0] * 5, [0, 1, cap, 3, cap])  # both at the cap: the totals fit
+    assert m.current_round().Q == (0, 1, 2 * cap, 3, 2 * cap) and 2 * cap <= fx.MAX_AMOUNT
 
 
 def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-def]
