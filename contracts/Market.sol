@@ -248,11 +248,17 @@ contract Market is IMarket {
         if (capacity > MAX_AMOUNT) revert InvalidCapacity(capacity);
         if (rho > MAX_AMOUNT) revert InvalidRho(rho);
         if (stock > MAX_AMOUNT) revert InvalidStock(stock);
-        bytes memory blob = abi.encodePacked(c, (WAD * WAD) / c, capacity, rho);
+        // the words (c, 1/c, K, ρ, θ^1..θ^T) written in place: one allocation, linear in T
+        // (re-encoding the blob per period was quadratic in memory: T ≈ 358 at most)
+        bytes memory blob = new bytes(32 * (_PARAM_THETA + 1 + periods));
+        Packed.setWordAt(blob, _PARAM_C, c);
+        Packed.setWordAt(blob, _PARAM_INV_C, (WAD * WAD) / c);
+        Packed.setWordAt(blob, _PARAM_CAPACITY, capacity);
+        Packed.setWordAt(blob, _PARAM_RHO, rho);
         for (uint256 t; t < periods; ++t) {
             uint256 th = theta.length == 1 ? theta[0] : theta[t];
             if (th == 0 || th > MAX_AMOUNT) revert InvalidTheta(th);
-            blob = abi.encodePacked(blob, th);
+            Packed.setWordAt(blob, _PARAM_THETA + 1 + t, th);
         }
         uint256 index = _producers++;
         if (index >= maxProducers) revert TooManyProducers(maxProducers);

@@ -26,6 +26,26 @@ from .config import MarketConfig
 from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled, pack_values
 
 
+#: Gas limits per function as ``(fixed, per post)``: limit = fixed + per post · (T + 1),
+#: capped at the block gas limit. Fitted so that each covers 1.25 × the worst gas measured
+#: + 100,000 at T = 1, 24, 100, 233, 350 and 700 (the gas economy of agents.chain.gas: a
+#: c = 0.8 producer's order settling its previous one; close; claim; registration and
+#: deployment); docs/chain.md, "Gas limits". tests/chain/test_gas_limits.py checks it.
+GAS_MODEL: dict[str, tuple[int, int]] = {
+    "order": (200_000, 9_000),
+    "claim": (160_000, 1_000),
+    "close": (250_000, 17_000),
+    "registerProducer": (350_000, 9_200),
+    "deploy Market": (5_800_000, 19_000),
+}
+
+
+def gas_limit(function: str, T: int, block_gas_limit: int) -> int:
+    """The gas limit for ``function`` at ``T`` periods: :data:`GAS_MODEL`, at most the block's."""
+    fixed, per_post = GAS_MODEL[function]
+    return min(block_gas_limit, fixed + per_post * (T + 1))
+
+
 @dataclass(frozen=True)
 class OrderResult:
     """An order's receipt (``receipt.gas_used`` is its verification gas), round, input and
@@ -102,7 +122,14 @@ class MarketClient:
                     self._fns[name + item["name"]] = (sel, types, [o["type"] for o in item["outputs"]])
         self._order_sel, self._order_types, _ = self._fns["order"]
         self._prev: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-        self.order_gas = 400_000 + 60_000 * (self.T + 1)
+        #: the block gas limit: no transaction asks for more
+        self.block_gas_limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
+        self.order_gas = self.gas_limit("order")
+
+    def gas_limit(self, function: str) -> int:
+        """The gas limit this client gives ``function`` at its T: measured use with a margin,
+        never above the block gas limit (see :data:`GAS_MODEL`)."""
+        return gas_limit(function, self.T, self.block_gas_limit)
 
     # -------------------------------------------------------------- encoding
 
@@ -229,7 +256,7 @@ class MarketClient:
 
     def close(self, sender: Account | None = None) -> CloseResult:
         """Close the open round (at its deadline, or once all agents ordered)."""
-        receipt = self.transact(sender or self.chain.keeper, "close", [], gas=2_000_000 + 120_000 * (self.T + 1))
+        receipt = self.transact(sender or self.chain.keeper, "close", [], gas=self.gas_limit("close"))
         for e in self._decode(receipt):
             if isinstance(e, RoundClosed):
                 return CloseResult(receipt, e)
@@ -238,7 +265,7 @@ class MarketClient:
     def claim(self, account: Account) -> Settled:
         """Settle ``account``'s last order (its round must be closed)."""
         pb, po = self.previous(account)
-        receipt = self.transact(account, "claim", [pack_values(pb), pack_values(po)], gas=self.order_gas)
+        receipt = self.transact(account, "claim", [pack_values(pb), pack_values(po)], gas=self.gas_limit("claim"))
         self._prev.pop(account.address, None)
         for e in self._decode(receipt):
             if isinstance(e, Settled):
