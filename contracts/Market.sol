@@ -541,7 +541,7 @@ contract Market is IMarket {
                 let th := mload(add(p, add(_THETA_AT, shl(5, t))))
                 x := div(add(mul(q, WAD), sub(th, 1)), th)
             }
-            uint256 y = FixedPoint.powWad(x, invC);
+            uint256 y = FixedPoint.powWadUp(x, invC); // rounded up: against the producer
             if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
             unchecked {
                 input += y; // ≤ 700 terms below 2^84: no overflow
@@ -553,7 +553,7 @@ contract Market is IMarket {
     function _phi(uint256 q, uint256 theta, uint256 c, uint256 invC) internal pure returns (uint256) {
         uint256 x = FixedPoint.mulDivUp(q, WAD, theta);
         if (c == WAD) return x;
-        uint256 y = FixedPoint.powWad(x, invC);
+        uint256 y = FixedPoint.powWadUp(x, invC); // rounded up: against the producer
         if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
         return y;
     }

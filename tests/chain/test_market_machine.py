@@ -99,6 +99,18 @@ def world():  # type: ignore[no-untyped-def]
     return World(chain, market, chain.snapshot(), config, supply, chain.w3.eth.block_number)
 
 
+def _exact_input(offers, theta, c, rho):  # type: ignore[no-untyped-def]
+    """Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t, exactly (60 digits), in wad."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        th = list(theta) * (len(offers) - 1) if len(theta) == 1 else list(theta)
+        total = sum(((Decimal(q) / Decimal(th[t - 1])) ** (Decimal(WAD) / Decimal(c)) * WAD
+                     for t, q in enumerate(offers) if t > 0 and q > 0), Decimal(0))
+        return total + Decimal(rho) * max(offers) / WAD
+
+
 class MarketMachine(RuleBasedStateMachine):
     world: World
 
@@ -211,6 +223,8 @@ class MarketMachine(RuleBasedStateMachine):
             cap_error = a.capacity is not None and any(q > a.capacity for q in offers)
             if not cap_error:
                 need = fx.required_input(offers, a.theta, a.c, a.rho)
+                # rounding against the producer: never below the exact input (60 digits)
+                assert need >= _exact_input(offers, a.theta, a.c, a.rho), (offers, need)
         if now >= self.deadline:
             expect = "LateOrder"
         elif a.address in self.ordered:
