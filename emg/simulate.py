@@ -143,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
     from emg.output import write_run
     from agents.simulation import Simulation
 
+    from emg.formats import check_out
+
+    out = None if args.out is None else check_out(args.out)  # before the chain starts: one line, exit 2
     scenario = load_scenario(args.scenario)
     if args.scale_money is not None:
         if not args.scale_money > 0:
@@ -156,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     print(final_table(result))
     print(f"wall time {result.wall_seconds:.1f} s for {len(result.log.rounds)} rounds "
           f"({result.orders_total / max(result.wall_seconds, 1e-9):.1f} orders/s)", file=sys.stderr)
-    if args.out:
-        written = write_run(args.out, result)
+    if out is not None:
+        written = write_run(out, result)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0 if result.converged and result.ledger.ok else 1
