@@ -14,6 +14,7 @@ Top-level imports stay light: web3 and the chain layer load inside :func:`run`.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -148,9 +149,14 @@ def run(args: argparse.Namespace) -> int:
     out = None if args.out is None else check_out(args.out)  # before the chain starts: one line, exit 2
     scenario = load_scenario(args.scenario)
     if args.scale_money is not None:
-        if not args.scale_money > 0:
-            raise ScenarioError(f"--scale-money: must be > 0, got {args.scale_money}")
-        scenario = replace(scenario, economy=scenario.economy.scale_bytecoins(args.scale_money))
+        k = args.scale_money
+        if not (k > 0 and math.isfinite(k)):
+            raise ScenarioError(f"--scale-money: must be > 0 and finite, got {k}")
+        try:
+            economy = scenario.economy.scale_bytecoins(k)
+        except ScenarioError as exc:  # the scaled balances leave the chain's range
+            raise ScenarioError(f"--scale-money: {k:g} makes {exc}") from None
+        scenario = replace(scenario, economy=economy)
     settings = _settings(args, scenario)
     print(f"emg simulate: {scenario.name}: starting a local chain for {scenario.economy.N} agents",
           file=sys.stderr)
