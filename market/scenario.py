@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,6 +42,8 @@ _SIMULATION = {"rounds", "seed", "strategy", "damping", "tolerance", "backend", 
 
 #: largest scenario file read (bytes): checked before reading
 MAX_FILE_BYTES = 1 << 20
+#: stack frames the TOML parser may use (about 3 per level of nested arrays or tables)
+_PARSE_DEPTH = 600
 #: longest group or scenario name (characters)
 MAX_NAME = 64
 #: longest description (characters)
@@ -342,6 +345,13 @@ def read_scenario_text(path: str | Path) -> str:
 
 def parse_scenario_text(text: str, name: str) -> dict[str, Any]:
     """Parse TOML text; any parse failure is one :class:`ScenarioError` line."""
+    # web3's dependencies raise the recursion limit to 100,000 when imported: parse under
+    # a limit of our own, so deep nesting fails fast here whatever was imported before
+    old_limit = sys.getrecursionlimit()
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    sys.setrecursionlimit(min(old_limit, depth + _PARSE_DEPTH))
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -350,6 +360,8 @@ def parse_scenario_text(text: str, name: str) -> dict[str, Any]:
         raise ScenarioError(f"{name}: not valid TOML: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise ScenarioError(f"{name}: not valid TOML: {_show(str(exc), 120)[1:-1]}") from None
+    finally:
+        sys.setrecursionlimit(old_limit)
 
 
 def load_scenario(path: str | Path) -> Scenario:

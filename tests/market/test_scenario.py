@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -156,7 +158,16 @@ def test_hostile_values_are_named(tmp_path: Path, old: str, new: str, message: s
     assert "\n" not in str(info.value) and len(str(info.value)) < 300
 
 
-def test_hostile_files(tmp_path: Path) -> None:
+@pytest.fixture
+def deep_recursion() -> Iterator[None]:
+    """The recursion limit py-evm sets when imported (100,000), restored after the test."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    yield
+    sys.setrecursionlimit(old)
+
+
+def test_hostile_files(tmp_path: Path, deep_recursion: None) -> None:
     import os
 
     cases: dict[str, tuple[Path, str]] = {}
