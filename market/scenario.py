@@ -14,6 +14,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from market.errors import ScenarioError
@@ -348,7 +349,8 @@ def parse_scenario_text(text: str, name: str) -> dict[str, Any]:
     # web3's dependencies raise the recursion limit to 100,000 when imported: parse under
     # a limit of our own, so deep nesting fails fast here whatever was imported before
     old_limit = sys.getrecursionlimit()
-    depth, frame = 0, sys._getframe()
+    depth = 0
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         depth, frame = depth + 1, frame.f_back
     sys.setrecursionlimit(min(old_limit, depth + _PARSE_DEPTH))
