@@ -52,8 +52,8 @@ from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
-from market.errors import ScenarioError
-from market.model import AgentSpec, Economy, FloatArray, SimulationSettings
+from market.errors import EmgError, ScenarioError
+from market.model import MAX_AMOUNT, AgentSpec, Economy, FloatArray, SimulationSettings
 from market.results import Equilibrium
 
 
@@ -113,6 +113,67 @@ class Order:
 
     bids: FloatArray
     offers: FloatArray
+
+
+class MalformedOrder(EmgError, ValueError):
+    """A strategy returned something that is not a valid order; the message says what."""
+
+
+#: the largest bid or offer an order may carry (units): the loader's bound on any amount
+MAX_ORDER_AMOUNT = MAX_AMOUNT
+
+
+def _order_row(values: object, T: int, name: str) -> FloatArray:
+    """``values`` as ``T+1`` finite non-negative floats at most MAX_ORDER_AMOUNT, or MalformedOrder."""
+    if isinstance(values, (str, bytes, dict)):
+        raise MalformedOrder(f"{name} must be {T + 1} numbers, got a {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise MalformedOrder(f"{name} must be {T + 1} numbers: {exc}") from None
+    if arr.dtype.kind not in "iuf":  # strings, objects, booleans: not amounts
+        raise MalformedOrder(f"{name} must be {T + 1} numbers, got {arr.dtype.kind!r}-kind "
+                             f"values {_brief(values)}")
+    if arr.shape != (T + 1,):
+        raise MalformedOrder(f"{name} must be {T + 1} numbers (posts 0..{T}), got shape "
+                             f"{arr.shape}")
+    arr = arr.astype(float)
+    bad = [t for t in range(T + 1) if not (math.isfinite(arr[t]) and 0.0 <= arr[t] <= MAX_ORDER_AMOUNT)]
+    if bad:
+        t = bad[0]
+        raise MalformedOrder(f"{name}[{t}] must be a finite number in [0, {MAX_ORDER_AMOUNT:g}], "
+                             f"got {float(arr[t])!r}")
+    return arr
+
+
+def _brief(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_order(order: object, spec: AgentSpec, T: int) -> Order | None:
+    """The order a strategy returned, checked; ``None`` (abstain) passes through.
+
+    An order must be an :class:`Order` whose ``bids`` are ``T+1`` finite numbers
+    in ``[0, MAX_ORDER_AMOUNT]`` (bytecoins), and, for a producer, whose
+    ``offers`` are ``T+1`` such numbers (kWh; ``offers[0]`` is ignored). A
+    standard agent's ``offers`` are ignored. Nothing is rounded or clipped
+    here: a malformed order is the agent's failure for the round, never sent
+    as 0.
+
+    Raises
+    ------
+    MalformedOrder
+        What is wrong, e.g. ``bids[2] must be a finite number in [0, 1.9e+07], got nan``.
+    """
+    if order is None:
+        return None
+    if not isinstance(order, Order):
+        raise MalformedOrder(f"decide returned a {type(order).__name__}, not an Order or None: "
+                             f"{_brief(order)}")
+    bids = _order_row(order.bids, T, "bids")
+    offers = _order_row(order.offers, T, "offers") if spec.kind == "producer" else order.offers
+    return Order(bids=bids, offers=offers)
 
 
 @runtime_checkable
