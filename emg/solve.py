@@ -18,9 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from market.competitive import solve_competitive
 from market.io import atomic_folder, atomic_write_text
 from market.model import Economy, FloatArray, Scenario
+from market.nash import solve_nash
+from market.posts import dphi
 from market.results import Equilibrium
+from market.scenario import load_scenario
 
 SCHEMA_VERSION = 1
 
@@ -54,7 +58,7 @@ def agents_json(economy: Economy, eq: Equilibrium) -> list[dict[str, Any]]:
 
     To describe a profile that is not a solver's output (the simulation's last
     round), build the :class:`Equilibrium` with
-    :func:`market.check.evaluate_profile` first.
+    :func:`market.profile.evaluate_profile` first.
     """
     out = []
     for a in economy.agents():
@@ -92,9 +96,9 @@ def markups(economy: Economy, eq: Equilibrium) -> FloatArray:
     theta = np.where(arr.producer[:, None], arr.theta, 1.0)
     c = arr.c[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        dphi = np.where(prod, (1.0 / (c * theta)) * (q / theta) ** ((1.0 - c) / c), 0.0)
+        mi = np.where(prod, dphi(q, theta, c), 0.0)
         Q = q.sum(axis=0)
-        mc = (q * dphi).sum(axis=0) / Q
+        mc = (q * mi).sum(axis=0) / Q
         return eq.prices[1:] / (eq.prices[0] * mc)
 
 
@@ -145,10 +149,12 @@ def summary_json(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> di
 
 
 def solve_scenario(scenario: Scenario) -> tuple[Equilibrium, Equilibrium]:
-    """Both equilibria of a scenario (the competitive one started from Nash prices)."""
-    from market.competitive import solve_competitive
-    from market.nash import solve_nash
+    """Both equilibria of a scenario, each solved on its own.
 
+    The competitive solve starts from its own guess, not from the Nash prices
+    (:func:`market.competitive.solve_competitive` accepts ``start_prices``, but
+    this command does not pass them).
+    """
     nash = solve_nash(scenario.economy)
     comp = solve_competitive(scenario.economy)
     return nash, comp
@@ -248,8 +254,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Solve the scenario and print (and optionally write) the comparison."""
-    from market.scenario import load_scenario
-
     from emg.formats import check_out
 
     out = None if args.out is None else check_out(args.out)  # before any work: one line, exit 2

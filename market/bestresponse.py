@@ -1,7 +1,7 @@
 """Exact static best responses of one agent to the others' totals (paper §2.0.5 with §3).
 
-Used by :func:`market.nash.best_response` (the on-chain agents' strategy) and
-for the entry test of priced-out agents. The others enter only through
+:func:`best_response` is the on-chain agents' strategy; :func:`action_utility`
+also serves the independent check (:mod:`market.verify`). The others enter only through
 their totals ``R^t = B_{-i}^t`` (bids) and ``S^t = Q_{-i}^t`` (offers; ``S^0``
 is the others' offer of the good).
 """
@@ -15,8 +15,9 @@ import numpy as np
 from scipy import optimize
 
 from market.errors import SolverError
-from market.model import Economy, FloatArray
-from market.posts import input_requirement, utility_values
+from market.model import BoolArray, Economy, FloatArray
+from market.optimize import maximise_box
+from market.posts import dphi, input_requirement, phi, utility_values
 from market.results import Action
 from market.shares import BidCurve, best_bid
 
@@ -28,9 +29,7 @@ EPS_BID = 1e-9
 def action_utility(economy: Economy, i: int, bids_i: FloatArray, offers_i: FloatArray,
                    R: FloatArray, S: FloatArray, v: float) -> float:
     """Utility of agent ``i`` playing ``(bids_i, offers_i)`` against the others' totals."""
-    from market.check import _row
-
-    row = _row(economy.arrays, i)
+    row = economy.arrays.row(i)
     B = R + bids_i
     Q = S + offers_i
     ok = (B > 0) & (Q > 0)
@@ -74,6 +73,10 @@ def _solve_log_lambda(spend: Callable[[float], float], guess: float) -> float:
 #: bids then take that last step to first order (error ~ step²).
 _LAMBDA_STEP_TOL = 1e-9
 
+#: Newton steps on ``ln λ`` before :func:`_newton_log_lambda` gives up (returns
+#: None, and the caller brackets instead).
+_LAMBDA_NEWTON_MAXITER = 100
+
 
 def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: float,
                        t: float) -> tuple[float, FloatArray] | None:
@@ -93,7 +96,7 @@ def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: flo
     w1 = w[1:]
     w0 = float(w[0])
     lo, hi = -math.inf, math.inf
-    for _ in range(100):
+    for _ in range(_LAMBDA_NEWTON_MAXITER):
         if not -700.0 < t < 700.0:
             return None
         lam = math.exp(t)
@@ -123,18 +126,6 @@ def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: flo
             tn = t + (8.0 if f > 0.0 else -8.0)
         t = tn
     return None
-
-
-def standard_entry_possible(economy: Economy, i: int, B: FloatArray, Q: FloatArray, v: float) -> bool:
-    """Whether a standard agent outside the market could buy its verification (eq. 2)."""
-    s = economy.schedule
-    req = s * v
-    omega = float(economy.arrays.omega[i])
-    income = B[0] * omega / (Q[0] + omega)
-    if np.any((req > 0) & (Q[1:] <= req)):
-        return False
-    cost = float(np.where(req > 0, req * B[1:] / np.where(req > 0, Q[1:] - req, 1.0), 0.0).sum())
-    return cost < income
 
 
 def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArray, v: float) -> Action:
@@ -275,9 +266,6 @@ class _ProducerProblem:
         self._dead = self.R0 <= 0 or bool(np.any(self._Rt <= 0))
         self._counts = self.alpha > 0
         self._all_count = bool(self._counts.all())
-        self._inv_c = 1.0 / self.c
-        self._dphi_coef = 1.0 / (self.c * self.theta)
-        self._dphi_exp = (1.0 - self.c) / self.c
         self._guess = max(float(self.alpha.sum()), 1e-3)
         self._t: float | None = None  # ln λ of the last evaluation (warm start)
         self._u: FloatArray | None = None  # CES: ln E of the last evaluation
@@ -297,7 +285,7 @@ class _ProducerProblem:
     def _evaluate(self, q: FloatArray, K: float) -> _Evaluation | None:
         Rt, St = self._Rt, self._St
         Qt = St + q
-        phi_sum = float(((np.maximum(q, 0.0) / self.theta) ** self._inv_c).sum())
+        phi_sum = float(phi(np.maximum(q, 0.0), self.theta, self.c).sum())
         Phi = phi_sum
         if self.long_run:
             Phi += self.rho_cap * K
@@ -323,9 +311,9 @@ class _ProducerProblem:
         B = Rt + b[1:]
         B0 = self.R0 + b[0]
         nu_l = B0 ** 2 / (self.Omega * self.R0)
-        dphi = self._dphi_coef * (np.maximum(q, 1e-300) / self.theta) ** self._dphi_exp
+        mi = dphi(np.maximum(q, 1e-300), self.theta, self.c)  # marginal input φ'(q)
         # Ũ = Σ α ln E (log) or Σ α E^r / r (CES, the same maximiser); λ is its multiplier
-        grad = lam * (St * B ** 2 / (Qt ** 2 * Rt) - nu_l * dphi)
+        grad = lam * (St * B ** 2 / (Qt ** 2 * Rt) - nu_l * mi)
         dK = -lam * nu_l * self.rho_cap if self.long_run else 0.0
         cons = self._consumption(b, q, Qt, phi_sum)
         if self.rho == 0.0:
@@ -393,123 +381,6 @@ class _ProducerProblem:
         return lam, bids_for(lam)
 
 
-
-#: Where the predicted rise ``g·s`` of a step is below this many units of
-#: rounding in the value, value comparisons are noise: a step is accepted on
-#: its slope alone if the value has not fallen by more than that either.
-_FLAT = 64.0
-
-#: The line search shrinks a step that overshot the top by at least this factor
-#: (a 10%-of-the-point first step from an optimal start needs ~1e-9).
-_SHRINK_MIN = 1e-8
-
-
-def _maximise(fun: Callable[[FloatArray], tuple[float, FloatArray] | None], x0: FloatArray,
-              lo: FloatArray, hi: FloatArray, maxiter: int = 500,
-              stop: Callable[[FloatArray, float], bool] | None = None,
-              ) -> tuple[FloatArray, float, float] | None:
-    """Maximise ``fun`` over the box ``[lo, hi]``: projected BFGS with a backtracking line search.
-
-    ``fun(x)`` returns ``(value, gradient)``, or ``None`` where the point is
-    infeasible (the producer cannot pay for its input and verification).
-    An infeasible trial step is halved, so the search never leaves the
-    feasible set. (scipy's L-BFGS-B takes a fixed first step; when that step
-    landed outside, it stopped at its start and agents kept a non-best
-    response.) A trial step that fails because it overshot the top (the
-    slope along it turned negative, ``g_new·s < 0 < g·s``) is cut to where
-    the slope, interpolated linearly, vanishes: ``t ← t g·s/(g·s − g_new·s)``,
-    at most ``t/2`` and at least ``t·1e-8`` (from a start at the optimum the
-    10% first step needs ~1e-9, which halving took ~30 evaluations to find).
-    The BFGS update uses the change of the gradient on the free variables
-    only.
-
-    A step ``s`` is accepted when the value rises by ``1e-4 g·s`` (less
-    rounding) and the slope along it has not turned strongly negative
-    (``g_new·s ≥ −0.9 g·s``, Wolfe's curvature condition): near the top the
-    value is flat to rounding, and the slope is what locates the maximum
-    (to ~1e-12 relative rather than ~√ε). Where even the predicted rise
-    ``g·s`` is below ``_FLAT`` units of rounding, the value cannot tell a
-    better point from a worse one: the step is then accepted on the slope
-    condition alone, provided the value has not fallen by more than that
-    (without this a search whose current value was a rounding high stopped
-    short, ~1e-7 off in the slope). Stops when the projected gradient,
-    scaled by ``x``, is at rounding level, or steps vanish, or
-    ``stop(x, value)`` says so (asked at every iterate).
-
-    Returns ``(x, value, kkt)`` with ``kkt = max |projected gradient · x|``
-    at ``x`` (how far from stationary it stopped), or ``None`` if ``x0``
-    itself is infeasible.
-    """
-    x = np.clip(np.asarray(x0, dtype=float), lo, hi)
-    ev = fun(x)
-    if ev is None:
-        return None
-    u, g = ev
-    n = x.size
-    H: FloatArray | None = None
-    for _ in range(maxiter):
-        free = ~(((x <= lo) & (g < 0)) | ((x >= hi) & (g > 0)))
-        pg = np.where(free, g, 0.0)
-        noise = 4e-16 * max(abs(u), 1.0)
-        if float(np.abs(pg * np.maximum(np.abs(x), 1e-300)).max()) <= 0.1 * noise or (
-                stop is not None and stop(x, u)):
-            break
-        if H is None:
-            # first step: at most 10% of the current point's size
-            size = max(float(np.abs(x).max()), 1e-12)
-            d = pg * (0.1 * size / float(np.abs(pg).max()))
-        else:
-            d = np.where(free, H @ pg, 0.0)
-            if float(d @ pg) <= 0.0:
-                H = None
-                continue
-        accepted: tuple[FloatArray, float, FloatArray] | None = None
-        t = 1.0
-        for _ls in range(60):
-            xn = np.clip(x + t * d, lo, hi)
-            step = xn - x
-            rise = float(g @ step)
-            evn = fun(xn)
-            if evn is None:
-                t *= 0.5
-                continue
-            slope = float(evn[1] @ step)
-            if slope >= -0.9 * rise and (
-                    evn[0] >= u + 1e-4 * rise - noise
-                    or (rise <= _FLAT * noise and evn[0] >= u - _FLAT * noise)):
-                accepted = (xn, evn[0], evn[1])
-                break
-            if slope < 0.0 < rise:
-                # overshot the top along the step: where the slope, linear in
-                # between, would vanish (exact for a quadratic), kept in [t/1e8, t/2]
-                t *= min(max(rise / (rise - slope), _SHRINK_MIN), 0.5)
-            else:
-                t *= 0.5
-        if accepted is None:
-            break
-        xn, un, gn = accepted
-        s_ = xn - x
-        # minus the change of the gradient (curvature of -u), on the free
-        # variables only: the gradient across an active bound also changes,
-        # and fed to the update it spoils the free block (steps then
-        # oscillate about the top, converging only linearly)
-        y = np.where(free, g - gn, 0.0)
-        x, g, u = xn, gn, un
-        sy = float(s_ @ y)
-        if sy > 1e-16 * float(np.sqrt((s_ @ s_) * (y @ y))):
-            if H is None:
-                H = np.eye(n) * (sy / float(y @ y))
-            r = 1.0 / sy
-            Hy = H @ y
-            H = H + (r * r * float(y @ Hy) + r) * np.outer(s_, s_) - r * (
-                np.outer(Hy, s_) + np.outer(s_, Hy))
-        if float(np.abs(s_).max()) <= 1e-15 * max(float(np.abs(x).max()), 1e-300):
-            break
-    free = ~(((x <= lo) & (g < 0)) | ((x >= hi) & (g > 0)))
-    kkt = float(np.abs(np.where(free, g, 0.0) * np.maximum(np.abs(x), 1e-300)).max())
-    return x, u, kkt
-
-
 #: A search whose iterate comes within this distance (relative, max norm, in
 #: the search's scaled variables) of a local maximum an earlier search
 #: converged to, with no higher value, is converging to that maximum: it stops
@@ -525,7 +396,7 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
                            start: FloatArray | None = None) -> Action:
     """Best response of producer ``j`` (budget (4), FOCs (12)–(17)); see :class:`_ProducerProblem`.
 
-    The offers are found by :func:`_maximise` (projected BFGS that backs off
+    The offers are found by :func:`market.optimize.maximise_box` (projected BFGS that backs off
     infeasible steps) from several starts (the previous offers, fractions of
     capacity or of the others' supply); for ``c > 1`` (increasing returns,
     non-concave) the starts include capacity, and the best local optimum is
@@ -598,7 +469,7 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
         lo = np.array([b[0] for b in bounds], dtype=float)
         hi = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
         merged = False
-        found = _maximise(fun, x0, lo, hi, stop=joins_an_optimum if optima else None)
+        found = maximise_box(fun, x0, lo, hi, stop=joins_an_optimum if optima else None)
         if found is None or merged:
             continue
         if found[2] <= _CONVERGED * max(abs(found[1]), 1.0):
@@ -615,3 +486,49 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
     offers = np.concatenate(([0.0], q))
     return Action(bids=bids, offers=offers, utility=action_utility(economy, j, bids, offers, R, S, v),
                   priced_out=False)
+
+
+# ------------------------------------------------------------------ best response
+def best_response(economy: Economy, i: int, others_bids: FloatArray, others_offers: FloatArray, *,
+                  v: float, participants: BoolArray | None = None) -> Action:
+    """Agent ``i``'s exact static best response to the others' bids and offers.
+
+    Standard agent (eqs 2, 10, 11 with ``E = x − s v``): for a multiplier
+    ``λ`` each post's bid is the positive root of a quadratic
+    (:func:`market.shares.best_bid`); ``λ`` makes the budget (2) bind
+    (monotone; Newton on ``log λ``, Brent as the fallback). Producer (eqs 4, 12–17): for
+    given offers ``q`` its bids follow the same way with the effective
+    multiplier ``λ Q_{-j}/Q`` (eq. 12) and the input bid buying
+    ``Σφ + ρK`` (eq. 8); the offers maximise the resulting utility
+    (projected BFGS with the envelope gradient, several starts).
+
+    Parameters
+    ----------
+    economy : Economy
+    i : int
+        The agent (flattened index).
+    others_bids, others_offers : ndarray (N, T+1)
+        Everyone's bids and offers; row ``i`` is ignored for the aggregates.
+    v : float
+        Agent ``i``'s verification electricity per order (kWh).
+    participants : ndarray of bool (N,), optional
+        Rows outside it are ignored as well.
+
+    Returns
+    -------
+    Action
+        Priced out (all zero, ``utility = -inf``) when the agent cannot buy its
+        verification electricity (``s^t v``) with what its offers earn.
+    """
+    N = economy.N
+    if not 0 <= i < N:
+        raise SolverError(f"agent index {i} out of range 0..{N - 1}")
+    mask = np.ones(N, dtype=bool) if participants is None else np.asarray(participants, bool).copy()
+    mask[i] = False
+    ob = np.asarray(others_bids, dtype=float)
+    oo = np.asarray(others_offers, dtype=float)
+    R = ob[mask].sum(axis=0)
+    S = oo[mask].sum(axis=0)
+    if economy.arrays.producer[i]:
+        return producer_best_response(economy, i, R, S, float(v), start=oo[i])
+    return standard_best_response(economy, i, R, S, float(v))

@@ -25,14 +25,24 @@ capacity at the price equal to its average cost at capacity), documented in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import optimize
 
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
-from market.posts import settle
+from market.participants import ParticipantHistory, price_taking_entry_possible, worse_off_half
+from market.posts import (
+    consumption,
+    dphi,
+    input_requirement,
+    marginal_cost,
+    phi,
+    production,
+    settle,
+)
+from market.profile import evaluate_profile, marginal_utility
+from market.results import Equilibrium
 
 __all__ = ["solve_competitive", "consumer_demand"]
 
@@ -99,11 +109,6 @@ def _groups(economy: Economy, participants: BoolArray) -> list[_Group]:
     return out
 
 
-def _dphi(q: FloatArray, theta: FloatArray, c: float) -> FloatArray:
-    with np.errstate(divide="ignore"):
-        return (1.0 / (c * theta)) * (np.maximum(q, 0.0) / theta) ** ((1.0 - c) / c)
-
-
 def _threshold(g: _Group, K: float) -> FloatArray:
     """Price (p^0 = 1) at which a jump-type group (c ≥ 1) switches from 0 to capacity ``K``.
 
@@ -111,7 +116,7 @@ def _threshold(g: _Group, K: float) -> FloatArray:
     """
     if g.c == 1.0:
         return 1.0 / g.theta
-    return (K / g.theta) ** (1.0 / g.c) / K
+    return phi(K, g.theta, g.c) / K
 
 
 def _smooth_supply(g: _Group, price: FloatArray, K: float) -> FloatArray:
@@ -119,6 +124,20 @@ def _smooth_supply(g: _Group, price: FloatArray, K: float) -> FloatArray:
     with np.errstate(over="ignore"):  # a trial price far too high: q = inf, capped at K
         q = g.theta * (g.c * g.theta * np.maximum(price, 0.0)) ** (g.c / (1.0 - g.c))
     return np.minimum(q, K)
+
+
+#: Bisection steps for the price on a supply curve (:meth:`_Supply.at`): a fixed
+#: count, each halving the bracket; 200 is far past float resolution, so the
+#: jump thresholds the result snaps to are met exactly.
+_BISECT_SUPPLY = 200
+
+#: Root-finding methods of :func:`_solve_fixed`, each from the best point so far
+#: (Levenberg-Marquardt between two hybr runs, for a near-singular Jacobian at a
+#: flat supply step), the residual that ends the search, and the one below which
+#: the best point still counts as converged.
+_FIXED_METHODS = ("hybr", "lm", "hybr")
+_FIXED_TOL = 1e-12
+_FIXED_ACCEPT = 1e-9
 
 
 class _Supply:
@@ -150,7 +169,7 @@ class _Supply:
 
         lo = np.zeros_like(sigma)
         hi = sigma * self.pscale
-        for _ in range(200):
+        for _ in range(_BISECT_SUPPLY):
             mid = 0.5 * (lo + hi)
             below = F(mid) <= sigma
             lo = np.where(below, mid, lo)
@@ -172,7 +191,7 @@ class _Supply:
 
 
 def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
-                      start_prices: FloatArray | None = None, max_rounds: int = 30) -> "Equilibrium":
+                      start_prices: FloatArray | None = None, max_rounds: int = 30) -> Equilibrium:
     """The competitive equilibrium with verification electricity (price-taking benchmark).
 
     Parameters
@@ -191,46 +210,40 @@ def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
         participants' bytecoin supply; residuals are those of price-taking
         optimality (:func:`competitive_residuals`).
     """
-    from market.check import evaluate_profile
-
     v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
     arr = economy.arrays
     participants = np.ones(economy.N, dtype=bool)
-    seen: set[bytes] = set()
+    history = ParticipantHistory("competitive: the priced-out set does not settle")
     evals = 0
     for _ in range(max_rounds):
         sol = _solve_fixed(economy, v, participants, start_prices)
-        evals += sol["evals"]
-        leave = participants & ~sol["ok"]
-        prices = sol["prices"]
+        evals += sol.evals
+        leave = participants & ~sol.ok
+        prices = sol.prices
         # entry: a priced-out agent whose income would now cover its verification
         req = economy.schedule[None, :] * v[:, None]
-        income_out = np.where(arr.producer, -np.inf, prices[0] * arr.omega)
-        enter = ~participants & (income_out > (req * prices[None, 1:]).sum(axis=1))
+        enter = ~participants & ~arr.producer & price_taking_entry_possible(arr.omega, req,
+                                                                           prices)
         if not leave.any() and not enter.any():
-            bids, offers = sol["bids"], sol["offers"]
+            bids, offers = sol.bids, sol.offers
             scale = arr.bytecoins[participants].sum() / bids.sum()
             bids = bids * scale
             res = competitive_residuals(economy, bids, offers, v, participants)
             return evaluate_profile(economy, bids, offers, v=v, participants=participants,
                                     kind="competitive", iterations=evals,
-                                    converged=sol["converged"], message=sol["message"],
+                                    converged=sol.converged, message=sol.message,
                                     residuals=res)
         if leave.sum() > 1:
-            worst = np.argsort(np.where(leave, sol["surplus"], np.inf))
-            k = max(1, int(leave.sum() + 1) // 2)
+            worst = worse_off_half(np.where(leave, sol.surplus, np.inf), int(leave.sum()))
             leave = np.zeros_like(leave)
-            leave[worst[:k]] = True
+            leave[worst] = True
         if (leave & arr.producer).any():
             # producers leave by whole groups (identical members)
             for g_first, g in _group_spans(economy):
                 if leave[g_first:g_first + g].any():
                     leave[g_first:g_first + g] = True
         participants = (participants & ~leave) | enter
-        key = participants.tobytes()
-        if key in seen:
-            raise SolverError("competitive: the priced-out set does not settle")
-        seen.add(key)
+        history.record(participants)
         start_prices = prices
     raise SolverError(f"competitive: participant set not settled after {max_rounds} rounds")
 
@@ -243,8 +256,54 @@ def _group_spans(economy: Economy) -> list[tuple[int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class _State:
+    """The economy at one point of the price-taking system (see :func:`_solve_fixed`)."""
+
+    p: FloatArray        # (T,) electricity prices, p^0 = 1
+    q: FloatArray        # (groups, T) output per member
+    Q: FloatArray        # (T,) total output
+    caps: list[float]    # capacity per group
+    Phi: FloatArray      # (groups,) input per member
+    x: FloatArray        # (n, T+1) demand of the participants
+    ok: BoolArray        # (n,) income covers verification
+    prices: FloatArray   # (T+1,) [1, p]
+    income: FloatArray   # (n,)
+
+
+@dataclass(frozen=True)
+class _FixedSolution:
+    """The competitive equilibrium for a fixed participant set (before normalisation).
+
+    Attributes
+    ----------
+    prices : ndarray (T+1,)
+        ``p^0 = 1``.
+    bids, offers : ndarray (N, T+1)
+        Spending ``p^t x_i^t`` (plus a producer's input) and supplies.
+    ok : ndarray of bool (N,)
+        Income covers verification (True outside the participants).
+    surplus : ndarray (N,)
+        Income left after verification, relative (``inf`` outside).
+    converged : bool
+        The aggregate residual is at most ``1e-9``.
+    evals : int
+        Residual evaluations.
+    message : str
+    """
+
+    prices: FloatArray
+    bids: FloatArray
+    offers: FloatArray
+    ok: BoolArray
+    surplus: FloatArray
+    converged: bool
+    evals: int
+    message: str
+
+
 def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
-                 start_prices: FloatArray | None) -> dict[str, Any]:
+                 start_prices: FloatArray | None) -> _FixedSolution:
     arr = economy.arrays
     T = economy.T
     s = economy.schedule
@@ -270,9 +329,9 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     qs = np.zeros(T)
     ps = np.zeros(T)
     for g in groups:
-        q_nom = np.minimum(g.theta * phi_each ** g.c, 0.8 * g.K)
+        q_nom = np.minimum(production(phi_each, g.theta, g.c), 0.8 * g.K)
         qs += g.count * q_nom
-        ps += _dphi(q_nom, g.theta, g.c) if g.c != 1.0 else 1.0 / g.theta
+        ps += dphi(q_nom, g.theta, g.c) if g.c != 1.0 else 1.0 / g.theta
     ps /= len(groups)
     if start_prices is not None:
         ps = np.asarray(start_prices[1:] / start_prices[0], dtype=float)
@@ -293,11 +352,11 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
                 caps[k] = float(np.exp(x[T + n]))
         return sig, caps
 
-    def state(x: FloatArray) -> dict[str, Any]:
+    def state(x: FloatArray) -> _State:
         sig, caps = unpack(x)
         p, q = supply.at(sig, caps)
         prices = np.concatenate(([1.0], p))
-        Phi = np.array([((q[k] / g.theta) ** (1.0 / g.c)).sum() + g.rho * caps[k] * g.long_run
+        Phi = np.array([phi(q[k], g.theta, g.c).sum() + g.rho * caps[k] * g.long_run
                         for k, g in enumerate(groups)])
         profit = (q * p[None, :]).sum(axis=1) - Phi
         income = np.zeros(idx.size)
@@ -306,8 +365,8 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         x_d, ok = consumer_demand(alpha, req, income, prices, sigma)
         counts = np.array([g.count for g in groups], dtype=float)
         Q = (counts[:, None] * q).sum(axis=0)
-        return dict(p=p, q=q, Q=Q, caps=caps, Phi=Phi, profit=profit, x=x_d, ok=ok,
-                    prices=prices, income=income)
+        return _State(p=p, q=q, Q=Q, caps=caps, Phi=Phi, x=x_d, ok=ok, prices=prices,
+                      income=income)
 
     nevals = [0]
 
@@ -317,12 +376,12 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         # are replaced by a large value below, so the warnings say nothing
         with np.errstate(all="ignore"):
             st = state(x)
-            demand = st["x"][:, 1:].sum(axis=0)
-            out = [(demand - st["Q"]) / supply.qscale]
+            demand = st.x[:, 1:].sum(axis=0)
+            out = [(demand - st.Q) / supply.qscale]
             for k in lr:
                 g = groups[k]
-                K = st["caps"][k]
-                rent = np.maximum(st["p"] - _dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
+                K = st.caps[k]
+                rent = np.maximum(st.p - dphi(np.full(T, K), g.theta, g.c), 0.0).sum()
                 out.append(np.array([rent / g.rho - 1.0]))
             r = np.concatenate(out)
         return np.where(np.isfinite(r), r, 1e6)
@@ -331,37 +390,37 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
                          [np.log(float(np.max(qs)) / groups[k].count / len(groups)) for k in lr]))
     best_x, best = x0, np.inf
     x = x0
-    for method in ("hybr", "lm", "hybr"):
+    for method in _FIXED_METHODS:
         sol = optimize.root(residual, x, method=method,
                             options={"xtol": 1e-14} if method == "hybr" else
                             {"xtol": 1e-15, "ftol": 1e-15, "maxiter": 20000})
         r = float(np.max(np.abs(residual(sol.x))))
         if r < best:
             best_x, best = sol.x, r
-        if r <= 1e-12:
+        if r <= _FIXED_TOL:
             break
         x = best_x
     st = state(best_x)
     N = economy.N
     bids = np.zeros((N, T + 1))
     offers = np.zeros((N, T + 1))
-    prices = st["prices"]
-    xd = st["x"]
+    prices = st.prices
+    xd = st.x
     spend = xd * prices[None, :]
     bids[idx] = spend
     # a producer's spending on the good includes its input
-    bids[idx[prod_rows], 0] += st["Phi"][prod_group] * prices[0]
+    bids[idx[prod_rows], 0] += st.Phi[prod_group] * prices[0]
     offers[std, 0] = arr.omega[std]
     for k, g in enumerate(groups):
-        offers[g.first:g.first + g.count, 1:] = st["q"][k][None, :]
+        offers[g.first:g.first + g.count, 1:] = st.q[k][None, :]
     ok = np.zeros(N, dtype=bool)
-    ok[idx] = st["ok"]
+    ok[idx] = st.ok
     surplus = np.full(N, np.inf)
-    surplus[idx] = (st["income"] - (req * prices[None, :]).sum(axis=1)) / np.maximum(
-        np.abs(st["income"]), 1e-300)
-    return dict(prices=prices, bids=bids, offers=offers, ok=ok | ~participants,
-                surplus=surplus, converged=best <= 1e-9, evals=nevals[0],
-                message=f"aggregate residual {best:.3g}")
+    surplus[idx] = (st.income - (req * prices[None, :]).sum(axis=1)) / np.maximum(
+        np.abs(st.income), 1e-300)
+    return _FixedSolution(prices=prices, bids=bids, offers=offers, ok=ok | ~participants,
+                          surplus=surplus, converged=bool(best <= _FIXED_ACCEPT), evals=nevals[0],
+                          message=f"aggregate residual {best:.3g}")
 
 
 def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: FloatArray,
@@ -374,14 +433,11 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
     ``≤`` at zero output (for ``c ≥ 1``: price = marginal cost when in between);
     long run ``Σ_t (p^t − p^0 φ'(K))^+ = ρ p^0``.
     """
-    from market.check import _marginal_utility
-    from market.posts import consumption, input_requirement
-
     arr = economy.arrays
     out = settle(bids, offers)
     p = out.prices
     cons = consumption(out.allocations, offers, arr, economy.schedule, v, participants)
-    mu = _marginal_utility(cons, arr.alpha, arr.r)
+    mu = marginal_utility(cons, arr.alpha, arr.r)
     need = input_requirement(offers, arr)
     res = np.zeros(economy.N)
     for i in np.nonzero(participants)[0]:
@@ -400,10 +456,9 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
             th, c = arr.theta[i], arr.c[i]
             K = q.max() if arr.long_run[i] else arr.K[i]
             if c <= 1.0:
-                with np.errstate(divide="ignore"):
-                    mc = p[0] * (1.0 / (c * th)) * (q / th) ** ((1.0 - c) / c)
+                mc = marginal_cost(p[0], q, th, c)
             else:  # convexified: the relevant cost is the average cost at capacity
-                mc = p[0] * np.full_like(q, (K / th) ** (1.0 / c) / K)
+                mc = p[0] * np.full_like(q, phi(K, th, c) / K)
             rent = p[1:] - mc
             at_cap = q >= K * (1.0 - 1e-9)
             inner = (q > 0) & ~at_cap
@@ -419,5 +474,3 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
         res[i] = max(terms) if terms else 0.0
     return res
 
-
-from market.results import Equilibrium  # noqa: E402  (type of the public return value)

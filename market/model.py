@@ -14,7 +14,7 @@ the scenario file spells it (``producer[1].c``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Literal
 
@@ -174,6 +174,10 @@ class AgentArrays:
     bytecoins: FloatArray
     stock: FloatArray
     r: FloatArray
+
+    def row(self, i: int) -> AgentArrays:
+        """The arrays restricted to agent ``i``, keeping 1-row shapes (``(1,)``, ``(1, T+1)``)."""
+        return replace(self, **{f.name: getattr(self, f.name)[i:i + 1] for f in fields(self)})
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,7 @@
 """The active Nash equilibrium of the market game with verification electricity.
 
-Two entry points:
-
-* :func:`best_response` — one agent's exact static best response to the
-  others' bids and offers (paper §2.0.5 with §3), used by the on-chain agents.
-* :func:`solve_nash` — the equilibrium (paper eqs 1–17 with ``E = x − s v``).
+:func:`solve_nash` finds the equilibrium (paper eqs 1–17 with ``E = x − s v``).
+One agent's best response to the others is :func:`market.bestresponse.best_response`.
 
 The solver exploits the aggregative structure of the game (``docs/economics.md``
 §3): given the post totals ``(B^t, Q^t)`` an agent's first-order conditions
@@ -26,19 +23,57 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from market.bestresponse import best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
-from market.results import Action, Equilibrium
-from market.shares import post_share
+from market.participants import ParticipantHistory, entry_possible, worse_off_half
+from market.posts import dphi, phi, production
+from market.profile import evaluate_profile
+from market.results import Equilibrium
+from market.shares import ces_share, post_share, post_share_checked
 
-__all__ = ["best_response", "solve_nash", "NashSystem"]
+__all__ = ["best_response", "solve_nash", "NashSystem", "Responses"]
 
+# best_response lives in market.bestresponse; the name stays importable from here
+# only for agents/strategies.py until it imports it from there (no cycle: bestresponse
+# does not import this module)
+
+#: The aggregate system counts as solved when its largest residual is at most this.
 _TOL = 1e-12
+
+#: Newton on ``1/G(λ)`` for log-utility multipliers (:func:`_budget_lambda`): the
+#: iteration limit and the relative tolerance on ``G/S − 1`` and on the step
+#: (a few units of rounding: the iteration is monotone and quadratic, so it
+#: gets there in a handful of steps or not at all).
+_LAMBDA_MAXITER = 100
+_LAMBDA_TOL = 4e-15
+
+#: Safeguarded Newton on ``ln λ`` for CES multipliers (:func:`_ces_lambda`):
+#: limit and relative tolerance on the budget and on the step.
+_CES_LAMBDA_MAXITER = 200
+_CES_LAMBDA_TOL = 1e-14
+
+#: Newton in ``ln z`` for a producer's output share (:func:`_newton_root`): limit,
+#: relative step and bracket width at which it stops.
+_ROOT_MAXITER = 200
+_ROOT_STEP_TOL = 1e-13
+_ROOT_BRACKET_TOL = 4e-16
+
+#: Bisection steps on ``z`` or ``K`` (each halves the bracket: 64 reach float resolution).
+_BISECT_Z = 64
+
+#: Golden-section steps for the peak of a concave ``h`` (``c > 1``): 0.618**80 ≈ 2e-17.
+_GOLDEN_STEPS = 80
+
+#: Midpoints of the rule that integrates ``h`` to decide whether an increasing-returns
+#: producer beats shutting down (only the sign of the area matters).
+_AREA_POINTS = 64
 
 
 # --------------------------------------------------------------------------- helpers
 def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
-                   B: FloatArray, Q: FloatArray, lam0: FloatArray | None) -> tuple[FloatArray, BoolArray]:
+                   B: FloatArray, Q: FloatArray, lam0: FloatArray | None
+                   ) -> tuple[FloatArray, BoolArray, bool]:
     """Budget multipliers ``λ_i`` of log-utility agents given post totals (vectorised).
 
     With ``y^t B^t = p^t r^t + a^t / (α^t + λ c^t)``, ``a = α (B − p r)``, ``c = w B``
@@ -55,6 +90,9 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
         0 where it is satiated (``G(0) <= S``).
     ok : ndarray of bool (n,)
         ``S > 0`` (the agent can afford its verification).
+    converged : bool
+        Every multiplier met ``_LAMBDA_TOL`` within ``_LAMBDA_MAXITER`` steps
+        (else the unfinished ones are their last iterate).
     """
     p = B / Q
     pr = p * req
@@ -76,7 +114,7 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
     aa, cc, aln, ll, Si = a, c, al, lam, S_safe
     if idx.size < alpha.shape[0]:
         aa, cc, aln, ll, Si = a[idx], c[idx], al[idx], lam[idx], S_safe[idx]
-    for _ in range(100):
+    for _ in range(_LAMBDA_MAXITER):
         if idx.size == 0:
             break
         inv = ll[:, None] * cc
@@ -90,8 +128,8 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
         with np.errstate(divide="ignore", invalid="ignore"):
             step = (1.0 / Si - 1.0 / G) * (G * G) / dG
         new = np.maximum(ll + step, 0.0)
-        done = np.abs(G / Si - 1.0) < 4e-15
-        done |= np.abs(new - ll) <= 4e-15 * np.maximum(new, 1e-300)
+        done = np.abs(G / Si - 1.0) < _LAMBDA_TOL
+        done |= np.abs(new - ll) <= _LAMBDA_TOL * np.maximum(new, 1e-300)
         lam[idx] = new
         if done.any():
             keep = ~done
@@ -100,42 +138,43 @@ def _budget_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Fl
         else:
             ll = new
     lam = np.where(ok, lam, np.inf)
-    return lam, ok
+    return lam, ok, idx.size == 0
 
 
 def _shares_from_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray,
-                        Q: FloatArray, lam: FloatArray, rho: FloatArray) -> FloatArray:
-    return post_share(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
+                        Q: FloatArray, lam: FloatArray, rho: FloatArray) -> tuple[FloatArray, bool]:
+    """Shares ``y_i^t`` for given multipliers, and whether every CES share converged."""
+    return post_share_checked(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
 
 
 def _ces_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
-                B: FloatArray, Q: FloatArray, rho: FloatArray) -> tuple[FloatArray, BoolArray]:
+                B: FloatArray, Q: FloatArray, rho: FloatArray) -> tuple[FloatArray, BoolArray, bool]:
     """Budget multipliers of CES agents: safeguarded Newton on ``ln λ``.
 
     Spending ``Σ_t y^t B^t`` falls with ``λ``; its derivative comes from
-    :func:`market.shares._ces_share`. Start: the log-utility multiplier;
+    :func:`market.shares.ces_share`. Start: the log-utility multiplier;
     a bracket in ``ln λ`` is kept and bisected whenever Newton leaves it.
+    Returns ``(λ, ok, converged)`` as :func:`_budget_lambda` does.
     """
-    from market.shares import _ces_share
-
     p = B / Q
     S = income - (p * req).sum(axis=1)
     ok = (S > 0) & np.all(req < Q, axis=1)
-    lam_log, _ = _budget_lambda(alpha, req, w, income, B, Q, None)
+    lam_log, _, _ = _budget_lambda(alpha, req, w, income, B, Q, None)
     ell = np.log(np.where(np.isfinite(lam_log) & (lam_log > 0), lam_log, 1.0))
     lo = np.full_like(ell, -np.inf)
     hi = np.full_like(ell, np.inf)
     Bb = np.broadcast_to(B[None, :], alpha.shape)
     Qb = np.broadcast_to(Q[None, :], alpha.shape)
     valued = alpha > 0
-    for _ in range(200):
+    converged = False
+    for _ in range(_CES_LAMBDA_MAXITER):
         lam = np.exp(ell)
         y = post_share(alpha, req, w, B[None, :], Q[None, :], lam[:, None], rho[:, None])
         dy = np.zeros_like(y)
         if valued.any():
-            _, d = _ces_share(alpha[valued], req[valued], w[valued], Bb[valued], Qb[valued],
-                              np.broadcast_to(lam[:, None], alpha.shape)[valued],
-                              np.broadcast_to(rho[:, None], alpha.shape)[valued], y[valued])
+            _, d, _ = ces_share(alpha[valued], req[valued], w[valued], Bb[valued], Qb[valued],
+                                np.broadcast_to(lam[:, None], alpha.shape)[valued],
+                                np.broadcast_to(rho[:, None], alpha.shape)[valued], y[valued])
             dy[valued] = d
         g = (y * B[None, :]).sum(axis=1) - income
         dg = (dy * B[None, :]).sum(axis=1)
@@ -147,16 +186,18 @@ def _ces_lambda(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Float
         mid = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
                        np.where(np.isfinite(lo), lo + 2.0, hi - 2.0))
         new = np.where(bad, mid, new)
-        done = (np.abs(g) <= 1e-14 * income) | (np.abs(new - ell) <= 1e-14 * np.maximum(1.0, np.abs(ell)))
+        done = ((np.abs(g) <= _CES_LAMBDA_TOL * income)
+                | (np.abs(new - ell) <= _CES_LAMBDA_TOL * np.maximum(1.0, np.abs(ell))))
         ell = np.where(ok & ~done, new, ell)
         if (done | ~ok).all():
+            converged = True
             break
-    return np.where(ok, np.exp(ell), np.inf), ok
+    return np.where(ok, np.exp(ell), np.inf), ok, converged
 
 
 def agent_shares(alpha: FloatArray, req: FloatArray, w: FloatArray, income: FloatArray,
                  B: FloatArray, Q: FloatArray, rho: FloatArray,
-                 lam0: FloatArray | None = None) -> tuple[FloatArray, FloatArray, BoolArray]:
+                 lam0: FloatArray | None = None) -> tuple[FloatArray, FloatArray, BoolArray, bool]:
     """Every agent's shares ``y_i^t`` of the posts given the totals and its income.
 
     Parameters
@@ -177,34 +218,29 @@ def agent_shares(alpha: FloatArray, req: FloatArray, w: FloatArray, income: Floa
     lam : ndarray (n,)
     ok : ndarray of bool (n,)
         The agent can pay for its required purchases.
+    converged : bool
+        Every inner iteration (multipliers, CES shares) converged.
     """
     log_rows = rho == 0.0
     lam = np.empty(alpha.shape[0])
     ok = np.empty(alpha.shape[0], dtype=bool)
     if log_rows.all():
-        lam, ok = _budget_lambda(alpha, req, w, income, B, Q, lam0)
+        lam, ok, converged = _budget_lambda(alpha, req, w, income, B, Q, lam0)
     else:
+        converged = True
         sel = np.nonzero(log_rows)[0]
         if sel.size:
-            lam[sel], ok[sel] = _budget_lambda(alpha[sel], req[sel], w[sel], income[sel], B, Q,
-                                               None if lam0 is None else lam0[sel])
+            lam[sel], ok[sel], converged = _budget_lambda(alpha[sel], req[sel], w[sel], income[sel],
+                                                          B, Q, None if lam0 is None else lam0[sel])
         sel = np.nonzero(~log_rows)[0]
-        lam[sel], ok[sel] = _ces_lambda(alpha[sel], req[sel], w[sel], income[sel], B, Q, rho[sel])
-    y = _shares_from_lambda(alpha, req, w, B, Q, lam, rho)
-    return y, lam, ok
+        lam[sel], ok[sel], ces_converged = _ces_lambda(alpha[sel], req[sel], w[sel], income[sel], B,
+                                                       Q, rho[sel])
+        converged = converged and ces_converged
+    y, shares_converged = _shares_from_lambda(alpha, req, w, B, Q, lam, rho)
+    return y, lam, ok, converged and shares_converged
 
 
 # ----------------------------------------------------------------- producer block
-def _phi(q: FloatArray, theta: FloatArray, c: FloatArray) -> FloatArray:
-    return (np.maximum(q, 0.0) / theta) ** (1.0 / c)
-
-
-def _dphi(q: FloatArray, theta: FloatArray, c: FloatArray) -> FloatArray:
-    """``φ'(q) = (1/(cθ)) (q/θ)^{(1−c)/c}`` (eq. 15's marginal input)."""
-    with np.errstate(divide="ignore"):
-        return (1.0 / (c * theta)) * (np.maximum(q, 0.0) / theta) ** ((1.0 - c) / c)
-
-
 @dataclass
 class _Producers:
     """Producer parameters of the participants, broadcast over posts ``1..T``."""
@@ -239,7 +275,8 @@ def _marginal_revenue(pr: _Producers, z: FloatArray, B: FloatArray, Q: FloatArra
 
 
 def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArray,
-                     psi: FloatArray, z0: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+                     psi: FloatArray, z0: FloatArray | None = None
+                     ) -> tuple[FloatArray, FloatArray, bool]:
     """Producers' output shares ``z_j^t = q_j^t/Q^t`` and capacities, given totals and ``(λ_j, ψ_j)``.
 
     ``ψ_j = p^0/(1 − y_j^0)`` is the producer's marginal cost of the good in
@@ -255,14 +292,16 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     For log utility and ``c ≤ 1`` the root is found by safeguarded Newton
     (:func:`_newton_root`; ``h`` is convex there, ``h' = −pB/(B − pr) −
     ψ φ'(zQ) (1−c)/(c z)``), warm-started at ``z0`` (e.g. the previous
-    evaluation's outputs); otherwise by bisection.
+    evaluation's outputs); otherwise by bisection. The third value says
+    whether every Newton root converged (bisections take a fixed number of steps).
     """
     P, T = pr.req.shape
+    converged = True
     zcap = np.minimum(1.0, pr.K / Q[None, :])
     psi_ = psi[:, None]
 
     def h(z: FloatArray) -> FloatArray:
-        return _marginal_revenue(pr, z, B, Q, lam) - psi_ * _dphi(z * Q, pr.theta, pr.c)
+        return _marginal_revenue(pr, z, B, Q, lam) - psi_ * dphi(np.maximum(z * Q, 0.0), pr.theta, pr.c)
 
     def bisect(lo: FloatArray, hi: FloatArray) -> FloatArray:
         for _ in range(_BISECT_Z):
@@ -281,11 +320,14 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
     slope_mr = -(B / Q) * B / (B - (B / Q) * pr.req)
 
     def dh(z: FloatArray) -> FloatArray:
-        return slope_mr - psi_ * _dphi(z * Q, pr.theta, pr.c) * expo / z
+        return slope_mr - psi_ * dphi(np.maximum(z * Q, 0.0), pr.theta, pr.c) * expo / z
 
     def root_of_h(lo: FloatArray, hi: FloatArray, active: BoolArray) -> FloatArray:
+        nonlocal converged
         if newton:
-            return _newton_root(h, dh, lo, hi, z0, active)
+            root, ok = _newton_root(h, dh, lo, hi, z0, active)
+            converged = converged and ok
+            return root
         return bisect(lo, hi)
 
     # decreasing h (c <= 1): root on (0, zcap]
@@ -296,7 +338,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         # increasing returns: golden-section search for the peak of the concave h
         lo, hi = zero.copy(), zcap.copy()
         g = (np.sqrt(5.0) - 1.0) / 2.0
-        for _ in range(80):
+        for _ in range(_GOLDEN_STEPS):
             m1 = hi - g * (hi - lo)
             m2 = lo + g * (hi - lo)
             left = h(m1) > h(m2)
@@ -305,7 +347,7 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         peak = 0.5 * (lo + hi)
         root = np.where(hc >= 0, zcap, np.where(h(peak) <= 0, 0.0, bisect(peak, zcap)))
         # keep the output only if it beats shutting down (area under h from 0)
-        n = 64
+        n = _AREA_POINTS
         grid = root[None] * (np.arange(1, n + 1)[:, None, None] - 0.5) / n
         area = np.stack([h(gz) for gz in grid]).sum(axis=0) * root / n
         z_ir = np.where(area > 0, root, 0.0)
@@ -334,15 +376,12 @@ def _producer_output(pr: _Producers, B: FloatArray, Q: FloatArray, lam: FloatArr
         K = np.where(lr, Kstar, pr.K[:, 0])
     else:
         K = pr.K[:, 0].copy()
-    return z, K
-
-
-_BISECT_Z = 64
+    return z, K, converged
 
 
 def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray], FloatArray],
                  lo: FloatArray, hi: FloatArray, z0: FloatArray | None,
-                 active: BoolArray) -> FloatArray:
+                 active: BoolArray) -> tuple[FloatArray, bool]:
     """Root of a decreasing ``h`` on ``(lo, hi)`` by Newton's method in ``ln z`` kept inside a bracket.
 
     With ``h(z) = MR(z) − ψφ'(zQ)`` (``MR`` linear, ``φ' ∝ z^{(1−c)/c}``),
@@ -354,6 +393,7 @@ def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray
     iteration cannot do worse than bisection. Stops when the step or the
     bracket is at float resolution. Entries whose bracket does not hold a
     sign change (``~active``) are not iterated on and are discarded by the caller.
+    Returns the roots and whether all of them stopped within ``_ROOT_MAXITER`` steps.
     """
     lo = lo.copy()
     hi = hi.copy()
@@ -362,24 +402,75 @@ def _newton_root(h: Callable[[FloatArray], FloatArray], dh: Callable[[FloatArray
         z = hi.copy()
     else:
         z = np.where((z0 > lo) & (z0 < hi), z0, mid)
-    for _ in range(200):
+    converged = False
+    for _ in range(_ROOT_MAXITER):
         f = h(z)
         pos = f > 0
         np.copyto(lo, z, where=pos)
         np.copyto(hi, z, where=~pos)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = z * np.exp(-f / (z * dh(z)))
-        done = (np.abs(new - z) <= 1e-13 * z) | (hi - lo <= 4e-16 * hi) | (f == 0) | ~active
+        done = ((np.abs(new - z) <= _ROOT_STEP_TOL * z) | (hi - lo <= _ROOT_BRACKET_TOL * hi)
+                | (f == 0) | ~active)
         bad = ~((new >= lo) & (new <= hi)) & ~done
         if bad.any():
             new = np.where(bad, 0.5 * (lo + hi), new)
         z = np.where(done, np.clip(new, lo, hi), new)
         if done.all():
+            converged = True
             break
-    return z
+    return z, converged
 
 
 # ------------------------------------------------------------------- the system
+@dataclass(frozen=True)
+class Responses:
+    """Every participant's response to the aggregates of one point ``x`` of :class:`NashSystem`.
+
+    Attributes
+    ----------
+    B, Q : ndarray (T+1,)
+        Post totals (``B^0 = 1``, ``Q^0 = Ω``).
+    y_s : ndarray (m, T+1)
+        Standard agents' bid shares ``y_h^t = b_h^t/B^t``.
+    lam_s : ndarray (m,)
+        Their budget multipliers (``inf`` where priced out).
+    ok_s : ndarray of bool (m,)
+        The standard agent can pay for its verification.
+    z : ndarray (P, T)
+        Producers' output shares ``z_j^t = q_j^t/Q^t``.
+    K : ndarray (P,)
+        Producers' capacities (chosen in the long run).
+    Phi : ndarray (P,)
+        Producers' input ``Σ_t φ_j^t + ρ K_j``.
+    y_p : ndarray (P, T+1)
+        Producers' bid shares.
+    lam_p, psi : ndarray (P,)
+        The producers' unknowns ``λ_j`` and ``ψ_j`` at ``x``.
+    converged : bool
+        Every inner iteration (multipliers, CES shares, output roots) met its
+        tolerance within its limit; if not, some response is a last iterate.
+    """
+
+    B: FloatArray
+    Q: FloatArray
+    y_s: FloatArray
+    lam_s: FloatArray
+    ok_s: BoolArray
+    z: FloatArray
+    K: FloatArray
+    Phi: FloatArray
+    y_p: FloatArray
+    lam_p: FloatArray
+    psi: FloatArray
+    converged: bool
+
+
+#: The standard agents' block of :meth:`NashSystem.responses`: shares, multipliers,
+#: who can pay, and whether its inner iterations converged.
+_StdBlock = tuple[FloatArray, FloatArray, BoolArray, bool]
+
+
 class NashSystem:
     """The aggregate equations of the Nash equilibrium for a fixed participant set.
 
@@ -421,10 +512,13 @@ class NashSystem:
             long_run=arr.long_run[j], ces=arr.r[j])
         self.P = j.size
         self._lam_std: FloatArray | None = None
-        self._last_std: tuple[FloatArray, FloatArray, BoolArray] | None = None
+        self._last_std: _StdBlock | None = None
         self._z_last: FloatArray | None = None
-        self._memo: tuple[FloatArray, dict[str, FloatArray]] | None = None
+        self._memo: tuple[FloatArray, Responses] | None = None
         self.evaluations = 0
+        #: evaluations whose responses came from an inner iteration that ran out of
+        #: steps (see :attr:`Responses.converged`)
+        self.exhausted = 0
 
     # unknown vector <-> named parts
     def unpack(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -434,7 +528,7 @@ class NashSystem:
         return B, Q, np.exp(x[2 * T:2 * T + P]), np.exp(x[2 * T + P:])
 
     def responses(self, x: FloatArray,
-                  std: tuple[FloatArray, FloatArray, BoolArray] | None = None) -> dict[str, FloatArray]:
+                  std: _StdBlock | None = None) -> Responses:
         """Every participant's response to the totals in ``x`` (see class docstring).
 
         ``std`` freezes the standard agents' block (used for the producers'
@@ -447,44 +541,49 @@ class NashSystem:
         pr = self.pr
         if std is None:
             income = B[0] * self.omega / self.Omega
-            y_s, lam_s, ok_s = agent_shares(self.s_alpha, self.s_req, self.s_w, income, B, Q,
-                                            self.s_rho, self._lam_std)
+            y_s, lam_s, ok_s, std_converged = agent_shares(self.s_alpha, self.s_req, self.s_w, income,
+                                                           B, Q, self.s_rho, self._lam_std)
             self._lam_std = lam_s
-            self._last_std = (y_s, lam_s, ok_s)
+            self._last_std = (y_s, lam_s, ok_s, std_converged)
         else:
-            y_s, lam_s, ok_s = std
-        z, K = _producer_output(pr, B[1:], Q[1:], lam_p, psi, self._z_last)
+            y_s, lam_s, ok_s, std_converged = std
+        z, K, z_converged = _producer_output(pr, B[1:], Q[1:], lam_p, psi, self._z_last)
         if std is None:
             self._z_last = z
         q = z * Q[None, 1:]
-        Phi = _phi(q, pr.theta, pr.c).sum(axis=1) + pr.rho_cap * np.where(pr.long_run, K, 0.0)
+        Phi = phi(np.maximum(q, 0.0), pr.theta, pr.c).sum(axis=1) + pr.rho_cap * np.where(pr.long_run, K, 0.0)
         w = np.ones((self.P, T + 1))
         w[:, 1:] = 1.0 - z
         req = np.empty((self.P, T + 1))
         req[:, 0] = Phi
         req[:, 1:] = pr.req
-        y_p = _shares_from_lambda(pr.alpha, req, w, B, Q, lam_p, pr.ces)
-        out = dict(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
-                   lam_p=lam_p, psi=psi)
+        y_p, p_converged = _shares_from_lambda(pr.alpha, req, w, B, Q, lam_p, pr.ces)
+        converged = std_converged and z_converged and p_converged
+        out = Responses(B=B, Q=Q, y_s=y_s, lam_s=lam_s, ok_s=ok_s, z=z, K=K, Phi=Phi, y_p=y_p,
+                        lam_p=lam_p, psi=psi, converged=converged)
         if std is None:
             self._memo = (x.copy(), out)
+            self.exhausted += not converged
         return out
 
     def residual(self, x: FloatArray,
-                 std: tuple[FloatArray, FloatArray, BoolArray] | None = None) -> FloatArray:
+                 std: _StdBlock | None = None) -> FloatArray:
         """The ``2T + 2P`` equations at ``x`` (see class docstring)."""
         self.evaluations += 1
         r = self.responses(x, std)
-        B, Q = r["B"], r["Q"]
-        y_tot = r["y_s"][:, 1:].sum(axis=0) + r["y_p"][:, 1:].sum(axis=0)
-        z_tot = r["z"].sum(axis=0)
-        revenue = (r["z"] * B[None, 1:]).sum(axis=1)
-        spend = (r["y_p"] * B[None, :]).sum(axis=1)
+        B, Q = r.B, r.Q
+        y_tot = r.y_s[:, 1:].sum(axis=0) + r.y_p[:, 1:].sum(axis=0)
+        z_tot = r.z.sum(axis=0)
+        revenue = (r.z * B[None, 1:]).sum(axis=1)
+        spend = (r.y_p * B[None, :]).sum(axis=1)
         budget = (spend - revenue) / np.maximum(revenue, 1e-300 + 1e-12 * B.sum())
-        y0 = r["y_p"][:, 0]
+        y0 = r.y_p[:, 0]
         p0 = B[0] / Q[0]
-        consistency = r["psi"] * (1.0 - y0) / p0 - 1.0
+        consistency = r.psi * (1.0 - y0) / p0 - 1.0
         out = np.concatenate((y_tot - 1.0, z_tot - 1.0, budget, consistency))
+        # a trial point far off (a share of 0/0, a priced-out producer) gives a
+        # non-finite residual; a large finite one tells the root finder to step back
+        # instead of stopping on NaN
         return np.where(np.isfinite(out), out, 1e6)
 
     def jacobian(self, x: FloatArray) -> FloatArray:
@@ -504,11 +603,11 @@ class NashSystem:
         T = self.T
         if np.any(self.s_rho != 0.0):
             return np.asarray(optimize.approx_fprime(x, self.residual, 1.5e-8))
-        f0 = self.residual(x)
         B, Q, _, _ = self.unpack(x)
-        std = (self._last_std if self._last_std is not None else
-               agent_shares(self.s_alpha, self.s_req, self.s_w, B[0] * self.omega / self.Omega,
-                            B, Q, self.s_rho, self._lam_std))
+        # the standard agents' block at x, frozen for the differences below (counted as
+        # one residual evaluation, as when it was obtained by evaluating the residual)
+        self.evaluations += 1
+        std = self._standard_block(x)
         base_std = self.residual(x, std)
         J = np.empty((n, n))
         for k in range(n):
@@ -517,7 +616,7 @@ class NashSystem:
             xk[k] += h
             J[:, k] = (self.residual(xk, std) - base_std) / h
         # standard agents, analytic
-        y_s, lam, ok = std
+        y_s, lam, ok, _ = std
         al, req, w = self.s_alpha, self.s_req, self.s_w
         good = ok & np.isfinite(lam)
         lam_ = np.where(good, lam, 0.0)[:, None]
@@ -544,32 +643,57 @@ class NashSystem:
         Js[:, :T] *= B[None, 1:]
         Js[:, T:] *= Q[None, 1:]
         J[:T, :2 * T] += Js
-        del f0
         return J
 
+    def _standard_block(self, x: FloatArray) -> _StdBlock:
+        """The standard agents' block at ``x``, as :meth:`responses` computes (or recalls) it."""
+        self.responses(x)
+        assert self._last_std is not None  # set by every unfrozen evaluation, memo included
+        return self._last_std
+
     def initial_guess(self) -> FloatArray:
-        """An interior start: equal input shares for producers, Cobb-Douglas spending."""
+        """An interior start: equal input shares for producers, Cobb-Douglas spending.
+
+        The constants are a start, not a model: they put every unknown inside
+        the region where the responses are defined, and were tuned on the
+        shipped scenarios (changing them changes which root a hard case finds
+        first, hence the outputs).
+        """
         T, P, pr = self.T, self.P, self.pr
         Omega = self.Omega
+        # every producer uses an equal part of the good, spread over the T+1 posts
         phi_each = Omega / (P * (T + 1.0))
-        q = pr.theta * phi_each ** pr.c
+        q = production(phi_each, pr.theta, pr.c)
+        # strictly below capacity: at K a producer's output share has a kink
         q = np.minimum(q, 0.8 * np.where(np.isfinite(pr.K), pr.K, np.inf))
         Q = q.sum(axis=0)
         al = self.s_alpha[:, 1:]
         shares = al / np.maximum(al.sum(axis=1, keepdims=True), 1e-300)
+        # standard agents spend their income (B^0 = 1 split by ω) Cobb-Douglas
         B_std = (shares * (self.omega / Omega)[:, None]).sum(axis=0)
+        # producers that value electricity add their own bids (about a quarter on top),
+        # else only their verification (a couple of percent)
         prod_values = bool(np.any(pr.alpha[:, 1:] > 0))
         B = B_std * (1.25 if prod_values else 1.02)
+        # no post starts without bids (its price would be 0 and its shares undefined)
         B = np.maximum(B, 1e-3 * B_std.sum() / T)
+        # λ_j = Σα / (its spending): spending guessed as the same quarter / 2% of B^0
         S_p = np.full(P, 0.25 / P if prod_values else 0.02 / P)
         lam = np.maximum(pr.alpha.sum(axis=1), 1e-3) / S_p
+        # ψ_j = p^0/(1 − y_j^0) with its bid share of the good about its output
+        # share 1/P (kept below 0.9 so a lone producer's ψ stays finite)
         z0 = 1.0 / P
         psi = np.full(P, (1.0 / Omega) / (1.0 - min(z0, 0.9)))
         return np.log(np.concatenate((B, Q, lam, psi)))
 
 
 # ------------------------------------------------------------------- the solver
-def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float = 0.5,
+#: Steps of one damped relaxation (:func:`_relax`); its last point is judged by
+#: its residual like any other method's, so running out is not an error.
+_RELAX_MAXITER = 3000
+
+
+def _relax(sysm: NashSystem, x: FloatArray, iterations: int = _RELAX_MAXITER, eta: float = 0.5,
            tol: float = 1e-4) -> FloatArray:
     """Damped fixed-point iteration on the aggregates, to reach the basin of Newton's method.
 
@@ -585,12 +709,12 @@ def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float =
     last = np.zeros(x.size)
     for _ in range(iterations):
         r = sysm.responses(x)
-        B = r["B"]
-        y_tot = r["y_s"][:, 1:].sum(axis=0) + r["y_p"][:, 1:].sum(axis=0)
-        z_tot = r["z"].sum(axis=0)
-        revenue = (r["z"] * B[None, 1:]).sum(axis=1)
-        spend = (r["y_p"] * B[None, :]).sum(axis=1)
-        y0 = np.minimum(r["y_p"][:, 0], 0.99)
+        B = r.B
+        y_tot = r.y_s[:, 1:].sum(axis=0) + r.y_p[:, 1:].sum(axis=0)
+        z_tot = r.z.sum(axis=0)
+        revenue = (r.z * B[None, 1:]).sum(axis=1)
+        spend = (r.y_p * B[None, :]).sum(axis=1)
+        y0 = np.minimum(r.y_p[:, 0], 0.99)
         p0 = B[0] / sysm.Omega
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.concatenate((
@@ -609,19 +733,36 @@ def _relax(sysm: NashSystem, x: FloatArray, iterations: int = 3000, eta: float =
     return x
 
 
+#: The order in which :func:`_solve_system` tries its methods. A coarse damped
+#: relaxation from the start brings the aggregates near the root, where Powell's
+#: hybrid method (with the analytic Jacobian) converges fast; if it fails, a slow
+#: relaxation from the start again (it tracks oscillating marginal costs that
+#: defeat the first), then hybr, Levenberg-Marquardt (robust where the Jacobian
+#: is near singular) and hybr once more, each from the best point so far.
+_METHODS = ("relax", "hybr", "relax-slow", "hybr", "lm", "hybr")
+
+#: ``(eta, tol)`` of the two relaxations: the fast one stops once the residual
+#: is below 0.1 (it only has to reach Newton's basin), the slow one at 1e-4.
+_RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4)}
+
+#: After every method failed to reach ``_TOL``, the best point still counts as
+#: converged if its residual is at most this (the FOC residuals of the final
+#: profile are checked independently, :func:`market.profile.evaluate_profile`).
+_ACCEPT = 1e-9
+
+
 def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, str]:
+    """Root of the aggregate system by the methods of ``_METHODS`` in turn.
+
+    Returns ``(x, converged, message)``: the first root with residual ``≤ _TOL``,
+    else the best point found, converged if its residual is ``≤ _ACCEPT``.
+    """
     best_x, best_norm = x0, np.inf
     x = x0
-    for method in ("relax", "hybr", "relax-slow", "hybr", "lm", "hybr"):
-        if method == "relax-slow":
-            x = _relax(sysm, x0, eta=0.5, tol=1e-4)
-            res = float(np.max(np.abs(sysm.residual(x))))
-            if res < best_norm:
-                best_x, best_norm = x, res
-            x = x if np.isfinite(res) else best_x
-            continue
-        if method == "relax":
-            x = _relax(sysm, x0, eta=1.0, tol=0.1)
+    for method in _METHODS:
+        if method in _RELAX:
+            eta, tol = _RELAX[method]
+            x = _relax(sysm, x0, eta=eta, tol=tol)
             res = float(np.max(np.abs(sysm.residual(x))))
             if res < best_norm:
                 best_x, best_norm = x, res
@@ -636,30 +777,20 @@ def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, s
         if res <= _TOL:
             return sol.x, True, str(sol.message)
         x = best_x
-    return best_x, best_norm <= 1e-9, f"aggregate residual {best_norm:.3g}"
+    return best_x, best_norm <= _ACCEPT, f"aggregate residual {best_norm:.3g}"
 
 
-def _leavers(sysm: NashSystem, r: dict[str, FloatArray], cannot_pay: np.ndarray, n: int) -> np.ndarray:
+def _leavers(sysm: NashSystem, r: Responses, cannot_pay: BoolArray, n: int) -> BoolArray:
     """Standard agents who leave: those who cannot pay for verification, but when
-    several cannot, only the worse-off half of them (by surplus) this time, to
-    avoid overshooting; a mask over all ``n`` agents."""
+    several cannot, only the worse-off half (:func:`market.participants.worse_off_half`,
+    ranked by every standard participant's surplus); a mask over all ``n`` agents."""
     leave = np.zeros(n, dtype=bool)
     count = int(cannot_pay.sum())
     if count > 1:
-        k = max(1, (count + 1) // 2)
-        leave[sysm.std_idx[np.argsort(_surplus(sysm, r))][:k]] = True
+        leave[sysm.std_idx[worse_off_half(_surplus(sysm, r), count)]] = True
     else:
         leave[sysm.std_idx[cannot_pay]] = True
     return leave
-
-
-def _remember(seen: set[bytes], participants: np.ndarray) -> None:
-    """Record a participant set; seeing one twice is an entry and exit cycle."""
-    key = participants.tobytes()
-    if key in seen:
-        raise SolverError("the set of agents priced out by verification does not settle "
-                          "(entry and exit cycle)")
-    seen.add(key)
 
 
 def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30) -> Equilibrium:
@@ -686,8 +817,6 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
     SolverError
         No participant set is stable, or nobody can trade.
     """
-    from market.check import evaluate_profile
-
     v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
     if v.shape != (economy.N,):
         raise SolverError(f"v must have shape ({economy.N},), got {v.shape}")
@@ -695,7 +824,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         raise SolverError("v must be finite and >= 0")
     arr = economy.arrays
     participants = np.ones(economy.N, dtype=bool)
-    seen: set[bytes] = set()
+    history = ParticipantHistory("the set of agents priced out by verification does not settle "
+                                 "(entry and exit cycle)")
     total_evals = 0
     x0: FloatArray | None = None
     for _round in range(max_rounds):
@@ -708,7 +838,7 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             # a producer that sells nothing at the closest point found cannot pay its
             # verification (or its own electricity): it shuts down and leaves
             with np.errstate(all="ignore"):
-                z = sysm.responses(x)["z"]
+                z = sysm.responses(x).z
             idle = sysm.prd_idx[z.sum(axis=1) < 1e-9]
             if idle.size and idle.size < sysm.P:
                 participants = participants.copy()
@@ -725,10 +855,10 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             # (worst-off first); whether they may return is checked once it solves.
             with np.errstate(all="ignore"):
                 r = sysm.responses(x)
-            priced = np.logical_not(r["ok_s"])
+            priced = np.logical_not(r.ok_s)
             if priced.any() and not priced.all():
                 participants = participants & ~_leavers(sysm, r, priced, economy.N)
-                _remember(seen, participants)
+                history.record(participants)
                 x0 = None
                 continue
             raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
@@ -737,18 +867,23 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             r = sysm.responses(x)
         bids, offers = _profile_from(sysm, r, economy)
         # who cannot afford verification at these prices leaves; who could now, returns
-        cannot_pay = np.logical_not(r["ok_s"])
+        cannot_pay = np.logical_not(r.ok_s)
         B, Q = bids.sum(axis=0), offers.sum(axis=0)
-        rejoin = (~participants) & ~arr.producer & _can_enter(economy, v, B, Q)
+        rejoin = (~participants) & ~arr.producer & entry_possible(
+            arr.omega, economy.schedule[None, :] * v[:, None], B, Q)
         if not cannot_pay.any() and not rejoin.any():
             scale = arr.bytecoins[participants].sum() / bids.sum()
             if not scale > 0:
                 raise SolverError("participants hold no bytecoins: the price level is undefined")
+            if not r.converged:
+                # an inner iteration ran out at the answer: say so (the FOC residuals
+                # of the profile, checked by evaluate_profile, decide convergence)
+                message += "; an inner iteration reached its limit at the solution"
             return evaluate_profile(economy, bids * scale, offers, v=v, participants=participants,
                                     kind="nash", iterations=total_evals, converged=converged,
                                     message=message)
         participants = (participants & ~_leavers(sysm, r, cannot_pay, economy.N)) | rejoin
-        _remember(seen, participants)
+        history.record(participants)
         x0 = x
     raise SolverError(f"participant set not settled after {max_rounds} rounds")
 
@@ -770,7 +905,7 @@ def _good_in_excess(sysm: NashSystem) -> str | None:
     pr = sysm.pr
     if np.any(sysm.s_alpha[:, 0] > 0) or np.any(pr.alpha[:, 0] > 0) or np.any(pr.long_run):
         return None
-    phi_max = float(_phi(np.broadcast_to(pr.K, pr.theta.shape), pr.theta, pr.c).sum())
+    phi_max = float(phi(np.broadcast_to(pr.K, pr.theta.shape), pr.theta, pr.c).sum())
     if not phi_max < sysm.Omega:
         return None
     return (f"the producers' input at full capacity, {phi_max:.6g}, is below the good's "
@@ -779,83 +914,20 @@ def _good_in_excess(sysm: NashSystem) -> str | None:
             f"(raise K or lower c)")
 
 
-def _surplus(sysm: NashSystem, r: dict[str, FloatArray]) -> FloatArray:
-    B, Q = r["B"], r["Q"]
+def _surplus(sysm: NashSystem, r: Responses) -> FloatArray:
+    B, Q = r.B, r.Q
     income = B[0] * sysm.omega / sysm.Omega
     return (income - (B / Q * sysm.s_req).sum(axis=1)) / income
 
 
-def _can_enter(economy: Economy, v: FloatArray, B: FloatArray, Q: FloatArray) -> BoolArray:
-    """A standard agent outside can buy its verification against the others' bids (eq. 2).
-
-    Entering with ``ω_h`` it earns ``B^0 ω_h / (Ω + ω_h)``; buying ``s^t v`` on
-    post ``t`` against the others' bids ``B^t`` costs ``s^t v B^t/(Q^t − s^t v)``.
-    """
-    arr = economy.arrays
-    req = economy.schedule[None, :] * v[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cost = np.where(req > 0, req * B[None, 1:] / (Q[None, 1:] - req), 0.0)
-        cost = np.where(req >= Q[None, 1:], np.inf, cost).sum(axis=1)
-    income = B[0] * arr.omega / (Q[0] + arr.omega)
-    return cost < income
-
-
-def _profile_from(sysm: NashSystem, r: dict[str, FloatArray],
+def _profile_from(sysm: NashSystem, r: Responses,
                   economy: Economy) -> tuple[FloatArray, FloatArray]:
     N, T = economy.N, economy.T
-    B, Q = r["B"], r["Q"]
+    B, Q = r.B, r.Q
     bids = np.zeros((N, T + 1))
     offers = np.zeros((N, T + 1))
-    bids[sysm.std_idx] = r["y_s"] * B[None, :]
-    bids[sysm.prd_idx] = r["y_p"] * B[None, :]
+    bids[sysm.std_idx] = r.y_s * B[None, :]
+    bids[sysm.prd_idx] = r.y_p * B[None, :]
     offers[sysm.std_idx, 0] = sysm.omega
-    offers[sysm.prd_idx, 1:] = r["z"] * Q[None, 1:]
+    offers[sysm.prd_idx, 1:] = r.z * Q[None, 1:]
     return bids, offers
-
-
-# ------------------------------------------------------------------ best response
-def best_response(economy: Economy, i: int, others_bids: FloatArray, others_offers: FloatArray, *,
-                  v: float, participants: BoolArray | None = None) -> Action:
-    """Agent ``i``'s exact static best response to the others' bids and offers.
-
-    Standard agent (eqs 2, 10, 11 with ``E = x − s v``): for a multiplier
-    ``λ`` each post's bid is the positive root of a quadratic
-    (:func:`market.shares.best_bid`); ``λ`` makes the budget (2) bind
-    (monotone; Newton on ``log λ``, Brent as the fallback). Producer (eqs 4, 12–17): for
-    given offers ``q`` its bids follow the same way with the effective
-    multiplier ``λ Q_{-j}/Q`` (eq. 12) and the input bid buying
-    ``Σφ + ρK`` (eq. 8); the offers maximise the resulting utility
-    (projected BFGS with the envelope gradient, several starts).
-
-    Parameters
-    ----------
-    economy : Economy
-    i : int
-        The agent (flattened index).
-    others_bids, others_offers : ndarray (N, T+1)
-        Everyone's bids and offers; row ``i`` is ignored for the aggregates.
-    v : float
-        Agent ``i``'s verification electricity per order (kWh).
-    participants : ndarray of bool (N,), optional
-        Rows outside it are ignored as well.
-
-    Returns
-    -------
-    Action
-        Priced out (all zero, ``utility = -inf``) when the agent cannot buy its
-        verification electricity (``s^t v``) with what its offers earn.
-    """
-    from market.bestresponse import producer_best_response, standard_best_response
-
-    N = economy.N
-    if not 0 <= i < N:
-        raise SolverError(f"agent index {i} out of range 0..{N - 1}")
-    mask = np.ones(N, dtype=bool) if participants is None else np.asarray(participants, bool).copy()
-    mask[i] = False
-    ob = np.asarray(others_bids, dtype=float)
-    oo = np.asarray(others_offers, dtype=float)
-    R = ob[mask].sum(axis=0)
-    S = oo[mask].sum(axis=0)
-    if economy.arrays.producer[i]:
-        return producer_best_response(economy, i, R, S, float(v), start=oo[i])
-    return standard_best_response(economy, i, R, S, float(v))

@@ -11,6 +11,7 @@ inactive: no trade there (allocation 0, price ``nan``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -63,8 +64,104 @@ def settle(bids: FloatArray, offers: FloatArray) -> PostOutcome:
     return PostOutcome(B, Q, prices, active, alloc, revenue)
 
 
+#: A scalar or an array: the technology functions broadcast. (Their overloads
+#: say float in, float out; numpy's float64 array is no float, but mypy cannot
+#: tell the two apart in an overload, hence the ``overload-overlap`` ignores.)
+_Real = float | FloatArray
+
+
+# ------------------------------------------------------------------ technology
+# The producer's technology q = θ φ^c (SPEC §1) and what follows from it, written
+# once. Every function takes scalars or numpy arrays (broadcast together) and
+# evaluates its formula in one fixed order: callers rely on bit-identical values.
+# They are defined for q ≥ 0; a caller whose q may be negative (a trial point)
+# clips it explicitly (``phi(np.maximum(q, 0.0), θ, c)``).
+
+@overload
+def phi(q: float, theta: float, c: float) -> float: ...  # type: ignore[overload-overlap]
+
+
+@overload
+def phi(q: _Real, theta: _Real, c: _Real) -> FloatArray: ...
+
+
+def phi(q: _Real, theta: _Real, c: _Real) -> _Real:
+    """Input requirement ``φ(q) = (q/θ)^{1/c}``: good needed to produce ``q`` (eq. 17).
+
+    Parameters
+    ----------
+    q : float or ndarray
+        Output (kWh), ``q ≥ 0``.
+    theta : float or ndarray
+        Productivity ``θ > 0``.
+    c : float or ndarray
+        Returns-to-scale exponent ``c > 0``.
+
+    Returns
+    -------
+    float or ndarray
+        ``(q/θ) ** (1/c)``, broadcast over the arguments.
+    """
+    return (q / theta) ** (1.0 / c)
+
+
+@overload
+def dphi(q: float, theta: float, c: float) -> float: ...  # type: ignore[overload-overlap]
+
+
+@overload
+def dphi(q: _Real, theta: _Real, c: _Real) -> FloatArray: ...
+
+
+def dphi(q: _Real, theta: _Real, c: _Real) -> _Real:
+    """Marginal input ``φ'(q) = (1/(cθ)) (q/θ)^{(1−c)/c}`` (eq. 15).
+
+    ``q = 0`` gives 0 for ``c < 1`` and ``inf`` for ``c > 1`` (no warning).
+
+    Returns
+    -------
+    float or ndarray
+        ``(1/(c θ)) * (q/θ) ** ((1 − c)/c)``, broadcast over the arguments.
+    """
+    with np.errstate(divide="ignore"):
+        return (1.0 / (c * theta)) * (q / theta) ** ((1.0 - c) / c)
+
+
+@overload
+def marginal_cost(price: float, q: float, theta: float, c: float) -> float: ...  # type: ignore[overload-overlap]
+
+
+@overload
+def marginal_cost(price: _Real, q: _Real, theta: _Real, c: _Real) -> FloatArray: ...
+
+
+def marginal_cost(price: _Real, q: _Real, theta: _Real, c: _Real) -> _Real:
+    """Marginal cost of output in money, ``price · φ'(q)`` (the right side of eq. 15).
+
+    Evaluated as ``price * (1/(cθ)) * (q/θ)^{(1−c)/c}`` (left to right, not
+    ``price * dphi(q)``: the rounding of every residual stays as it was).
+    """
+    with np.errstate(divide="ignore"):
+        return price * (1.0 / (c * theta)) * (q / theta) ** ((1.0 - c) / c)
+
+
+@overload
+def production(inp: float, theta: float, c: float) -> float: ...  # type: ignore[overload-overlap]
+
+
+@overload
+def production(inp: _Real, theta: _Real, c: _Real) -> FloatArray: ...
+
+
+def production(inp: _Real, theta: _Real, c: _Real) -> _Real:
+    """Output from an input of the good, ``q = θ φ^c`` (the inverse of :func:`phi`)."""
+    return theta * inp ** c
+
+
 def producer_inputs(offers: FloatArray, arrays: AgentArrays) -> FloatArray:
     """Input of the good each period, ``φ_j^t = (q_j^t/θ_j^t)^{1/c_j}`` (eq. 17; 0 for standard agents).
+
+    Negative offers count as 0.
 
     Returns
     -------
@@ -72,8 +169,8 @@ def producer_inputs(offers: FloatArray, arrays: AgentArrays) -> FloatArray:
     """
     q = offers[:, 1:]
     theta = np.where(arrays.producer[:, None], arrays.theta, 1.0)
-    phi = (np.maximum(q, 0.0) / theta) ** (1.0 / arrays.c[:, None])
-    return np.where(arrays.producer[:, None], phi, 0.0)
+    inputs = phi(np.maximum(q, 0.0), theta, arrays.c[:, None])
+    return np.where(arrays.producer[:, None], inputs, 0.0)
 
 
 def capacity(offers: FloatArray, arrays: AgentArrays) -> FloatArray:

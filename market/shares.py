@@ -21,7 +21,23 @@ import numpy as np
 
 from market.model import FloatArray
 
+#: Bisection steps of the CES best bid: each halves the bracket, so 90 (+40 for a
+#: bracket grown by doubling) reach the float resolution of any bid.
 _BISECT = 90
+
+#: Doublings of the CES best bid's upper bracket: 200 multiply it by 2**200,
+#: far beyond any bid a finite budget allows.
+_GROW_MAXITER = 200
+
+#: Newton on ``u = ln E`` for a CES share (:func:`ces_share`): the limit and the
+#: relative step at which it stops (monotone after the first step, so it
+#: stops long before the limit; running out is reported).
+_CES_NEWTON_MAXITER = 100
+_CES_NEWTON_TOL = 1e-14
+
+#: Newton on ``u = ln E`` in :meth:`BidCurve._at_ces`: limit and relative step.
+_CES_BID_MAXITER = 100
+_CES_BID_TOL = 1e-12
 
 
 def post_share(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray, Q: FloatArray,
@@ -30,8 +46,16 @@ def post_share(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray,
 
     Parameters are broadcast together; ``lam = inf`` gives the least share
     that covers ``req`` (``y = r/Q``); ``α = 0`` gives ``y = r/Q`` too.
-    ``rho`` is the CES exponent (0 = log).
+    ``rho`` is the CES exponent (0 = log). :func:`post_share_checked` also
+    says whether the CES Newton iteration converged.
     """
+    return post_share_checked(alpha, req, w, B, Q, lam, rho)[0]
+
+
+def post_share_checked(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray,
+                       Q: FloatArray, lam: FloatArray, rho: FloatArray) -> tuple[FloatArray, bool]:
+    """:func:`post_share` and whether every CES share's Newton iteration converged
+    (always True for log utility, which is closed form)."""
     alpha, req, w, B, Q, lam, rho = np.broadcast_arrays(alpha, req, w, B, Q, lam, rho)
     base = req / Q
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -40,40 +64,51 @@ def post_share(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray,
         y_log = base + np.where(a > 0, a / (alpha + c), 0.0)
         y_log = np.where(np.isinf(lam) & (alpha > 0), base, y_log)
     if not np.any(rho != 0.0):
-        return y_log
+        return y_log, True
     ces = (rho != 0.0) & (alpha > 0) & np.isfinite(lam)
     y = y_log.copy()
+    converged = True
     if np.any(ces):
-        y[ces] = _ces_share(*(x[ces] for x in (alpha, req, w, B, Q, lam, rho, y_log)))[0]
-    return y
+        y[ces], _, converged = ces_share(*(x[ces] for x in (alpha, req, w, B, Q, lam, rho, y_log)))
+    return y, converged
 
 
-def _ces_share(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray, Q: FloatArray,
-               lam: FloatArray, rho: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """CES share by Newton's method in ``u = ln E``; also returns ``dy/d ln λ``.
+def ces_share(alpha: FloatArray, req: FloatArray, w: FloatArray, B: FloatArray, Q: FloatArray,
+              lam: FloatArray, rho: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray, bool]:
+    """CES share by Newton's method in ``u = ln E``, with ``dy/d ln λ``.
 
     ``f(u) = ln α + (ρ−1) u + ln(1 − y) − ln(λ w p)``, ``y = (r + e^u)/Q``, is
     concave and decreasing in ``u``, so Newton's iterates converge
     monotonically after the first step (steps past ``y = 1`` are halved back).
+
+    Returns
+    -------
+    y, dy : ndarray
+        Shares and their slopes ``∂y/∂ ln λ``.
+    converged : bool
+        Every step fell below ``_CES_NEWTON_TOL`` within ``_CES_NEWTON_MAXITER``
+        iterations (else ``y`` is the last iterate).
     """
     umax = np.log(Q - req)
     u = np.log(np.clip(start * Q - req, 1e-300, None))
     u = np.minimum(u, umax - 1e-12)
     target = np.log(lam * w * B / Q) - np.log(alpha)
     fu = np.ones_like(u)
-    for _ in range(100):
+    converged = False
+    for _ in range(_CES_NEWTON_MAXITER):
         E = np.exp(u)
         one_minus_y = (Q - req - E) / Q
         f = (rho - 1.0) * u + np.log(one_minus_y) - target
         fu = (rho - 1.0) - E / (Q * one_minus_y)
         new = u - f / fu
         new = np.where(new >= umax, 0.5 * (u + umax), new)
-        done = np.abs(new - u) <= 1e-14 * np.maximum(1.0, np.abs(u))
+        done = np.abs(new - u) <= _CES_NEWTON_TOL * np.maximum(1.0, np.abs(u))
         u = new
         if done.all():
+            converged = True
             break
     E = np.exp(u)
-    return (req + E) / Q, (E / Q) / fu
+    return (req + E) / Q, (E / Q) / fu, converged
 
 
 def best_bid(alpha: FloatArray, req: FloatArray, Q: FloatArray, R: FloatArray, lam: FloatArray,
@@ -108,7 +143,7 @@ def best_bid(alpha: FloatArray, req: FloatArray, Q: FloatArray, R: FloatArray, l
                 E = np.maximum(bb * QQ / (RR + bb) - rq, 1e-300)
                 return al * E ** (ro - 1.0) * QQ * RR / (RR + bb) ** 2 - la
 
-        for _ in range(200):
+        for _ in range(_GROW_MAXITER):
             grow = f(hi) > 0
             if not grow.any():
                 break
@@ -182,6 +217,9 @@ class BidCurve:
         self.all_pos = bool(self.pos.all())
         self.rho = float(rho)
         self.ces = self.rho != 0.0 and bool(self.pos.any())
+        #: CES evaluations whose Newton iteration ran out of steps (the bids are
+        #: then its last iterate, polished in ``b``); 0 for log utility
+        self.exhausted = 0
         if self.ces:
             p = self.pos
             self._p_R = R[p]
@@ -252,7 +290,7 @@ class BidCurve:
         else:
             u = self._u + (loglam - self._loglam) / self._gp
         u = np.where(u >= umax, umax - 1e-12 * np.maximum(1.0, np.abs(umax)), u)
-        for _ in range(100):
+        for _ in range(_CES_BID_MAXITER):
             E = np.exp(u)
             d = a - E
             G = self._c1 + rm1 * u + 2.0 * np.log(d) - loglam
@@ -260,8 +298,10 @@ class BidCurve:
             new = np.where(new >= umax, 0.5 * (u + umax), new)
             step = np.abs(new - u)
             u = new
-            if bool((step <= 1e-12 * np.maximum(1.0, np.abs(u))).all()):
+            if bool((step <= _CES_BID_TOL * np.maximum(1.0, np.abs(u))).all()):
                 break
+        else:
+            self.exhausted += 1
         E = np.exp(u)
         d = a - E
         gp = rm1 - 2.0 * E / d

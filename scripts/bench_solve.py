@@ -18,12 +18,14 @@ import sys
 import time
 
 import numpy as np
+from scipy import optimize
+
+from market.model import Economy, GasPerOrder, ProducerGroup, StandardGroup, Verification
+from market.nash import solve_nash
 
 
 def economy(M: int, T: int = 24, P: int = 10, seed: int = 0,  # type: ignore[no-untyped-def]
             slack: bool = False):
-    from market.model import Economy, GasPerOrder, ProducerGroup, StandardGroup, Verification
-
     rng = np.random.default_rng(seed)
     hours = np.arange(T)
     solar = np.maximum(np.sin(np.pi * (hours - 5) / 14), 0.05)
@@ -49,10 +51,6 @@ def generic_nash(e) -> tuple[float, float, bool]:  # type: ignore[no-untyped-def
     huge ``K``). Started from the aggregative solution perturbed by 1% in logs,
     so it measures the generic approach near the answer (its best case).
     """
-    from scipy import optimize
-
-    from market.nash import solve_nash
-
     ref = solve_nash(e)
     M, P, T, N = e.M, e.P, e.T, e.N
     arr = e.arrays
@@ -110,8 +108,6 @@ def generic_nash(e) -> tuple[float, float, bool]:  # type: ignore[no-untyped-def
 
 
 def run_one(M: int) -> dict[str, float]:
-    from market.nash import solve_nash
-
     e = economy(M)
     t0 = time.perf_counter()
     eq = solve_nash(e)
@@ -138,8 +134,6 @@ def main(argv: list[str]) -> int:
     generic = []
     for M in (int(x) for x in args.generic.split(",") if x):
         e = economy(M, slack=True)
-        from market.nash import solve_nash
-
         t0 = time.perf_counter()
         solve_nash(e)
         ours = time.perf_counter() - t0

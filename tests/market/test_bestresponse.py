@@ -3,7 +3,7 @@
 The producer's budget multiplier is found by Newton's method with analytic
 slopes (:class:`market.shares.BidCurve`) instead of bracketing with
 :func:`market.shares.best_bid`; these tests pin the pieces to the reference
-arithmetic and the whole to the independent check (:func:`market.check.is_nash`).
+arithmetic and the whole to the independent check (:func:`market.verify.is_nash`).
 Correctness only: nothing here is timed.
 """
 
@@ -17,13 +17,19 @@ import numpy as np
 import pytest
 
 import market.bestresponse as bestresponse
-from market.bestresponse import _ProducerProblem, producer_best_response, standard_best_response
-from market.check import is_nash, nash_residuals
+from market.bestresponse import (
+    _ProducerProblem,
+    best_response,
+    producer_best_response,
+    standard_best_response,
+)
 from market.model import Economy, Utility
-from market.nash import best_response, solve_nash
+from market.nash import solve_nash
+from market.profile import nash_residuals
 from market.results import Equilibrium
 from market.scenario import load_scenario
 from market.shares import BidCurve, best_bid
+from market.verify import is_nash
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -51,11 +51,30 @@ def test_replicate_and_scale(economy: Economy) -> None:
     assert economy.scale_bytecoins(2.5).total_bytecoins == pytest.approx(2.5 * economy.total_bytecoins)
 
 
-def test_presets_have_sources() -> None:
-    assert kappa_value("free") == 0.0
-    assert kappa_value("pow") == pytest.approx(2.4e-3)
-    assert kappa_value("pos") == pytest.approx(6.6e-8)
-    assert all(p.source for p in KAPPA_PRESETS.values())
+def test_preset_figures_follow_from_their_sources() -> None:
+    """Each κ is re-derived from the figures its source text quotes (to its 2 digits)."""
+    pow_kwh_per_gas = 199.0 / 84_000  # ~199 kWh per transaction at ~84,000 gas
+    derived = {
+        "free": 0.0,
+        "pow": pow_kwh_per_gas,
+        "pow-ccri": pow_kwh_per_gas * 23.0 / 83.89,  # ~23 TWh/yr over the same gas as 83.89
+        "pos": 2_601e3 / (1.08e11 * 365),  # 2,601 MWh/yr over ~1.08e11 gas/day
+        "pos-digiconomist": (2.5e-7 + 3.1e-7) / 2,  # midpoint of 2.5-3.1e-7
+    }
+    assert set(derived) == set(KAPPA_PRESETS)
+    for name, value in derived.items():
+        assert kappa_value(name) == pytest.approx(value, rel=0.03, abs=0.0), name
+
+
+def test_presets_are_documented() -> None:
+    """docs/scenarios.md lists every preset with the value the code uses."""
+    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    for p in KAPPA_PRESETS.values():
+        value = "0" if p.kwh_per_gas == 0 else f"{p.kwh_per_gas:.1e}".replace("e-0", "e-")
+        assert f"| `{p.name}` | {value} |" in doc, p.name
+
+
+def test_unknown_preset_is_rejected() -> None:
     with pytest.raises(ScenarioError, match="unknown preset"):
         kappa_value("wind")
 

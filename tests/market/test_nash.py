@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from market.check import is_nash
+from market.bestresponse import best_response
 from market.competitive import solve_competitive
 from market.errors import SolverError
 from market.model import Economy, GasPerOrder, ProducerGroup, StandardGroup, Utility, Verification
-from market.nash import best_response, solve_nash
+from market.nash import solve_nash
 from market.posts import settle
 from market.results import Equilibrium
 from market.scenario import load_scenario
+from market.verify import is_nash
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.name for p in (ROOT / "scenarios").glob("*.toml"))

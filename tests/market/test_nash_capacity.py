@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from market.check import is_nash
 from market.errors import SolverError
 from market.model import Economy
 from market.nash import solve_nash
 from market.scenario import scenario_from_dict
+from market.verify import is_nash
 
 ROOT = Path(__file__).resolve().parents[2]
 

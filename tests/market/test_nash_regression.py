@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from market.check import is_nash
 from market.nash import solve_nash
 from market.scenario import load_scenario
+from market.verify import is_nash
 
 ROOT = Path(__file__).resolve().parents[2]
 

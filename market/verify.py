@@ -1,0 +1,169 @@
+"""The independent Nash test: what any agent gains by deviating alone.
+
+:func:`is_nash` solves every agent's deviation problem by a *different*
+method from the solver's (SLSQP over its own bids and offers in logs, from
+several starts), so it checks the solver rather than repeating it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+from market.bestresponse import action_utility
+from market.model import BoolArray, Economy, FloatArray
+from market.participants import entry_possible
+from market.posts import input_requirement, phi, utility_index, utility_values
+from market.results import NashCheck
+
+
+def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
+            v: FloatArray | None = None, participants: BoolArray | None = None,
+            starts: int = 4, seed: int = 0) -> NashCheck:
+    """Largest relative utility gain any agent gets by deviating alone.
+
+    For every participant the deviation problem — maximise utility over its
+    own bids (and a producer's offers, and its long-run capacity) subject to
+    its budget (1)/(3), non-negative consumption and, for a producer, the
+    input it buys covering ``Σφ + ρK`` — is solved with SLSQP over the logs of
+    its choice variables, from the profile itself and ``starts − 1`` random
+    perturbations of it. The gain is reported in consumption-equivalent terms
+    (ratio of :func:`market.posts.utility_index` minus 1), so ``1e-9`` means the
+    deviation is worth a 1e-9 share more of everything.
+
+    Agents outside ``participants`` are checked for entry: a standard agent
+    priced out must not be able to buy its verification electricity.
+
+    An agent for which the search finds no feasible point at all (not even
+    its own action) gets a gain of NaN, and ``max_gain`` is NaN: the check
+    could not be made, so no comparison ``max_gain <= tol`` passes.
+
+    Returns
+    -------
+    NashCheck
+    """
+    arr = economy.arrays
+    N = economy.N
+    v = economy.verification_energy() if v is None else np.asarray(v, dtype=float)
+    part = np.ones(N, dtype=bool) if participants is None else np.asarray(participants, bool)
+    bids = np.asarray(bids, dtype=float)
+    offers = np.asarray(offers, dtype=float)
+    B = bids[part].sum(axis=0)
+    Q = offers[part].sum(axis=0)
+    rng = np.random.default_rng(seed)
+    gains = np.zeros(N)
+    for i in range(N):
+        if not part[i]:
+            gains[i] = 1.0 if (not arr.producer[i] and entry_possible(
+                arr.omega[i], economy.schedule * float(v[i]), B, Q)) else 0.0
+            continue
+        R = B - bids[i]
+        S = Q - offers[i]
+        u0 = action_utility(economy, i, bids[i], offers[i], R, S, float(v[i]))
+        best = _deviate(economy, i, bids[i], offers[i], R, S, float(v[i]), rng, starts)
+        row = arr.row(i)
+        if best == -np.inf:
+            # the search found no feasible point, not even the profile's own
+            # action: nothing was checked, which must not read as "no gain"
+            gains[i] = np.nan
+            continue
+        idx0 = utility_index(np.array([u0]), row)[0]
+        idx1 = utility_index(np.array([max(best, u0)]), row)[0]
+        gains[i] = idx1 / idx0 - 1.0
+    worst = int(np.nanargmax(gains)) if not np.all(np.isnan(gains)) else 0
+    if np.any(np.isnan(gains)):
+        worst = int(np.flatnonzero(np.isnan(gains))[0])
+    return NashCheck(gains=gains, max_gain=float(gains[worst]), worst_agent=worst)
+
+
+def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArray, S: FloatArray,
+             v: float, rng: np.random.Generator, starts: int) -> float:
+    """Best utility agent ``i`` finds by SLSQP over its own (log) choices."""
+    arr = economy.arrays
+    T = economy.T
+    producer = bool(arr.producer[i])
+    long_run = producer and bool(arr.long_run[i])
+    row = arr.row(i)
+    s = economy.schedule
+    if producer:
+        # variables: log b^0..b^T, log q^1..q^T, and in the long run log K with
+        # q^t <= K as constraints (the epigraph of max_t q^t: a kink at tied
+        # peaks, which defeats SLSQP's finite-difference gradients)
+        parts = [np.maximum(b, 1e-12 * b.sum()), np.maximum(o[1:], 1e-12)]
+        if long_run:
+            parts.append(np.array([max(float(o[1:].max()), 1e-12)]))
+        scale = np.concatenate(parts)
+    else:
+        valued0 = arr.alpha[i, 0] > 0
+        scale = np.maximum(b, 1e-12 * b.sum())
+        if not valued0:
+            scale = scale[1:]
+
+    def unpack(z: FloatArray) -> tuple[FloatArray, FloatArray]:
+        vals = scale * np.exp(np.minimum(z, 700.0))
+        if producer:
+            return vals[:T + 1], np.concatenate(([0.0], vals[T + 1:2 * T + 1]))
+        bb = vals if arr.alpha[i, 0] > 0 else np.concatenate(([0.0], vals))
+        return bb, o
+
+    def need_of(z: FloatArray, oo: FloatArray) -> float:
+        """Input ``Σ_t φ^t + ρK`` with the long-run ``K`` the variable itself."""
+        if not long_run:
+            return float(input_requirement(oo[None, :], row)[0])
+        K = float(scale[-1] * np.exp(min(float(z[-1]), 700.0)))
+        return float(phi(oo[1:], arr.theta[i], arr.c[i]).sum()) + float(arr.rho[i]) * K
+
+    def outcome(z: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        bb, oo = unpack(z)
+        Bt = R + bb
+        Qt = S + oo
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = np.where(Bt > 0, bb * Qt / np.where(Bt > 0, Bt, 1.0), 0.0)
+        return bb, oo, x
+
+    def objective(z: FloatArray) -> float:
+        bb, oo, x = outcome(z)
+        cons = x.copy()
+        cons[1:] -= s * v
+        cons[0] -= need_of(z, oo)
+        u = float(utility_values(np.maximum(cons, 1e-300)[None, :], row)[0])
+        return -u
+
+    def constraints(z: FloatArray) -> FloatArray:
+        bb, oo, x = outcome(z)
+        Bt = R + bb
+        Qt = S + oo
+        if producer:
+            income = float((oo[1:] * Bt[1:] / Qt[1:]).sum())
+        else:
+            income = float(Bt[0] * oo[0] / Qt[0])
+        need = need_of(z, oo)
+        rel = max(abs(income), 1e-300)
+        cons = [(income - bb.sum()) / rel]
+        e = (x[1:] - s * v) / np.maximum(x[1:], 1e-300)
+        cons.extend(e)
+        if producer:
+            cons.append((x[0] - need) / max(need, 1e-300))
+            if long_run:
+                K = scale[-1] * np.exp(min(float(z[-1]), 700.0))
+                cons.extend((K - oo[1:]) / K)
+            elif np.isfinite(arr.K[i]):
+                cons.extend((arr.K[i] - oo[1:]) / arr.K[i])
+        return np.asarray(cons)
+
+    best = -np.inf
+    z0 = np.zeros(scale.size)
+    for k in range(starts):
+        start = z0 if k == 0 else z0 + rng.normal(0.0, 0.05 * k, size=z0.size)
+        try:
+            with np.errstate(all="ignore"):
+                sol = optimize.minimize(objective, start, method="SLSQP",
+                                        constraints=[{"type": "ineq", "fun": constraints}],
+                                        options={"ftol": 1e-15, "maxiter": 500})
+        except (ValueError, FloatingPointError):  # pragma: no cover - defensive
+            continue
+        with np.errstate(all="ignore"):
+            feasible = bool(np.all(constraints(sol.x) >= -1e-10))
+        if feasible:
+            best = max(best, -float(sol.fun))
+    return best
