@@ -369,7 +369,7 @@ class Simulation:
                 self._check_settlement(f"round {r}", agent, res.settlement)
             agent.placed(res.round, bids, offers, res.input, res.settlement, res.receipt.gas_used)
             rnd.sent[agent.id] = _Sent(bids, offers, res.receipt.gas_used)
-            rnd.status[agent.id] = (AgentStatus.OK, "")
+            rnd.status[agent.id] = (AgentStatus.OK, d.order.note)  # a fallback's note, or ""
             rnd.gas += res.receipt.gas_used
             st.orders_total += 1
         st.timing["order"] += time.perf_counter() - t0

@@ -46,13 +46,13 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import import_module
 from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
-from market.errors import EmgError, ScenarioError
+from market.errors import EmgError, ScenarioError, SolverError
 from market.model import MAX_AMOUNT, AgentSpec, Economy, FloatArray, SimulationSettings
 from market.results import Equilibrium
 
@@ -113,6 +113,9 @@ class Order:
 
     bids: FloatArray
     offers: FloatArray
+    #: how the order was made when not by the strategy's rule (a stated fallback); recorded
+    #: in the agent's row of ``agents.csv`` (column ``error``, status ``ok``)
+    note: str = ""
 
 
 class MalformedOrder(EmgError, ValueError):
@@ -173,7 +176,9 @@ def check_order(order: object, spec: AgentSpec, T: int) -> Order | None:
                              f"{_brief(order)}")
     bids = _order_row(order.bids, T, "bids")
     offers = _order_row(order.offers, T, "offers") if spec.kind == "producer" else order.offers
-    return Order(bids=bids, offers=offers)
+    if not isinstance(order.note, str):
+        raise MalformedOrder(f"note must be a string, got a {type(order.note).__name__}")
+    return Order(bids=bids, offers=offers, note=" ".join(order.note.split())[:300])
 
 
 @runtime_checkable
@@ -362,6 +367,24 @@ def _best_response(obs: Observation, bids: FloatArray, offers: FloatArray,
     return np.asarray(a.bids, dtype=float), np.asarray(a.offers, dtype=float), bool(a.priced_out)
 
 
+def hold(obs: Observation, prev: Order | None, damping: float, why: Exception) -> Order:
+    """The fallback when the best response cannot be computed (:class:`SolverError`).
+
+    The rule: the agent holds its last order's bid shares (applied to its current
+    balance) and its last offers (fitted to its stock); with no last order it
+    plays :func:`opening_order`. The order's ``note`` records the fallback and
+    why, so the run's ``agents.csv`` shows it.
+    """
+    if prev is None:
+        order = opening_order(obs)
+        rule = "played the opening order"
+    else:
+        order = cash_in_advance(obs.spec, prev.bids, prev.offers, obs.balance, obs.stock, prev,
+                                damping)
+        rule = "held its last shares and offers"
+    return replace(order, note=f"fallback, {rule}: {why}")
+
+
 # ----------------------------------------------------------------------------- strategies
 
 @dataclass
@@ -380,7 +403,12 @@ class DampedBestResponse:
         else:
             assert obs.bids is not None and obs.offers is not None
             warm = self._prev.offers if self._prev is not None else None
-            b, q, priced_out = _best_response(obs, obs.bids, obs.offers, warm)
+            try:
+                b, q, priced_out = _best_response(obs, obs.bids, obs.offers, warm)
+            except SolverError as exc:  # no best response (e.g. a lone seller): the stated rule
+                order = hold(obs, self._prev, self.damping, exc)
+                self._prev = order
+                return order
             if priced_out and obs.spec.kind == "producer" and self._prev is not None:
                 # producers are never priced out in the model (solve_nash keeps them all):
                 # no feasible response means a degenerate round (e.g. it was the only
@@ -446,8 +474,11 @@ class FictitiousPlay:
             self._n += 1
             self._seen = obs.round
         assert self._sum_bids is not None and self._sum_offers is not None
-        b, q, priced_out = _best_response(obs, self._sum_bids / self._n,
-                                          self._sum_offers / self._n)
+        try:
+            b, q, priced_out = _best_response(obs, self._sum_bids / self._n,
+                                              self._sum_offers / self._n)
+        except SolverError as exc:  # no best response: the stated rule
+            return hold(obs, None, 1.0, exc)
         if priced_out:
             return None
         return cash_in_advance(obs.spec, b, q, obs.balance, obs.stock, None, 1.0)

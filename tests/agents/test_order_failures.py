@@ -117,3 +117,55 @@ def test_malformed_orders_are_recorded_failures_and_the_run_goes_on() -> None:
     assert len(sent) == sum(rounds[r].orders for r in range(5))  # nothing else was sent, no 0-order
     assert res.ledger.ok
     assert not res.solver_errors
+
+
+def test_a_lone_seller_has_no_best_response_and_says_so() -> None:
+    """The cause of the honest producers' NaN: with the other producer's offers missing,
+    a producer is the only seller on the posts it values, and with someone else bidding on
+    the good (so the problem is not dead) its own bid there costs nothing net: no best
+    response exists. It used to reach scipy's brentq as NaN (a bare ValueError)."""
+    from market.bestresponse import NoBestResponse, best_response
+    from market.errors import SolverError
+    from market.nash import solve_nash
+
+    economy = load_scenario(MONEY).economy
+    eq = solve_nash(economy)
+    bids, offers = eq.bids.copy(), eq.offers.copy()
+    bids[3], offers[3] = 0.0, 0.0  # plant-0 missed its order
+    bids[0] = 0.0
+    bids[0, 0] = 1e-18  # home-0 bids one wei on the good
+    with pytest.raises(NoBestResponse, match=r"plant-1 is the only seller on post\(s\) 1, 2"):
+        best_response(economy, 4, bids, offers, v=0.0)
+    assert issubclass(NoBestResponse, SolverError)
+    bids[0, 0] = 0.0  # nobody else buys the good: a dead problem, priced out as before
+    assert best_response(economy, 4, bids, offers, v=0.0).priced_out
+
+
+def test_honest_producers_do_not_fail_after_a_missed_order_and_a_one_wei_bid() -> None:
+    """plant-0 misses round 2 and home-0 adds a dust bid on the good: in round 3 plant-1
+    (honest) holds its last order by the stated fallback rule, recorded, instead of failing."""
+    sc = load_scenario(MONEY)
+
+    def miss(o: Order) -> None:
+        return None
+
+    def dust(o: Order) -> Order:
+        bids = np.array(o.bids, dtype=float)
+        bids[0] += 1e-8  # above the order grid (2^32 wei), so it reaches the chain
+        return Order(bids=bids, offers=o.offers)
+
+    plan: dict[str, dict[int, Any]] = {"plant-0": {2: miss}, "home-0": {2: dust}}
+    sim = Simulation(sc, replace(sc.simulation, rounds=6),
+                     strategy_factory=lambda spec: Misbehaves(plan.get(spec.id, {})))
+    res = sim.run()
+    assert res.log.failures == []  # before the fix: plant-1 failed in round 3 (ValueError ... NaN)
+    rows = {(a.round, a.agent): a for a in res.log.agents}
+    assert rows[(2, "plant-0")].status == AgentStatus.ABSTAINED
+    held = rows[(3, "plant-1")]
+    assert held.status == AgentStatus.OK
+    assert held.error.startswith("fallback, held its last shares and offers: plant-1 is the only "
+                                 "seller on post(s) 1, 2")
+    assert sum(held.offers) > 0 and sum(held.bids) > 0  # it traded
+    notes = [(a.round, a.agent) for a in res.log.agents if a.error]
+    assert notes == [(3, "plant-1")]  # one fallback, then back to the best response
+    assert res.ledger.ok
