@@ -209,6 +209,7 @@ class Simulation:
         if self.settings.backend != "eth-tester":
             raise SimulationError(f"simulation.backend: only \"eth-tester\" is supported by "
                                   f"emg simulate, got {self.settings.backend!r}")
+        economy.check_chain_bounds()  # a hand-built economy: named by field, not by agent index
         self.progress = progress
         self.rng = np.random.default_rng(self.settings.seed)
         self.T = economy.T

@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError(f"--scale-money: must be > 0 and finite, got {k}")
         try:
             economy = scenario.economy.scale_bytecoins(k)
+            economy.check_chain_bounds()
         except ScenarioError as exc:  # the scaled balances leave the chain's range
             raise ScenarioError(f"--scale-money: {k:g} makes {exc}") from None
         scenario = replace(scenario, economy=economy)

@@ -263,8 +263,8 @@ class Economy:
 
     def __post_init__(self) -> None:
         T = self.T
-        if isinstance(T, bool) or not isinstance(T, int) or not 1 <= T <= MAX_T:
-            _fail("T", f"must be an integer >= 1 and <= {MAX_T} (the contract's bound), got {T!r}")
+        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+            _fail("T", f"must be an integer >= 1, got {T!r}")
         if not self.standard:
             _fail("standard", "at least one group of standard agents is needed")
         if not self.producers:
@@ -284,19 +284,14 @@ class Economy:
                         or not 1 <= g.count <= MAX_AGENTS):
                     _fail(f"{where}.count", f"must be an integer >= 1 and <= {MAX_AGENTS}, got {g.count!r}")
                 _check_weights(g.alpha, g.alpha0, T, where)
-                _amount(g.bytecoins, f"{where}.bytecoins", "bytecoins", positive=False)
+                _non_negative(g.bytecoins, f"{where}.bytecoins")
                 _check_utility(g.utility, where)
                 if isinstance(g, StandardGroup):
-                    _amount(g.omega, f"{where}.omega", "units", positive=True)
+                    _positive(g.omega, f"{where}.omega")
                 else:
                     self._check_producer(g, where)
         if self.N > MAX_AGENTS:
             _fail("count", f"the economy has {self.N} agents, at most {MAX_AGENTS} are allowed")
-        for name, total in (("bytecoins", self.total_bytecoins),
-                            ("standard.omega", sum(g.omega * g.count for g in self.standard))):
-            if total > MAX_AMOUNT:
-                _fail(name, f"the total over all agents, {total:.7g}, is above {MAX_AMOUNT:.7g} "
-                      "(below 2^84 wei/wad, the contract's bound on a post's total)")
         v = self.verification
         _non_negative(v.kappa, "verification.kappa")
         _at_most(v.kappa, MAX_KAPPA, "verification.kappa", " kWh/gas")
@@ -324,20 +319,63 @@ class Economy:
         if len(g.theta) != len(g.alpha):
             _fail(f"{where}.theta", f"has {len(g.theta)} entries but T = {len(g.alpha)}")
         for t, th in enumerate(g.theta):
-            _amount(th, f"{where}.theta[{t}]", "kWh per unit of input", positive=True)
+            _positive(th, f"{where}.theta[{t}]")
         _positive(g.c, f"{where}.c")
-        if not MIN_C <= g.c <= MAX_C:
-            _fail(f"{where}.c", f"must be in [{MIN_C}, {MAX_C}] (the contract's bound), got {g.c!r}")
         if (g.K is None) == (g.rho is None):
             _fail(f"{where}.K", "give exactly one of K (short run) and rho (long run)")
         if g.K is not None:
-            _amount(g.K, f"{where}.K", "kWh", positive=True)
+            _positive(g.K, f"{where}.K")
         if g.rho is not None:
-            _amount(g.rho, f"{where}.rho", "units of the good per kWh", positive=True)
+            _positive(g.rho, f"{where}.rho")
             if g.c > 1:
                 _fail(f"{where}.c", "long-run producers need c <= 1 (increasing returns with "
                       "capacity chosen at a linear cost have no interior optimum)")
-        _amount(g.stock, f"{where}.stock", "units", positive=False)
+        _non_negative(g.stock, f"{where}.stock")
+
+    def check_chain_bounds(self) -> None:
+        """Check the bounds the chain imposes (docs/scenarios.md, "Bounds").
+
+        An economy built by hand may exceed them for the solver's sake (a
+        capacity of 1e12 that never binds); the scenario loader and ``emg
+        simulate`` check them, so ``emg solve`` and ``emg simulate`` accept
+        the same scenario files and the chain never refuses what was loaded.
+        Each message names the field as the file spells it, the limit and the unit.
+
+        Raises
+        ------
+        ScenarioError
+            ``T`` above 700; ``c`` outside [0.1, 100]; an amount (``omega``,
+            ``theta``, ``K``, ``rho``, ``stock``, ``bytecoins``) that is positive
+            but below one wei/wad or above :data:`MAX_AMOUNT`; a post's total
+            (the bytecoin supply, the good offered) above :data:`MAX_AMOUNT`.
+        """
+        if self.T > MAX_T:
+            _fail("T", f"must be an integer >= 1 and <= {MAX_T} (the contract's bound), "
+                  f"got {self.T!r}")
+        kinds: tuple[tuple[str, tuple[StandardGroup | ProducerGroup, ...]], ...] = (
+            ("standard", self.standard), ("producer", self.producers))
+        for kind, groups in kinds:
+            for g_i, g in enumerate(groups):
+                where = f"{kind}[{g_i}]"
+                _amount(g.bytecoins, f"{where}.bytecoins", "bytecoins", positive=False)
+                if isinstance(g, StandardGroup):
+                    _amount(g.omega, f"{where}.omega", "units", positive=True)
+                    continue
+                for t, th in enumerate(g.theta):
+                    _amount(th, f"{where}.theta[{t}]", "kWh per unit of input", positive=True)
+                if not MIN_C <= g.c <= MAX_C:
+                    _fail(f"{where}.c", f"must be in [{MIN_C}, {MAX_C}] (the contract's bound), "
+                          f"got {g.c!r}")
+                if g.K is not None:
+                    _amount(g.K, f"{where}.K", "kWh", positive=True)
+                if g.rho is not None:
+                    _amount(g.rho, f"{where}.rho", "units of the good per kWh", positive=True)
+                _amount(g.stock, f"{where}.stock", "units", positive=False)
+        for name, total in (("bytecoins", self.total_bytecoins),
+                            ("standard.omega", sum(g.omega * g.count for g in self.standard))):
+            if total > MAX_AMOUNT:
+                _fail(name, f"the total over all agents, {total:.7g}, is above {MAX_AMOUNT:.7g} "
+                      "(below 2^84 wei/wad, the contract's bound on a post's total)")
 
     # ------------------------------------------------------------------ sizes
     @property

@@ -211,8 +211,10 @@ def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
             K=K, rho=rho, alpha=_profile(g, "alpha", where, T, default=(0.0,) * T),
             alpha0=_number(g, "alpha0", where, 0.0), bytecoins=_number(g, "bytecoins", where, 0.0),
             stock=_number(g, "stock", where, 0.0), utility=_utility(g, where)))
-    return Economy(T=T, standard=tuple(standard), producers=tuple(producers),
-                   verification=verification)
+    economy = Economy(T=T, standard=tuple(standard), producers=tuple(producers),
+                      verification=verification)
+    economy.check_chain_bounds()  # so that emg solve and emg simulate accept the same files
+    return economy
 
 
 #: the ``[simulation]`` fields' range checks: (test, message after "name: ")

@@ -7,7 +7,7 @@ command-line options, writes them as TOML and runs ``emg solve`` and ``emg
 simulate`` on them in-process. Every case must end with exit code 0, 1 or 2;
 exit 2 must print exactly one line, ``emg COMMAND: error: ...``; no exception
 may escape (a traceback) and no case may run past its time bound (a hang). A
-table printed with exit 0 holds no NaN. ``emg simulate`` plays one round
+table of ``emg solve`` (exit 0 or 1) or of a converged run holds no NaN. ``emg simulate`` plays one round
 (``--rounds 1``) on documents the loader accepts.
 
 Profiles: the default run is short (~40 cases, under a minute on one core);
@@ -35,8 +35,11 @@ from hypothesis import strategies as st
 from emg.cli import main
 
 LONG = os.environ.get("EMG_FUZZ", "").lower() == "long"
-#: wall-clock bound of one command on one case (seconds): above it the case is a hang
-CASE_SECONDS = 120.0 if LONG else 60.0
+#: bound on one command on one case, in CPU seconds (a loop) and in wall seconds (a blocked
+#: read): above either the case is a hang. CPU time, because a loaded CI machine stretches
+#: wall time several-fold.
+CASE_CPU_SECONDS = 60.0
+CASE_WALL_SECONDS = 600.0
 
 BASE: dict[str, Any] = {
     "name": "fuzz",
@@ -148,21 +151,25 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- running a case
 
 class Hang(BaseException):
-    """Raised by the alarm when a case runs past CASE_SECONDS."""
+    """Raised by the alarm when a case runs past its CPU or wall-clock bound."""
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(cpu_seconds: float, wall_seconds: float) -> Iterator[None]:
     def alarm(signum: int, frame: Any) -> None:
         raise Hang()
 
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old_alrm = signal.signal(signal.SIGALRM, alarm)
+    old_prof = signal.signal(signal.SIGPROF, alarm)
+    signal.setitimer(signal.ITIMER_REAL, wall_seconds)
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGALRM, old_alrm)
+        signal.signal(signal.SIGPROF, old_prof)
 
 
 #: outcome counts over the session, printed by the long profile
@@ -173,14 +180,14 @@ def run_command(argv: list[str]) -> tuple[str, int | None, str, str, float]:
     """Run ``emg ARGV`` in-process: (outcome, exit code, stdout, stderr, seconds).
 
     outcome is ``ok`` (exit 0/1), ``error`` (exit 2), ``traceback`` (an
-    exception escaped) or ``hang`` (past CASE_SECONDS).
+    exception escaped) or ``hang`` (past CASE_CPU_SECONDS or CASE_WALL_SECONDS).
     """
     out, err = io.StringIO(), io.StringIO()
     start = time.monotonic()
     code: int | None = None
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-                time_limit(CASE_SECONDS):
+                time_limit(CASE_CPU_SECONDS, CASE_WALL_SECONDS):
             try:
                 code = main(argv)
             except SystemExit as exc:  # argparse: a malformed option value
@@ -222,7 +229,7 @@ def check_case(doc: dict[str, Any], opts: list[tuple[str, str]], tmp: Path) -> N
             errors = [ln for ln in err.splitlines() if ln.startswith(f"emg {argv[0]}: error: ")]
             assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err
             assert len(errors[0]) < 400, errors[0]
-        elif code == 0:
+        elif argv[0] == "solve" or code == 0:  # (a failed run marks inactive posts nan)
             assert "nan" not in out.lower(), out
 
 
@@ -257,4 +264,4 @@ def test_hostile_files_through_both_commands(command: str, tmp_path: Path) -> No
         outcome, code, out, err, seconds = run_command([command, str(path)])
         assert outcome == "error" and code == 2, (path, outcome, err)
         assert err.count("\n") == 1 and err.startswith(f"emg {command}: error: {path}: "), err
-        assert seconds < 10, (path, seconds)
+        assert seconds < 30, (path, seconds)

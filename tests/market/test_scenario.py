@@ -244,3 +244,15 @@ def test_the_bounds_are_the_chains() -> None:
     contract = (ROOT / "contracts" / "Market.sol").read_text()
     assert f"MAX_T = {model.MAX_T};" in contract
     assert "roundDuration_ > 365 days" in contract
+
+
+def test_a_hand_built_economy_may_exceed_the_chain_bounds_but_not_a_file(tmp_path: Path) -> None:
+    """The solver takes K = 1e12 (never binds); a scenario file, and emg simulate, do not."""
+    from dataclasses import replace
+
+    economy = load_scenario(write(tmp_path, GOOD)).economy
+    big = replace(economy, producers=(replace(economy.producers[0], K=1e12),))
+    with pytest.raises(ScenarioError, match=r"^producer\[0\]\.K: must be at most 1\.9e\+07 kWh"):
+        big.check_chain_bounds()
+    with pytest.raises(ScenarioError, match=r"^producer\[0\]\.K: must be at most"):
+        load_scenario(write(tmp_path, GOOD.replace("K = 500.0", "K = 1e12")))
