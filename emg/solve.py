@@ -8,8 +8,6 @@ and :func:`equilibrium_json`.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
 import sys
@@ -25,6 +23,8 @@ from market.nash import solve_nash
 from market.posts import dphi
 from market.results import Equilibrium
 from market.scenario import load_scenario
+
+from emg.formats import SOLVE_FILES, check_out, csv_text
 
 SCHEMA_VERSION = 1
 
@@ -200,14 +200,6 @@ def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> st
     return "\n".join(lines)
 
 
-def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
 def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> list[Path]:
     """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` as the folder ``out_dir``.
 
@@ -225,7 +217,7 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
                      mN[t - 1] if t else "", mC[t - 1] if t else "",
                      nash.verification_share[t - 1] if t else "",
                      comp.verification_share[t - 1] if t else ""])
-    files["prices.csv"] = _csv_text(
+    files["prices.csv"] = csv_text(
         ["post", "price_nash", "price_competitive", "relative_price_nash",
          "relative_price_competitive", "quantity_nash", "quantity_competitive", "markup_nash",
          "markup_competitive", "verification_share_nash", "verification_share_competitive"], rows)
@@ -237,12 +229,13 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
                 arows.append([kind, a.id, a.kind, t, eq.bids[i, t], eq.offers[i, t],
                               eq.allocations[i, t], eq.consumption[i, t], eq.utility[i],
                               int(eq.priced_out[i])])
-    files["agents.csv"] = _csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
+    files["agents.csv"] = csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
                                      "allocation", "consumption", "utility", "priced_out"], arows)
+    assert tuple(files) == SOLVE_FILES
     with atomic_folder(out_dir) as tmp:
         for name, text in files.items():
             atomic_write_text(tmp / name, text)
-    return [out_dir / name for name in files]
+    return [out_dir / name for name in SOLVE_FILES]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -254,8 +247,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Solve the scenario and print (and optionally write) the comparison."""
-    from emg.formats import check_out
-
     out = None if args.out is None else check_out(args.out)  # before any work: one line, exit 2
     scenario = load_scenario(args.scenario)
     nash, comp = solve_scenario(scenario)
