@@ -265,3 +265,22 @@ def test_hostile_files_through_both_commands(command: str, tmp_path: Path) -> No
         assert outcome == "error" and code == 2, (path, outcome, err)
         assert err.count("\n") == 1 and err.startswith(f"emg {command}: error: {path}: "), err
         assert seconds < 30, (path, seconds)
+
+
+MONEY = str(Path(__file__).resolve().parents[2] / "scenarios" / "cia-money.toml")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--seed", "-1"], "--seed: must be in [0, 2^64 - 1], got -1"),
+    (["--rounds", str(2**70)], "--rounds: must be >= 1 and <= 1000000"),
+    (["--scale-money", "1e-300"], "--scale-money: 1e-300 makes standard[0].bytecoins: must be 0 or "
+                                  "at least 1e-18 bytecoins (one wei/wad), got 2e-299"),
+    (["--scale-money", "1e300"], "--scale-money: 1e+300 makes standard[0].bytecoins: must be at "
+                                 "most 1.9e+07 bytecoins"),
+    (["--scale-money", "inf"], "--scale-money: must be > 0 and finite, got inf"),
+    (["--rounds", "abc"], "argument --rounds: invalid int value: 'abc' (see emg simulate --help)"),
+])
+def test_hostile_options_are_named_before_the_chain_starts(args: list[str], message: str) -> None:
+    outcome, code, out, err, seconds = run_command(["simulate", MONEY, "--quiet", *args])
+    assert code == 2 and err.count("\n") == 1 and err.startswith("emg simulate: error: "), err
+    assert message in err and "starting a local chain" not in err
