@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from market.check import evaluate_profile
 from market.competitive import solve_competitive
 from market.errors import EmgError, SimulationError, SolverError
 from market.model import AgentSpec, Economy, FloatArray, Scenario, SimulationSettings
 from market.nash import solve_nash
+from market.profile import evaluate_profile
 
 from agents.agent import Agent, as_float_row, to_wad
 from agents.chain.backend import Chain, Reverted

@@ -10,7 +10,7 @@ Shipped strategies
 ------------------
 :class:`DampedBestResponse` (the default, ``strategy = "best-response"``)
     The static market-game best response ``(b*, q*)`` to everyone else's last
-    orders (``market.nash.best_response`` with the agent's measured ``v``),
+    orders (``market.bestresponse.best_response`` with the agent's measured ``v``),
     turned into a crypto-in-advance order by :func:`cash_in_advance`: the agent
     bids the *shares* ``b*/X*`` (``X* = Σ_t b*^t``) of its whole current
     balance ``m``, and a producer offers ``q*`` scaled down until its input
@@ -52,8 +52,11 @@ from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
+from market.bestresponse import best_response
 from market.errors import EmgError, ScenarioError, SolverError
 from market.model import MAX_AMOUNT, AgentSpec, Economy, FloatArray, SimulationSettings
+from market.nash import solve_nash
+from market.posts import phi
 from market.results import Equilibrium
 
 
@@ -192,16 +195,6 @@ class Strategy(Protocol):
 
 # ----------------------------------------------------------------------------- helpers
 
-def _phi(q: float, theta: float, c: float) -> float:
-    """The input ``φ = (q/θ)^{1/c}`` that yields ``q`` kWh (eq. 9), for scalars.
-
-    The one scalar copy of the technology in this module (``1/c`` first, then
-    the power: the same floating-point operations as the loop it came from).
-    """
-    # TODO(merge): market.posts.phi (scalar or array): replace this body by that call
-    return (q / theta) ** (1.0 / c)
-
-
 def input_needed(spec: AgentSpec, offers: FloatArray) -> float:
     """A producer's input requirement ``Σ_t (q^t/θ^t)^{1/c} + ρ max_t q^t`` (eqs 9, 17; SPEC §1).
 
@@ -214,7 +207,7 @@ def input_needed(spec: AgentSpec, offers: FloatArray) -> float:
     qmax = 0.0
     for q, th in zip(offers[1:], spec.theta):
         if q > 0:
-            total += _phi(q, th, spec.c)
+            total += phi(q, th, spec.c)
             qmax = max(qmax, q)
     if spec.rho is not None:
         total += spec.rho * qmax
@@ -351,15 +344,13 @@ def informative(obs: Observation) -> bool:
 
 def _best_response(obs: Observation, bids: FloatArray, offers: FloatArray,
                    warm: FloatArray | None = None) -> tuple[FloatArray, FloatArray, bool]:
-    """``market.nash.best_response`` for the observing agent: ``(b*, q*, priced_out)``.
+    """``market.bestresponse.best_response`` for the observing agent: ``(b*, q*, priced_out)``.
 
     ``warm`` (a producer's last offers) goes in the agent's own row of the
     offers, which the solver ignores for the aggregates and uses as the
     first of its starting points. (A single warm-started search was tried
     and rejected: for ``c < 1`` it can stop at a worse local optimum.)
     """
-    from market.nash import best_response
-
     if warm is not None and obs.spec.kind == "producer":
         offers = offers.copy()
         offers[obs.spec.index] = warm
@@ -512,7 +503,6 @@ class StrategyContext:
     def equilibrium(self) -> Equilibrium:
         """``solve_nash(economy)`` with the scenario's gas estimates, solved once on first use."""
         if self._equilibrium is None:
-            from market.nash import solve_nash  # scipy loads only for a strategy that needs it
 
             self._equilibrium = solve_nash(self.economy)
         return self._equilibrium

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from market.bestresponse import best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
 from market.participants import ParticipantHistory, entry_possible, worse_off_half
@@ -32,11 +31,7 @@ from market.profile import evaluate_profile
 from market.results import Equilibrium
 from market.shares import ces_share, post_share, post_share_checked
 
-__all__ = ["best_response", "solve_nash", "NashSystem", "Responses"]
-
-# best_response lives in market.bestresponse; the name stays importable from here
-# only for agents/strategies.py until it imports it from there (no cycle: bestresponse
-# does not import this module)
+__all__ = ["solve_nash", "NashSystem", "Responses"]
 
 #: The aggregate system counts as solved when its largest residual is at most this.
 _TOL = 1e-12

@@ -229,7 +229,7 @@ def utility_index(u: FloatArray, arrays: AgentArrays) -> FloatArray:
 
     ``exp(u / Σα)`` for log utility, ``u`` itself for CES. Ratios of this
     index are consumption equivalents: an index 1% higher is worth the same as
-    1% more of everything; :func:`market.check.is_nash` reports gains in it.
+    1% more of everything; :func:`market.verify.is_nash` reports gains in it.
     """
     total = arrays.alpha.sum(axis=1)
     with np.errstate(over="ignore"):

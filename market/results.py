@@ -99,7 +99,7 @@ class Equilibrium:
 
 @dataclass(frozen=True)
 class NashCheck:
-    """Result of :func:`market.check.is_nash`.
+    """Result of :func:`market.verify.is_nash`.
 
     Attributes
     ----------

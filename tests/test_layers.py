@@ -113,6 +113,17 @@ def test_market_does_not_print() -> None:
             assert "sys.stdout" not in path.read_text(), f"{name} writes to stdout"
 
 
+def test_market_imports_its_own_modules_only_at_the_top() -> None:
+    """An import inside a function is how a cycle hides; market keeps none."""
+    for name, path in MODULES.items():
+        if name.startswith("market"):
+            tree = ast.parse(path.read_text())
+            top = {id(node) for node in tree.body}
+            inner = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                     and (n.module or "").startswith("market") and id(n) not in top]
+            assert not inner, f"{name} imports {inner} inside a function"
+
+
 def test_no_import_cycles() -> None:
     own = {m: sorted(i for i in GRAPH[m] if i in MODULES) for m in GRAPH}
     index: dict[str, int] = {}

@@ -140,16 +140,16 @@ def test_a_registered_strategy_is_selectable_by_name(monkeypatch: pytest.MonkeyP
 
 
 def test_the_equilibrium_is_solved_once_for_all_agents(monkeypatch: pytest.MonkeyPatch) -> None:
-    import market.nash
+    import agents.strategies
 
     calls: list[Economy] = []
-    real = market.nash.solve_nash
+    real = agents.strategies.solve_nash
 
     def counted(e: Economy) -> Equilibrium:
         calls.append(e)
         return real(e)
 
-    monkeypatch.setattr(market.nash, "solve_nash", counted)
+    monkeypatch.setattr(agents.strategies, "solve_nash", counted)
     e = scenario_from_dict(SMALL).economy
     built = build_strategies(e, SimulationSettings(strategy="equilibrium"), np.random.default_rng(0))
     assert len(calls) == 1
