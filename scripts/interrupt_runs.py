@@ -1,7 +1,8 @@
 """Interrupt ``emg simulate --out DIR`` runs whose DIR holds a previous run, and report what
 DIR holds afterwards (the experiment of issue 11: "new CSVs beside the old PNGs").
 
-For each signal (SIGINT, SIGKILL) and each delay spread over one run's duration, a run of
+For each signal (SIGINT, SIGKILL), at delays spread over one run's duration and while
+the folder is being written (right after its temporary sibling appears), a run of
 ``scenarios/cia-money.toml --rounds 3`` into a folder holding an earlier complete run is
 interrupted; the folder must then hold exactly the earlier run or exactly a complete new
 one. A further run into the same folder must leave no temporary behind.
@@ -48,9 +49,10 @@ def main() -> int:
         duration = time.monotonic() - start
         complete = snapshot(reference)
         old = {name: b"previous run\n" for name in complete}
-        print(f"one run: {duration:.1f} s, {len(complete)} files; "
-              f"{args.kills} interruptions per signal spread over 0.3 .. 1.1 x that")
-        print(f"{'signal':>8} {'delay s':>8} | {'DIR holds':>14} {'temporaries':>11} | "
+        print(f"one run: {duration:.1f} s, {len(complete)} files; {args.kills} interruptions per "
+              "signal: every other one at a time spread over 0.3 .. 1.1 x that, the others while "
+              "it writes (w+t: t seconds after its temporary folder appeared)")
+        print(f"{'signal':>8} {'at s':>8} | {'DIR holds':>14} {'temporaries':>11} | "
               f"{'after a rerun':>13}")
         counts: dict[str, int] = {}
         for sig in (signal.SIGINT, signal.SIGKILL):
@@ -59,9 +61,18 @@ def main() -> int:
                 out.mkdir()
                 for name, data in old.items():
                     (out / name).write_bytes(data)
-                delay = duration * (0.3 + 0.8 * k / max(args.kills - 1, 1))
                 proc = emg(out)
-                time.sleep(delay)
+                if k % 2 == 0:  # at a time spread over the run
+                    delay = duration * (0.3 + 0.8 * k / max(args.kills - 1, 1))
+                    time.sleep(delay)
+                    label = f"{delay:.1f}"
+                else:  # while it writes: once its temporary folder exists, plus 0.1 s steps
+                    t0 = time.monotonic()
+                    while proc.poll() is None and not any(
+                            p.name.startswith(f".{out.name}.emg-") for p in work.iterdir()):
+                        time.sleep(0.01)
+                    time.sleep(0.1 * (k // 2))
+                    label = f"w+{0.1 * (k // 2):.1f}"
                 proc.send_signal(sig)
                 proc.wait()
                 now = snapshot(out)
@@ -78,7 +89,7 @@ def main() -> int:
                          else f"LEFT {len(left)}")
                 counts[state] = counts.get(state, 0) + 1
                 counts[after] = counts.get(after, 0) + 1
-                print(f"{sig.name:>8} {delay:>8.1f} | {state:>14} {len(temps):>11} | "
+                print(f"{sig.name:>8} {label:>8} | {state:>14} {len(temps):>11} | "
                       f"{after:>13} (exit {rerun})")
         print("totals:", ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
         return 0 if "MIX" not in counts and not any(k.startswith("LEFT") for k in counts) else 1
