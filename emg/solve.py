@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,13 @@ from market.posts import dphi
 from market.results import Equilibrium
 from market.scenario import load_scenario
 
-from emg.formats import SOLVE_FILES, check_out, csv_text
+from emg.formats import SOLVE_FILES, check_out, csv_text, json_num
 
 SCHEMA_VERSION = 1
 
 
-def _num(x: float) -> float | None:
-    """A float for JSON (``None`` for nan/inf: JSON has no such numbers)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _list(a: FloatArray) -> list[float | None]:
-    return [_num(x) for x in np.asarray(a, dtype=float).ravel()]
+    return [json_num(x) for x in np.asarray(a, dtype=float).ravel()]
 
 
 def agent_params(economy: Economy, i: int) -> dict[str, Any]:
@@ -68,16 +61,16 @@ def agents_json(economy: Economy, eq: Equilibrium) -> list[dict[str, Any]]:
             "kind": a.kind,
             "group": a.group,
             "params": agent_params(economy, i),
-            "verification_energy": _num(eq.verification[i]),
+            "verification_energy": json_num(eq.verification[i]),
             "bids": _list(eq.bids[i]),
             "offers": _list(eq.offers[i]),
             "allocation": _list(eq.allocations[i]),
             "consumption": _list(eq.consumption[i]),
-            "input": _num(eq.inputs[i]),
-            "capacity": _num(eq.capacity[i]),
-            "utility": _num(eq.utility[i]),
+            "input": json_num(eq.inputs[i]),
+            "capacity": json_num(eq.capacity[i]),
+            "utility": json_num(eq.utility[i]),
             "priced_out": bool(eq.priced_out[i]),
-            "residual": _num(eq.residuals[i]),
+            "residual": json_num(eq.residuals[i]),
         })
     return out
 
@@ -113,7 +106,7 @@ def equilibrium_json(economy: Economy, eq: Equilibrium) -> dict[str, Any]:
         "verification_share": _list(eq.verification_share),
         "converged": bool(eq.converged),
         "iterations": int(eq.iterations),
-        "max_residual": _num(eq.max_residual),
+        "max_residual": json_num(eq.max_residual),
         "message": eq.message,
         "priced_out": [a.id for a in economy.agents() if eq.priced_out[a.index]],
         "agents": agents_json(economy, eq),
