@@ -353,7 +353,7 @@ class Simulation:
                 bids, offers = agent.to_integers(
                     d.order, d.balance, d.stock,
                     self._required_input(agent) if agent.producer else None)
-                res = self.client.order(agent.account, bids, offers)
+                res = self.client.order(agent.account, bids, offers, round=r)
             except Reverted as exc:
                 msg = f"reverted: {exc.name}{tuple(exc.error_args)}" if exc.name else str(exc)
                 rnd.status[agent.id] = (AgentStatus.FAILED, msg)

@@ -92,9 +92,9 @@ def test_malformed_orders_are_recorded_failures_and_the_run_goes_on() -> None:
     sent: list[tuple[str, tuple[int, ...]]] = []
     real_order = sim.client.order
 
-    def spy(account, bids, offers):  # type: ignore[no-untyped-def]
+    def spy(account, bids, offers, round=None):  # type: ignore[no-untyped-def]
         sent.append((account.address, bids))
-        return real_order(account, bids, offers)
+        return real_order(account, bids, offers, round=round)
 
     sim.client.order = spy  # type: ignore[method-assign]
     res = sim.run()
