@@ -54,9 +54,11 @@ test-fast: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# The long fuzzing profile: >= 10,000 Hypothesis state-machine steps.
+# The long fuzzing profiles: >= 10,000 Hypothesis state-machine steps; 1,000 hostile
+# scenario documents through the loader and both commands (counts printed).
 test-long: setup
 	EMG_FUZZ=long $(BIN)/python -m pytest -q tests/chain/test_market_machine.py
+	EMG_FUZZ=long $(BIN)/python -m pytest -q -s tests/app/test_fuzz_cli.py
 
 bench: setup
 	$(BIN)/python scripts/bench.py gas

@@ -143,7 +143,7 @@ class Failure:
 
     round: int
     agent: str
-    reason: str  # "strategy" (its decide raised) or "revert" (its tx was rejected)
+    reason: str  # "strategy" (decide raised), "order" (a malformed order) or "revert" (tx rejected)
     error: str
 
 

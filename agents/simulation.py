@@ -62,7 +62,15 @@ from agents.records import (
     RunLog,
     SimulationResult,
 )
-from agents.strategies import Observation, Order, Strategy, build_strategies, relative_distance
+from agents.strategies import (
+    MalformedOrder,
+    Observation,
+    Order,
+    Strategy,
+    build_strategies,
+    check_order,
+    relative_distance,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from market.results import Equilibrium
@@ -98,6 +106,7 @@ class _Decision:
     balance: int
     stock: int
     error: str = ""
+    reason: str = "strategy"  #: of a failure: "strategy" (decide raised) or "order" (malformed)
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,7 @@ class Simulation:
         self.scenario = scenario
         self.economy = economy = scenario.economy
         self.settings = settings or scenario.simulation
+        economy.check_chain_bounds()  # a hand-built economy: named by field, not by agent index
         self.progress = progress
         self.rng = np.random.default_rng(self.settings.seed)
         self.T = economy.T
@@ -372,10 +382,18 @@ class Simulation:
         for agent in self.agents:
             obs, balance, stock = self._observe(agent, rnd.round)
             try:
-                rnd.decisions.append(_Decision(agent, agent.strategy.decide(obs), balance, stock))
+                decided = agent.strategy.decide(obs)
             except Exception as exc:  # the agent's process failed: the run goes on
                 rnd.decisions.append(_Decision(agent, None, balance, stock,
                                                f"{type(exc).__name__}: {exc}"))
+                continue
+            try:  # a malformed order is the agent's failure too, never sent as 0
+                order = check_order(decided, agent.spec, self.T)
+            except MalformedOrder as exc:
+                rnd.decisions.append(_Decision(agent, None, balance, stock,
+                                               f"malformed order: {exc}", reason="order"))
+                continue
+            rnd.decisions.append(_Decision(agent, order, balance, stock))
         self.state.timing["decide"] += time.perf_counter() - t0
 
     def _send_orders(self, rnd: _Round) -> None:
@@ -403,12 +421,12 @@ class Simulation:
                 continue
             plan.append((d, tuple(bids), tuple(offers), None))
         to_send = [(d.agent.account, b, o) for d, b, o, e in plan if not d.error and d.order is not None and e is None]
-        results = iter(self.client.order_all(to_send))
+        results = iter(self.client.order_all(to_send, round=r))
         for d, bids, offers, pre_error in plan:
             agent = d.agent
             if d.error:
                 rnd.status[agent.id] = (AgentStatus.FAILED, d.error)
-                st.log.failures.append(Failure(r, agent.id, "strategy", d.error))
+                st.log.failures.append(Failure(r, agent.id, d.reason, d.error))
                 continue
             if d.order is None:
                 rnd.status[agent.id] = (AgentStatus.ABSTAINED, "")
@@ -435,7 +453,7 @@ class Simulation:
                 self._check_settlement(f"round {r}", agent, res.settlement)
             agent.placed(res.round, bids, offers, res.input, res.settlement, res.receipt.gas_used)
             rnd.sent[agent.id] = _Sent(bids, offers, res.receipt.gas_used)
-            rnd.status[agent.id] = (AgentStatus.OK, "")
+            rnd.status[agent.id] = (AgentStatus.OK, d.order.note)  # a fallback's note, or ""
             rnd.gas += res.receipt.gas_used
             st.orders_total += 1
         st.timing["order"] += time.perf_counter() - t0

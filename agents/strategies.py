@@ -46,15 +46,15 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import import_module
 from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
 from market.bestresponse import best_response
-from market.errors import ScenarioError
-from market.model import AgentSpec, Economy, FloatArray, SimulationSettings
+from market.errors import EmgError, ScenarioError, SolverError
+from market.model import MAX_AMOUNT, AgentSpec, Economy, FloatArray, SimulationSettings
 from market.nash import solve_nash
 from market.posts import phi
 from market.results import Equilibrium
@@ -116,6 +116,72 @@ class Order:
 
     bids: FloatArray
     offers: FloatArray
+    #: how the order was made when not by the strategy's rule (a stated fallback); recorded
+    #: in the agent's row of ``agents.csv`` (column ``error``, status ``ok``)
+    note: str = ""
+
+
+class MalformedOrder(EmgError, ValueError):
+    """A strategy returned something that is not a valid order; the message says what."""
+
+
+#: the largest bid or offer an order may carry (units): the loader's bound on any amount
+MAX_ORDER_AMOUNT = MAX_AMOUNT
+
+
+def _order_row(values: object, T: int, name: str) -> FloatArray:
+    """``values`` as ``T+1`` finite non-negative floats at most MAX_ORDER_AMOUNT, or MalformedOrder."""
+    if isinstance(values, (str, bytes, dict)):
+        raise MalformedOrder(f"{name} must be {T + 1} numbers, got a {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise MalformedOrder(f"{name} must be {T + 1} numbers: {exc}") from None
+    if arr.dtype.kind not in "iuf":  # strings, objects, booleans: not amounts
+        raise MalformedOrder(f"{name} must be {T + 1} numbers, got {arr.dtype.kind!r}-kind "
+                             f"values {_brief(values)}")
+    if arr.shape != (T + 1,):
+        raise MalformedOrder(f"{name} must be {T + 1} numbers (posts 0..{T}), got shape "
+                             f"{arr.shape}")
+    arr = arr.astype(float)
+    bad = [t for t in range(T + 1) if not (math.isfinite(arr[t]) and 0.0 <= arr[t] <= MAX_ORDER_AMOUNT)]
+    if bad:
+        t = bad[0]
+        raise MalformedOrder(f"{name}[{t}] must be a finite number in [0, {MAX_ORDER_AMOUNT:g}], "
+                             f"got {float(arr[t])!r}")
+    return arr
+
+
+def _brief(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_order(order: object, spec: AgentSpec, T: int) -> Order | None:
+    """The order a strategy returned, checked; ``None`` (abstain) passes through.
+
+    An order must be an :class:`Order` whose ``bids`` are ``T+1`` finite numbers
+    in ``[0, MAX_ORDER_AMOUNT]`` (bytecoins), and, for a producer, whose
+    ``offers`` are ``T+1`` such numbers (kWh; ``offers[0]`` is ignored). A
+    standard agent's ``offers`` are ignored. Nothing is rounded or clipped
+    here: a malformed order is the agent's failure for the round, never sent
+    as 0.
+
+    Raises
+    ------
+    MalformedOrder
+        What is wrong, e.g. ``bids[2] must be a finite number in [0, 1.9e+07], got nan``.
+    """
+    if order is None:
+        return None
+    if not isinstance(order, Order):
+        raise MalformedOrder(f"decide returned a {type(order).__name__}, not an Order or None: "
+                             f"{_brief(order)}")
+    bids = _order_row(order.bids, T, "bids")
+    offers = _order_row(order.offers, T, "offers") if spec.kind == "producer" else order.offers
+    if not isinstance(order.note, str):
+        raise MalformedOrder(f"note must be a string, got a {type(order.note).__name__}")
+    return Order(bids=bids, offers=offers, note=" ".join(order.note.split())[:300])
 
 
 @runtime_checkable
@@ -292,6 +358,24 @@ def _best_response(obs: Observation, bids: FloatArray, offers: FloatArray,
     return np.asarray(a.bids, dtype=float), np.asarray(a.offers, dtype=float), bool(a.priced_out)
 
 
+def hold(obs: Observation, prev: Order | None, damping: float, why: Exception) -> Order:
+    """The fallback when the best response cannot be computed (:class:`SolverError`).
+
+    The rule: the agent holds its last order's bid shares (applied to its current
+    balance) and its last offers (fitted to its stock); with no last order it
+    plays :func:`opening_order`. The order's ``note`` records the fallback and
+    why, so the run's ``agents.csv`` shows it.
+    """
+    if prev is None:
+        order = opening_order(obs)
+        rule = "played the opening order"
+    else:
+        order = cash_in_advance(obs.spec, prev.bids, prev.offers, obs.balance, obs.stock, prev,
+                                damping)
+        rule = "held its last shares and offers"
+    return replace(order, note=f"fallback, {rule}: {why}")
+
+
 # ----------------------------------------------------------------------------- strategies
 
 @dataclass
@@ -310,7 +394,12 @@ class DampedBestResponse:
         else:
             assert obs.bids is not None and obs.offers is not None
             warm = self._prev.offers if self._prev is not None else None
-            b, q, priced_out = _best_response(obs, obs.bids, obs.offers, warm)
+            try:
+                b, q, priced_out = _best_response(obs, obs.bids, obs.offers, warm)
+            except SolverError as exc:  # no best response (e.g. a lone seller): the stated rule
+                order = hold(obs, self._prev, self.damping, exc)
+                self._prev = order
+                return order
             if priced_out and obs.spec.kind == "producer" and self._prev is not None:
                 # producers are never priced out in the model (solve_nash keeps them all):
                 # no feasible response means a degenerate round (e.g. it was the only
@@ -376,8 +465,11 @@ class FictitiousPlay:
             self._n += 1
             self._seen = obs.round
         assert self._sum_bids is not None and self._sum_offers is not None
-        b, q, priced_out = _best_response(obs, self._sum_bids / self._n,
-                                          self._sum_offers / self._n)
+        try:
+            b, q, priced_out = _best_response(obs, self._sum_bids / self._n,
+                                              self._sum_offers / self._n)
+        except SolverError as exc:  # no best response: the stated rule
+            return hold(obs, None, 1.0, exc)
         if priced_out:
             return None
         return cash_in_advance(obs.spec, b, q, obs.balance, obs.stock, None, 1.0)

@@ -166,6 +166,21 @@ library FixedPoint {
         }
     }
 
+    /// @notice powWad(x, y) rounded up past the exact x^(y'), y' the exponent y stands for
+    /// (y = floor(1e36/c) for y' = 1/c): + 1e-16 relative + 2 wei. The power's floors
+    /// cost at most 1 wei + 1e-19 relative (tests/chain/test_fixedpoint.py), and an
+    /// exponent off by < 1e-18 moves x^y by < 1e-18·|ln x| ≤ 5.9e-17 relative for every
+    /// x the market passes (1e-18 ≤ x < 2^84·1e18, so |ln x| ≤ 58.2): the margin covers
+    /// both, so the charged input is never below the exact one (the state machine checks).
+    function powWadUp(uint256 x, uint256 y) internal pure returns (uint256 r) {
+        r = powWad(x, y);
+        unchecked {
+            // r ≤ 2^256 / 2: r + r/1e16 + 2 cannot overflow (exp36 saturates at uint max only
+            // far above anything the market accepts: it checks r against 2^84 afterwards)
+            if (r < 1 << 250) r += r / 1e16 + 2;
+        }
+    }
+
     /// @notice ceil(a · b / d).
     function mulDivUp(uint256 a, uint256 b, uint256 d) internal pure returns (uint256) {
         uint256 p = a * b;

@@ -42,6 +42,10 @@ contract Market is IMarket {
     uint256 internal constant PRODUCER = 2;
     /// @dev Bound on the number of periods T (a round's history is 32·(T + 1) bytes of code).
     uint256 internal constant MAX_T = 700;
+    /// @dev Bound on the number of producers (the producer index is a 16-bit field).
+    uint256 internal constant MAX_PRODUCERS = 65_535;
+    /// @dev Bound on the round counter (a 32-bit field; an order stores round + 1 in 32 bits).
+    uint256 internal constant MAX_ROUND = 0xfffffffe;
 
     // ----------------------------------------------- layout of the packed words
     // Gas is pinned exactly (.gas-snapshot.json, deployment included), so the names are
@@ -108,6 +112,12 @@ contract Market is IMarket {
     uint256 public immutable roundDuration;
     /// @notice The account that registers the agents and starts the market.
     address public immutable deployer;
+    /// @notice The number of producers the market registers (at most; fixed at deployment).
+    uint256 public immutable maxProducers;
+    /// @notice Bound on each producer's offer on a post, wad: floor((2^84 − 1)/maxProducers),
+    /// so that the sum of every producer's largest offers fits a post's total: no producer
+    /// can fill Q^t and shut the others' offers out.
+    uint256 public immutable offerCap;
 
     /// @dev The open round, packed: round (bits 0–31) | deadline (32–95) |
     /// orders so far (96–127) | the market's CREATE nonce of round 0's history
@@ -142,9 +152,13 @@ contract Market is IMarket {
     /// @param token_ the bytecoin
     /// @param periods the number of electricity periods T (1..700)
     /// @param roundDuration_ seconds from a round's opening to its deadline (1 s..365 days)
-    constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_) {
+    /// @param producers the number of producers to be registered (0..65,535)
+    constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_, uint256 producers) {
         if (periods == 0 || periods > MAX_T) revert InvalidPeriods(periods);
         if (roundDuration_ == 0 || roundDuration_ > 365 days) revert InvalidRoundDuration(roundDuration_);
+        if (producers > MAX_PRODUCERS) revert InvalidProducerCount(producers);
+        maxProducers = producers;
+        offerCap = MAX_AMOUNT / (producers == 0 ? 1 : producers);
         token = token_;
         T = periods;
         roundDuration = roundDuration_;
@@ -234,13 +248,20 @@ contract Market is IMarket {
         if (capacity > MAX_AMOUNT) revert InvalidCapacity(capacity);
         if (rho > MAX_AMOUNT) revert InvalidRho(rho);
         if (stock > MAX_AMOUNT) revert InvalidStock(stock);
-        bytes memory blob = abi.encodePacked(c, (WAD * WAD) / c, capacity, rho);
+        // the words (c, 1/c, K, ρ, θ^1..θ^T) written in place: one allocation, linear in T
+        // (re-encoding the blob per period was quadratic in memory: T ≈ 358 at most)
+        bytes memory blob = new bytes(32 * (_PARAM_THETA + 1 + periods));
+        Packed.setWordAt(blob, _PARAM_C, c);
+        Packed.setWordAt(blob, _PARAM_INV_C, (WAD * WAD) / c);
+        Packed.setWordAt(blob, _PARAM_CAPACITY, capacity);
+        Packed.setWordAt(blob, _PARAM_RHO, rho);
         for (uint256 t; t < periods; ++t) {
             uint256 th = theta.length == 1 ? theta[0] : theta[t];
             if (th == 0 || th > MAX_AMOUNT) revert InvalidTheta(th);
-            blob = abi.encodePacked(blob, th);
+            Packed.setWordAt(blob, _PARAM_THETA + 1 + t, th);
         }
         uint256 index = _producers++;
+        if (index >= maxProducers) revert TooManyProducers(maxProducers);
         if (DataStore.write(blob) != DataStore.addressOf(1 + index)) revert DataContractMismatch(1 + index);
         _register(who, PRODUCER, index, bytecoins, stock);
     }
@@ -257,11 +278,15 @@ contract Market is IMarket {
         emit Registered(who, kind, bytecoins, stockOrOmega);
     }
 
-    /// @notice End registration and open round 0. The market must hold exactly
-    /// the bytecoins credited to the agents.
+    /// @notice End registration and open round 0. The market must hold at least
+    /// the bytecoins credited to the agents (more, e.g. a donation, stays in the
+    /// market as escrow nobody is owed), and the token's whole supply must be below
+    /// 2^84 wei: every balance, bid and per-post total is bounded by it.
     function start() external onlyDeployerBeforeStart {
         uint256 held = token.balanceOf(address(this));
-        if (held != _credited) revert Underfunded(held, _credited);
+        if (held < _credited) revert Underfunded(held, _credited);
+        uint256 supply = token.totalSupply();
+        if (supply > MAX_AMOUNT) revert SupplyTooLarge(supply);
         if (_agents.length == 0) revert NoAgents();
         uint256 deadline = block.timestamp + roundDuration;
         // round 0, no orders, history from the nonce after the producers' data contracts,
@@ -275,12 +300,16 @@ contract Market is IMarket {
     /// @notice Place this round's order and settle the previous one. Every array
     /// is packed, VALUE_BYTES (11) big-endian bytes a value (calldata is 16 gas a
     /// non-zero byte, 4 a zero byte: an ABI word per value would cost ~80 more).
+    /// @param expectedRound the round the agent means: the order reverts (WrongRound)
+    /// unless it is the open round, so a transaction signed for round r and mined
+    /// after r closed cannot execute in round r + 1 with r's bids
     /// @param prevBids the bids of the sender's unsettled order (empty if none)
     /// @param prevOffers its offers (producer: T + 1 values; standard: empty)
     /// @param bids bids on posts 0..T in wei, prepaid from the balance
     /// @param offers producer: [0, q^1, ..., q^T] in wad (q^t ≤ K); standard: empty
     /// (the endowment ω is offered on post 0 automatically: sell-all)
     function order(
+        uint256 expectedRound,
         bytes calldata prevBids,
         bytes calldata prevOffers,
         bytes calldata bids,
@@ -288,7 +317,7 @@ contract Market is IMarket {
     ) external {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
-        uint256 r = _roundOpenTo(meta);
+        uint256 r = _roundOpenTo(meta, expectedRound);
         bool producer = _kindOf(meta) == PRODUCER;
         uint256 acct = _acct[msg.sender];
         uint256 last = _pendingRoundOf(meta);
@@ -300,13 +329,15 @@ contract Market is IMarket {
         _place(meta, r, acct, bids, offers, producer);
     }
 
-    /// @dev The open round's number; reverts if the sender may not order now.
-    function _roundOpenTo(uint256 meta) internal view returns (uint256 r) {
+    /// @dev The open round's number; reverts if the sender may not order now, or
+    /// means another round (`expectedRound`).
+    function _roundOpenTo(uint256 meta, uint256 expectedRound) internal view returns (uint256 r) {
         uint256 rs = _openRound;
         r = _roundOf(rs);
         uint256 deadline = _deadlineOf(rs);
         if (deadline == 0) revert NotStarted();
         if (block.timestamp >= deadline) revert LateOrder(r, deadline, block.timestamp);
+        if (expectedRound != r) revert WrongRound(expectedRound, r);
         if (_pendingRoundOf(meta) == r + 1) revert AlreadyOrdered(msg.sender, r);
     }
 
@@ -412,9 +443,9 @@ contract Market is IMarket {
     function _offer(uint256 meta, bytes calldata offers) internal returns (uint256 input) {
         if (Packed.valueAt(offers, 0) != 0) revert OfferOnGood(msg.sender, Packed.valueAt(offers, 0));
         bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (T + 4));
-        // capacity ≤ MAX_AMOUNT (registration), so q > lim is "q > MAX_AMOUNT or q > K"
+        // lim = min(K, offerCap) (K = 0: none): each producer's offer ≤ offerCap, so Q^t ≤ MAX_AMOUNT
         uint256 lim = Packed.wordAt(p, _PARAM_CAPACITY);
-        if (lim == 0) lim = MAX_AMOUNT;
+        if (lim == 0 || lim > offerCap) lim = offerCap;
         uint256 qmax;
         uint256 badPost; // the first post whose offer exceeds lim (0: none)
         uint256 badSlot; // 1 + the first Q slot a total of which would exceed MAX_AMOUNT (0: none)
@@ -510,7 +541,7 @@ contract Market is IMarket {
                 let th := mload(add(p, add(_THETA_AT, shl(5, t))))
                 x := div(add(mul(q, WAD), sub(th, 1)), th)
             }
-            uint256 y = FixedPoint.powWad(x, invC);
+            uint256 y = FixedPoint.powWadUp(x, invC); // rounded up: against the producer
             if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
             unchecked {
                 input += y; // ≤ 700 terms below 2^84: no overflow
@@ -522,7 +553,7 @@ contract Market is IMarket {
     function _phi(uint256 q, uint256 theta, uint256 c, uint256 invC) internal pure returns (uint256) {
         uint256 x = FixedPoint.mulDivUp(q, WAD, theta);
         if (c == WAD) return x;
-        uint256 y = FixedPoint.powWad(x, invC);
+        uint256 y = FixedPoint.powWadUp(x, invC); // rounded up: against the producer
         if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
         return y;
     }
@@ -580,11 +611,15 @@ contract Market is IMarket {
     /// allocations (_SETTLED_HEAD), revenue, refund, consumed, stock (the last two
     /// left to the caller), then the allocations as `bytes`: 11(T + 1), x^0..x^T
     /// packed VALUE_BYTES a value, zero padding.
+    /// Reverts BadPrevious(sender) if a re-sent bid exceeds its post's B^t or a re-sent
+    /// offer its Q^t: impossible for the order the commitment was made to (its own
+    /// values are in the totals), so a defence in depth against a commitment collision.
     function _allocate(bytes memory h, bytes calldata pb, bytes calldata po, uint256 omega)
         internal
-        pure
+        view
         returns (uint256 ev)
     {
+        bool above;
         uint256 revenue;
         uint256 refund;
         assembly ("memory-safe") {
@@ -602,6 +637,7 @@ contract Market is IMarket {
                 let bt := and(w, _BITMASK_HISTORY_BIDS)
                 let qt := shr(_BITPOS_HISTORY_OFFERS, w)
                 let b := shr(VALUE_SHIFT, calldataload(pb.offset))
+                above := gt(b, bt)
                 switch mul(bt, qt)
                 case 0 {
                     refund := b
@@ -612,23 +648,45 @@ contract Market is IMarket {
                     revenue := div(mul(omega, bt), qt)
                 }
             }
-            // posts 1..T: o = 11·t is post t's offset in pb, po and the packed allocations
+            // posts 1..T: o = 11·t is post t's offset in pb, po and the packed allocations;
+            // one loop per kind (a standard agent has no offers: po is empty)
             let hp := add(h, 0x40)
-            for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
-                let w := mload(hp)
-                hp := add(hp, 0x20)
-                let bt := and(w, _BITMASK_HISTORY_BIDS)
-                let qt := shr(_BITPOS_HISTORY_OFFERS, w)
-                let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
-                switch mul(bt, qt)
-                case 0 {
-                    refund := add(refund, b)
-                    mstore(add(ev, add(_SETTLED_DATA, o)), 0)
+            switch omega
+            case 0 {
+                for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
+                    let w := mload(hp)
+                    hp := add(hp, 0x20)
+                    let bt := and(w, _BITMASK_HISTORY_BIDS)
+                    let qt := shr(_BITPOS_HISTORY_OFFERS, w)
+                    let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
+                    let q := shr(VALUE_SHIFT, calldataload(add(po.offset, o)))
+                    above := or(above, or(gt(b, bt), gt(q, qt)))
+                    switch mul(bt, qt)
+                    case 0 {
+                        refund := add(refund, b)
+                        mstore(add(ev, add(_SETTLED_DATA, o)), 0)
+                    }
+                    default {
+                        mstore(add(ev, add(_SETTLED_DATA, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
+                        revenue := add(revenue, div(mul(q, bt), qt))
+                    }
                 }
-                default {
-                    mstore(add(ev, add(_SETTLED_DATA, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
-                    if iszero(omega) {
-                        revenue := add(revenue, div(mul(shr(VALUE_SHIFT, calldataload(add(po.offset, o))), bt), qt))
+            }
+            default {
+                for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
+                    let w := mload(hp)
+                    hp := add(hp, 0x20)
+                    let bt := and(w, _BITMASK_HISTORY_BIDS)
+                    let qt := shr(_BITPOS_HISTORY_OFFERS, w)
+                    let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
+                    above := or(above, gt(b, bt))
+                    switch mul(bt, qt)
+                    case 0 {
+                        refund := add(refund, b)
+                        mstore(add(ev, add(_SETTLED_DATA, o)), 0)
+                    }
+                    default {
+                        mstore(add(ev, add(_SETTLED_DATA, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
                     }
                 }
             }
@@ -636,6 +694,8 @@ contract Market is IMarket {
             mstore(add(ev, _SETTLED_REVENUE), revenue)
             mstore(add(ev, _SETTLED_REFUND), refund)
         }
+        // defence in depth: the re-sent values are trusted only within the round's totals
+        if (above) revert BadPrevious(msg.sender);
     }
 
     /// @notice Close the open round: at its deadline, or once every agent has ordered.
@@ -648,6 +708,8 @@ contract Market is IMarket {
         uint256 orders = _ordersOf(rs);
         uint256 agents = _agents.length;
         if (block.timestamp < deadline && orders < agents) revert RoundStillOpen(r, deadline, orders, agents);
+        // round r + 1 must fit the 32-bit round field, and an order's round + 1 likewise
+        if (r >= MAX_ROUND) revert RoundLimit(r);
         uint256 n = T + 1;
         uint256[] memory bt = new uint256[](n);
         uint256[] memory qt = new uint256[](n);
@@ -702,7 +764,11 @@ contract Market is IMarket {
         if (_openRound == 0) revert NotStarted();
         if (amount == 0) revert ZeroAmount();
         token.transferFrom(msg.sender, address(this), amount);
-        _acct[msg.sender] += amount; // the balance stays below the supply < 2^84
+        // the bounds rest on the market's holdings staying below 2^84 (checked at `start`
+        // for the supply; re-checked here in case the token can grow its supply)
+        uint256 held = token.balanceOf(address(this));
+        if (held > MAX_AMOUNT) revert SupplyTooLarge(held);
+        _acct[msg.sender] += amount; // the balance stays below the market's holdings < 2^84
         emit Deposited(msg.sender, amount);
     }
 

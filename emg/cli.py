@@ -10,9 +10,9 @@ Each subcommand lives in its own module, which provides two functions:
 
 Every command module is imported to build the parser, so each keeps its
 top-level imports light (argparse, :mod:`market`) and imports web3 and the
-chain layer inside ``run``: ``emg solve`` never loads web3. Errors derived from :class:`market.errors.EmgError` are
-printed as one line on stderr (exit code 2); anything else is a bug and keeps
-its traceback.
+chain layer inside ``run``: ``emg solve`` never loads web3. Errors derived from
+:class:`market.errors.EmgError`, and malformed options, are printed as one
+line on stderr (exit code 2); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from market.errors import EmgError
 
@@ -34,8 +35,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``emg simulate: error: ...`` and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="emg",
         description="emg: the Electricity Market Game with crypto-in-advance, on a chain.",
     )

@@ -12,7 +12,10 @@ import csv
 import io
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from market.io import check_out_dir
 
 
 def json_num(x: float) -> float | None:
@@ -29,3 +32,23 @@ def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     for row in rows:
         w.writerow([repr(float(x)) if isinstance(x, float) else x for x in row])
     return buf.getvalue()
+
+
+#: the files of ``emg simulate --out``, in the order they are written
+SIMULATE_FILES = ("rounds.csv", "agents.csv", "prices.png", "distance.png", "verification.png",
+                  "balances.png", "summary.json")
+
+#: the files of ``emg solve --out``
+SOLVE_FILES = ("summary.json", "prices.csv", "agents.csv")
+
+#: every name an emg output folder may hold: a folder holding anything else is not replaced
+KNOWN_OUTPUTS = frozenset(SIMULATE_FILES) | frozenset(SOLVE_FILES)
+
+
+def check_out(out_dir: str, option: str = "--out") -> Path:
+    """Check an output folder before any work (:func:`market.io.check_out_dir`).
+
+    It may be new, or an earlier output folder of either command (only
+    :data:`KNOWN_OUTPUTS` and stale temporaries in it): it is replaced whole.
+    """
+    return check_out_dir(out_dir, option, KNOWN_OUTPUTS)

@@ -1,9 +1,10 @@
 """The output folder of ``emg simulate --out DIR``: ``summary.json``,
 ``rounds.csv``, ``agents.csv`` and PNG plots.
 
-Every file is written atomically (a temporary file in the same folder, then
-:func:`os.replace`), so an interrupted run never leaves a half-written file:
-each file is either the previous one or the complete new one. The contents
+The folder is written atomically (:func:`market.io.atomic_folder`: the whole
+set goes into a temporary sibling folder swapped into place when complete),
+so an interrupted run leaves the previous run's folder whole, never a mix of
+old and new files. The contents
 are deterministic: no wall-clock time, host or temporary path goes into any
 file, floats are written with :func:`repr` (shortest round-trip), and the PNG
 metadata is fixed, so the same scenario and seed give byte-identical files.
@@ -21,10 +22,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from market.io import atomic_write_bytes, atomic_write_text
+from market.io import atomic_folder, atomic_write_bytes, atomic_write_text
 
 from agents.records import AgentRound, AgentStatus, Ledger, RoundRecord, SimulationResult
-from emg.formats import csv_text, json_num
+from emg.formats import SIMULATE_FILES, csv_text, json_num
 from emg.solve import equilibrium_json, scenario_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -351,33 +352,37 @@ def summary(result: SimulationResult) -> dict[str, Any]:
 
 
 #: the files of an output folder, in the order they are written
-OUTPUT_FILES = ("rounds.csv", "agents.csv", "prices.png", "distance.png", "verification.png",
-                "balances.png", "summary.json")
+OUTPUT_FILES = SIMULATE_FILES
 
 
 def write_run(out_dir: str | os.PathLike[str], result: SimulationResult) -> list[Path]:
-    """Write the whole output folder; each file atomically, ``summary.json`` last.
+    """Write the whole output folder atomically; return the paths written.
 
-    Returns the paths written. An interrupted run leaves every file either
-    absent, as it was, or complete; ``summary.json`` appears only once all the
-    others are in place.
+    Every file is written into a temporary sibling folder that replaces
+    ``out_dir`` only once complete (:func:`market.io.atomic_folder`), so
+    ``out_dir`` always holds one complete run, the previous one or this one.
+    Check the folder first with :func:`emg.formats.check_out`.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     T = result.scenario.economy.T
     log = result.log
     name = result.scenario.name
-    atomic_write_text(out / "rounds.csv", rounds_csv(log.rounds, T))
-    atomic_write_text(out / "agents.csv", agents_csv(log.agents, log.rounds, T))
-    if log.rounds and result.nash_prices is not None:
-        plot_prices(out / "prices.png", log.rounds, list(result.nash_prices),
-                    None if result.competitive_prices is None else list(result.competitive_prices),
-                    title=f"{name}: on-chain prices; dashed Nash, dotted competitive")
-    if log.rounds:
-        plot_distance(out / "distance.png", log.rounds, result.settings.tolerance,
-                      title=f"{name}: distance to the Nash equilibrium")
-        plot_verification_share(out / "verification.png", log.rounds,
-                                title=f"{name}: verification share of electricity")
-        plot_balances(out / "balances.png", log.agents, title=f"{name}: bytecoin balances")
-    write_summary(out / "summary.json", summary(result))
-    return [out / f for f in OUTPUT_FILES if (out / f).exists()]
+    with atomic_folder(out) as tmp:
+        atomic_write_text(tmp / "rounds.csv", rounds_csv(log.rounds, T))
+        atomic_write_text(tmp / "agents.csv", agents_csv(log.agents, log.rounds, T))
+        if log.rounds and result.nash_prices is not None:
+            plot_prices(tmp / "prices.png", log.rounds, list(result.nash_prices),
+                        None if result.competitive_prices is None
+                        else list(result.competitive_prices),
+                        title=f"{name}: on-chain prices; dashed Nash, dotted competitive")
+        if log.rounds:
+            plot_distance(tmp / "distance.png", log.rounds, result.settings.tolerance,
+                          title=f"{name}: distance to the Nash equilibrium")
+            plot_verification_share(tmp / "verification.png", log.rounds,
+                                    title=f"{name}: verification share of electricity")
+            plot_balances(tmp / "balances.png", log.agents, title=f"{name}: bytecoin balances")
+        write_summary(tmp / "summary.json", summary(result))
+        names = [f for f in OUTPUT_FILES if (tmp / f).exists()]
+    return [out / f for f in names]
+
+

@@ -16,6 +16,7 @@ Top-level imports stay light: web3 and the chain layer load inside :func:`run`.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -158,11 +159,20 @@ def run(args: argparse.Namespace) -> int:
     from emg.output import write_run
     from agents.simulation import Simulation
 
+    from emg.formats import check_out
+
+    out = None if args.out is None else check_out(args.out)  # before the chain starts: one line, exit 2
     scenario = load_scenario(args.scenario)
     if args.scale_money is not None:
-        if not args.scale_money > 0:
-            raise ScenarioError(f"--scale-money: must be > 0, got {args.scale_money}")
-        scenario = replace(scenario, economy=scenario.economy.scale_bytecoins(args.scale_money))
+        k = args.scale_money
+        if not (k > 0 and math.isfinite(k)):
+            raise ScenarioError(f"--scale-money: must be > 0 and finite, got {k}")
+        try:
+            economy = scenario.economy.scale_bytecoins(k)
+            economy.check_chain_bounds()
+        except ScenarioError as exc:  # the scaled balances leave the chain's range
+            raise ScenarioError(f"--scale-money: {k:g} makes {exc}") from None
+        scenario = replace(scenario, economy=economy)
     settings = _settings(args, scenario)
     where = {"eth-tester": "a local chain", "anvil": "a managed Anvil"}.get(settings.backend, settings.backend)
     print(f"emg simulate: {scenario.name}: {scenario.economy.N} agents on {where}", file=sys.stderr)
@@ -180,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     print(final_table(result))
     print(f"wall time {result.wall_seconds:.1f} s for {len(result.log.rounds)} rounds "
           f"({result.orders_total / max(result.wall_seconds, 1e-9):.1f} orders/s)", file=sys.stderr)
-    if args.out:
-        written = write_run(args.out, result)
+    if out is not None:
+        written = write_run(out, result)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0 if result.converged and result.ledger.ok else 1

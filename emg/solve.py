@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from market.competitive import solve_competitive
-from market.io import atomic_write_text
+from market.io import atomic_folder, atomic_write_text
 from market.model import Economy, FloatArray, Scenario
 from market.nash import solve_nash
 from market.posts import dphi
 from market.results import Equilibrium
 from market.scenario import load_scenario
 
-from emg.formats import csv_text, json_num
+from emg.formats import SOLVE_FILES, check_out, csv_text, json_num
 
 SCHEMA_VERSION = 1
 
@@ -194,10 +194,10 @@ def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> st
 
 
 def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> list[Path]:
-    """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` into ``out_dir``, atomically.
+    """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` as the folder ``out_dir``.
 
-    Each file is written with :func:`market.io.atomic_write_text`, so a
-    failure leaves no half-written file.
+    The folder is replaced as a whole (:func:`market.io.atomic_folder`), so an
+    interrupted write leaves the previous folder, never a mix.
     """
     e = scenario.economy
     files: dict[str, str] = {}
@@ -224,11 +224,11 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
                               int(eq.priced_out[i])])
     files["agents.csv"] = csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
                                      "allocation", "consumption", "utility", "priced_out"], arows)
-    written = []
-    for name, text in files.items():
-        atomic_write_text(out_dir / name, text)
-        written.append(out_dir / name)
-    return written
+    assert tuple(files) == SOLVE_FILES
+    with atomic_folder(out_dir) as tmp:
+        for name, text in files.items():
+            atomic_write_text(tmp / name, text)
+    return [out_dir / name for name in SOLVE_FILES]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -240,6 +240,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Solve the scenario and print (and optionally write) the comparison."""
+    out = None if args.out is None else check_out(args.out)  # before any work: one line, exit 2
     scenario = load_scenario(args.scenario)
     nash, comp = solve_scenario(scenario)
     if args.json:
@@ -247,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(format_table(scenario, nash, comp))
-    if args.out:
-        written = write_outputs(Path(args.out), scenario, nash, comp)
+    if out is not None:
+        written = write_outputs(out, scenario, nash, comp)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0 if (nash.converged and comp.converged) else 1

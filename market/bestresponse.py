@@ -21,6 +21,11 @@ from market.posts import dphi, input_requirement, phi, utility_values
 from market.results import Action
 from market.shares import BidCurve, best_bid
 
+class NoBestResponse(SolverError):
+    """The best response does not exist (the supremum is not attained), e.g. a lone seller
+    on a post it values; the message says why. Callers fall back to a stated rule."""
+
+
 #: A post where nobody else bids gives its whole supply to any positive bid:
 #: the best response does not exist (bid → 0+). We bid this share of income.
 EPS_BID = 1e-9
@@ -65,8 +70,16 @@ def _solve_log_lambda(spend: Callable[[float], float], guess: float) -> float:
             raise SolverError("budget multiplier: no bracket (required purchases exceed income)")
     if lo == hi:
         return math.exp(lo)
-    return math.exp(optimize.brentq(lambda t: spend(math.exp(t)), lo, hi, xtol=1e-15, rtol=1e-15,
-                                    maxiter=500))
+
+    def f(t: float) -> float:
+        y = spend(math.exp(t))
+        if math.isnan(y):  # scipy would raise a bare ValueError; say what failed
+            raise SolverError(f"budget multiplier: spending is not a number at λ = {math.exp(t):.3g}")
+        return y
+
+    if math.isnan(f_lo) or math.isnan(f_hi):
+        f(lo if math.isnan(f_lo) else hi)
+    return math.exp(optimize.brentq(f, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500))
 
 
 #: Newton on ``ln λ`` stops once its step is below this (λ relative); the
@@ -264,6 +277,10 @@ class _ProducerProblem:
         self._St = self._S[1:]
         self._Rt = self._R[1:]
         self._dead = self.R0 <= 0 or bool(np.any(self._Rt <= 0))
+        # posts it values where nobody else offers: its own bid there comes back whole as
+        # revenue, so it costs nothing and the best response does not exist (b -> inf)
+        self.lone_posts = [t + 1 for t in range(self.T)
+                           if self._St[t] <= 0 and self.alpha[t + 1] > 0]
         self._counts = self.alpha > 0
         self._all_count = bool(self._counts.all())
         self._guess = max(float(self.alpha.sum()), 1e-3)
@@ -408,6 +425,11 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
     """
     T = economy.T
     prob = _ProducerProblem(economy, j, R, S, v)
+    if prob.lone_posts and not prob._dead:
+        raise NoBestResponse(
+            f"{economy.agents()[j].id} is the only seller on post(s) {', '.join(map(str, prob.lone_posts))}, "
+            "which it values: its own bid there comes back as revenue, so no best response "
+            "exists")
     St = np.maximum(S[1:], 0.0)
     base = np.where(St > 0, St, prob.theta * max(prob.Omega, 1.0) ** prob.c)
     cap = prob.K if np.isfinite(prob.K) else np.inf
@@ -519,6 +541,16 @@ def best_response(economy: Economy, i: int, others_bids: FloatArray, others_offe
     Action
         Priced out (all zero, ``utility = -inf``) when the agent cannot buy its
         verification electricity (``s^t v``) with what its offers earn.
+
+    Raises
+    ------
+    NoBestResponse
+        A producer is the only seller on a post it values (the others' offers
+        there are 0, e.g. the other producers missed a round) while someone
+        else buys the good: its own bid on that post comes back as revenue, so
+        bidding more always pays and no best response exists.
+    SolverError
+        The budget multiplier could not be solved (never a bare ``ValueError``).
     """
     N = economy.N
     if not 0 <= i < N:

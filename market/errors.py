@@ -22,3 +22,7 @@ class SolverError(EmgError, RuntimeError):
 
 class SimulationError(EmgError, RuntimeError):
     """An on-chain simulation run failed as a whole (not one agent's failure)."""
+
+
+class OutputError(EmgError, OSError):
+    """An output folder (``--out``) cannot be used or written; the message names it."""

@@ -33,6 +33,32 @@ UtilityKind = Literal["log", "ces"]
 DEFAULT_GAS_STANDARD = 60_000
 DEFAULT_GAS_PRODUCER = 80_000
 
+# ----------------------------------------------------------------------------- bounds
+# What an economy may hold, checked when it is built, so that ``emg solve`` and
+# ``emg simulate`` accept exactly the same economies (docs/scenarios.md, "Bounds").
+# The chain's bounds are mirrored here (market/ imports nothing from the chain);
+# tests/market/test_scenario.py checks that they match agents.chain.
+
+#: most electricity periods the contract accepts (Market.sol MAX_T)
+MAX_T = 700
+#: largest amount, in units (bytecoins, kWh, the good): a round figure below the contract's
+#: bound of 2^84 - 1 wei or wad (~1.934e7 units), so that no float rounding reaches it
+MAX_AMOUNT = 1.9e7
+#: smallest positive amount: one wei or wad (a smaller one rounds to 0 on the chain)
+MIN_AMOUNT = 1e-18
+#: returns-to-scale exponent c: the contract's range (wad 1e17 .. 1e20)
+MIN_C, MAX_C = 0.1, 100.0
+#: most agents in one economy (a bound on the solver's memory and the simulation's rounds)
+MAX_AGENTS = 10_000
+#: largest utility weight alpha^t, alpha^0 (weights are relative: larger ones overflow the tables)
+MAX_WEIGHT = 1e6
+#: CES elasticity of substitution sigma: beyond this range the CES powers overflow
+MIN_SIGMA, MAX_SIGMA = 0.1, 10.0
+#: largest kappa, kWh per gas (proof of work is 2.4e-3)
+MAX_KAPPA = 1.0
+#: largest gas per order (a 30M-gas block)
+MAX_GAS = 30_000_000
+
 
 @dataclass(frozen=True)
 class Utility:
@@ -181,12 +207,27 @@ def _non_negative(value: float, field_name: str) -> None:
         _fail(field_name, f"must be a finite number >= 0, got {value!r}")
 
 
+def _at_most(value: float, bound: float, field_name: str, unit: str = "") -> None:
+    if value > bound:
+        _fail(field_name, f"must be at most {bound:.7g}{unit}, got {value!r}")
+
+
+def _amount(value: float, field_name: str, unit: str, positive: bool) -> None:
+    """An amount the chain holds in wei/wad: 0 (unless ``positive``) or in [1e-18, MAX_AMOUNT]."""
+    (_positive if positive else _non_negative)(value, field_name)
+    if 0 < value < MIN_AMOUNT:
+        _fail(field_name, f"must be 0 or at least 1e-18 {unit} (one wei/wad), got {value!r}")
+    _at_most(value, MAX_AMOUNT, field_name, f" {unit} (below 2^84 wei/wad, the contract's bound)")
+
+
 def _check_weights(alpha: tuple[float, ...], alpha0: float, T: int, where: str) -> None:
     if len(alpha) != T:
         _fail(f"{where}.alpha", f"has {len(alpha)} entries but T = {T}")
     for t, a in enumerate(alpha):
         _non_negative(a, f"{where}.alpha[{t}]")
+        _at_most(a, MAX_WEIGHT, f"{where}.alpha[{t}]")
     _non_negative(alpha0, f"{where}.alpha0")
+    _at_most(alpha0, MAX_WEIGHT, f"{where}.alpha0")
     if not sum(alpha) + alpha0 > 0:
         _fail(f"{where}.alpha", "weights must sum to a positive number")
 
@@ -196,6 +237,8 @@ def _check_utility(u: Utility, where: str) -> None:
         _fail(f"{where}.utility", f"unknown utility {u.kind!r} (known: log, ces)")
     if u.kind == "ces":
         _positive(u.sigma, f"{where}.sigma")
+        if not MIN_SIGMA <= u.sigma <= MAX_SIGMA:
+            _fail(f"{where}.sigma", f"must be in [{MIN_SIGMA}, {MAX_SIGMA}], got {u.sigma!r}")
         if abs(u.sigma - 1.0) < 1e-12:
             _fail(f"{where}.sigma", "sigma = 1 is log utility: write utility = \"log\"")
 
@@ -237,8 +280,9 @@ class Economy:
                 if g.name in names:
                     _fail(f"{where}.name", f"duplicate group name {g.name!r}")
                 names.add(g.name)
-                if isinstance(g.count, bool) or not isinstance(g.count, int) or g.count < 1:
-                    _fail(f"{where}.count", f"must be an integer >= 1, got {g.count!r}")
+                if (isinstance(g.count, bool) or not isinstance(g.count, int)
+                        or not 1 <= g.count <= MAX_AGENTS):
+                    _fail(f"{where}.count", f"must be an integer >= 1 and <= {MAX_AGENTS}, got {g.count!r}")
                 _check_weights(g.alpha, g.alpha0, T, where)
                 _non_negative(g.bytecoins, f"{where}.bytecoins")
                 _check_utility(g.utility, where)
@@ -246,8 +290,11 @@ class Economy:
                     _positive(g.omega, f"{where}.omega")
                 else:
                     self._check_producer(g, where)
+        if self.N > MAX_AGENTS:
+            _fail("count", f"the economy has {self.N} agents, at most {MAX_AGENTS} are allowed")
         v = self.verification
         _non_negative(v.kappa, "verification.kappa")
+        _at_most(v.kappa, MAX_KAPPA, "verification.kappa", " kWh/gas")
         if len(v.schedule) != T:
             _fail("verification.schedule", f"has {len(v.schedule)} entries but T = {T}")
         for t, s in enumerate(v.schedule):
@@ -256,8 +303,9 @@ class Economy:
             _fail("verification.schedule", f"must sum to 1, sums to {sum(v.schedule)!r}")
         for k in ("standard", "producer"):
             gas = getattr(v.gas_per_order, k)
-            if isinstance(gas, bool) or not isinstance(gas, int) or gas < 0:
-                _fail(f"verification.gas_per_order.{k}", f"must be an integer >= 0, got {gas!r}")
+            if isinstance(gas, bool) or not isinstance(gas, int) or not 0 <= gas <= MAX_GAS:
+                _fail(f"verification.gas_per_order.{k}",
+                      f"must be an integer in [0, {MAX_GAS}] (a block), got {gas!r}")
         if not self.total_bytecoins > 0:
             _fail("bytecoins", "the bytecoin supply (sum over all agents) must be > 0")
         if self.P == 1 and any(a > 0 for a in self.producers[0].alpha):
@@ -283,6 +331,51 @@ class Economy:
                 _fail(f"{where}.c", "long-run producers need c <= 1 (increasing returns with "
                       "capacity chosen at a linear cost have no interior optimum)")
         _non_negative(g.stock, f"{where}.stock")
+
+    def check_chain_bounds(self) -> None:
+        """Check the bounds the chain imposes (docs/scenarios.md, "Bounds").
+
+        An economy built by hand may exceed them for the solver's sake (a
+        capacity of 1e12 that never binds); the scenario loader and ``emg
+        simulate`` check them, so ``emg solve`` and ``emg simulate`` accept
+        the same scenario files and the chain never refuses what was loaded.
+        Each message names the field as the file spells it, the limit and the unit.
+
+        Raises
+        ------
+        ScenarioError
+            ``T`` above 700; ``c`` outside [0.1, 100]; an amount (``omega``,
+            ``theta``, ``K``, ``rho``, ``stock``, ``bytecoins``) that is positive
+            but below one wei/wad or above :data:`MAX_AMOUNT`; a post's total
+            (the bytecoin supply, the good offered) above :data:`MAX_AMOUNT`.
+        """
+        if self.T > MAX_T:
+            _fail("T", f"must be an integer >= 1 and <= {MAX_T} (the contract's bound), "
+                  f"got {self.T!r}")
+        kinds: tuple[tuple[str, tuple[StandardGroup | ProducerGroup, ...]], ...] = (
+            ("standard", self.standard), ("producer", self.producers))
+        for kind, groups in kinds:
+            for g_i, g in enumerate(groups):
+                where = f"{kind}[{g_i}]"
+                _amount(g.bytecoins, f"{where}.bytecoins", "bytecoins", positive=False)
+                if isinstance(g, StandardGroup):
+                    _amount(g.omega, f"{where}.omega", "units", positive=True)
+                    continue
+                for t, th in enumerate(g.theta):
+                    _amount(th, f"{where}.theta[{t}]", "kWh per unit of input", positive=True)
+                if not MIN_C <= g.c <= MAX_C:
+                    _fail(f"{where}.c", f"must be in [{MIN_C}, {MAX_C}] (the contract's bound), "
+                          f"got {g.c!r}")
+                if g.K is not None:
+                    _amount(g.K, f"{where}.K", "kWh", positive=True)
+                if g.rho is not None:
+                    _amount(g.rho, f"{where}.rho", "units of the good per kWh", positive=True)
+                _amount(g.stock, f"{where}.stock", "units", positive=False)
+        for name, total in (("bytecoins", self.total_bytecoins),
+                            ("standard.omega", sum(g.omega * g.count for g in self.standard))):
+            if total > MAX_AMOUNT:
+                _fail(name, f"the total over all agents, {total:.7g}, is above {MAX_AMOUNT:.7g} "
+                      "(below 2^84 wei/wad, the contract's bound on a post's total)")
 
     # ------------------------------------------------------------------ sizes
     @property

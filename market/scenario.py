@@ -8,13 +8,18 @@ path as the file spells it (``producer[1].thetta: unknown key``).
 from __future__ import annotations
 
 import math
+import os
+import stat
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from market.errors import ScenarioError
 from market.model import (
+    MAX_T,
     DEFAULT_GAS_PRODUCER,
     DEFAULT_GAS_STANDARD,
     Economy,
@@ -36,12 +41,37 @@ _PRODUCER = {"name", "count", "theta", "c", "K", "rho", "alpha", "alpha0", "byte
              "utility", "sigma"}
 _SIMULATION = {"rounds", "seed", "strategy", "damping", "tolerance", "backend", "round_duration"}
 
+#: largest scenario file read (bytes): checked before reading
+MAX_FILE_BYTES = 1 << 20
+#: stack frames the TOML parser may use (about 3 per level of nested arrays or tables)
+_PARSE_DEPTH = 600
+#: longest group or scenario name (characters)
+MAX_NAME = 64
+#: longest description (characters)
+MAX_DESCRIPTION = 10_000
+#: most rounds of a simulation
+MAX_ROUNDS = 1_000_000
+#: largest random seed (seeds are 64-bit, >= 0)
+MAX_SEED = (1 << 64) - 1
+#: longest round (seconds): the contract's bound of 365 days
+MAX_ROUND_DURATION = 365 * 24 * 3600.0
+
+
+def _show(v: Any, limit: int = 60) -> str:
+    """``repr(v)`` cut to ``limit`` characters, for one-line messages."""
+    try:
+        text = repr(v)
+    except (RecursionError, ValueError):
+        text = f"<{type(v).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
             prefix = f"{where}." if where else ""
-            raise ScenarioError(f"{prefix}{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
+            raise ScenarioError(f"{prefix}{_show(key)[1:-1]}: unknown key "
+                                f"(allowed: {', '.join(sorted(allowed))})")
 
 
 def _path(where: str, key: str) -> str:
@@ -54,12 +84,20 @@ def _number(table: Mapping[str, Any], key: str, where: str, default: float | Non
         if default is not None or not required:
             return default  # type: ignore[return-value]
         raise ScenarioError(f"{_path(where, key)}: missing")
-    v = table[key]
+    return _float(table[key], _path(where, key))
+
+
+def _float(v: Any, name: str, what: str = "a number") -> float:
+    """A TOML number as a finite float (integers of any size included)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ScenarioError(f"{_path(where, key)}: expected a number, got {v!r}")
-    if not math.isfinite(float(v)):
-        raise ScenarioError(f"{_path(where, key)}: must be finite, got {v!r}")
-    return float(v)
+        raise ScenarioError(f"{name}: expected {what}, got {_show(v)}")
+    try:
+        x = float(v)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        raise ScenarioError(f"{name}: must be finite, got {_show(v)}")
+    return x
 
 
 def _int(table: Mapping[str, Any], key: str, where: str, default: int | None = None) -> int:
@@ -69,7 +107,7 @@ def _int(table: Mapping[str, Any], key: str, where: str, default: int | None = N
         raise ScenarioError(f"{_path(where, key)}: missing")
     v = table[key]
     if isinstance(v, bool) or not isinstance(v, int):
-        raise ScenarioError(f"{_path(where, key)}: expected an integer, got {v!r}")
+        raise ScenarioError(f"{_path(where, key)}: expected an integer, got {_show(v)}")
     return v
 
 
@@ -80,7 +118,16 @@ def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = N
         raise ScenarioError(f"{_path(where, key)}: missing")
     v = table[key]
     if not isinstance(v, str):
-        raise ScenarioError(f"{_path(where, key)}: expected a string, got {v!r}")
+        raise ScenarioError(f"{_path(where, key)}: expected a string, got {_show(v)}")
+    return v
+
+
+def _name(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    """A name: 1 to MAX_NAME printable characters."""
+    v = _str(table, key, where, default)
+    if not v or len(v) > MAX_NAME or not v.isprintable():
+        raise ScenarioError(f"{_path(where, key)}: must be 1 to {MAX_NAME} printable characters, "
+                            f"got {_show(v)}")
     return v
 
 
@@ -96,21 +143,16 @@ def _profile(table: Mapping[str, Any], key: str, where: str, T: int,
     if scalar_ok and not isinstance(v, list):
         return (_number(table, key, where),) * T
     if not isinstance(v, list):
-        raise ScenarioError(f"{f}: expected a list of {T} numbers, got {v!r}")
+        raise ScenarioError(f"{f}: expected a list of {T} numbers, got {_show(v)}")
     if len(v) != T:
         raise ScenarioError(f"{f}: has {len(v)} entries but T = {T}")
-    out = []
-    for t, x in enumerate(v):
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(float(x)):
-            raise ScenarioError(f"{f}[{t}]: expected a finite number, got {x!r}")
-        out.append(float(x))
-    return tuple(out)
+    return tuple(_float(x, f"{f}[{t}]", "a finite number") for t, x in enumerate(v))
 
 
 def _utility(table: Mapping[str, Any], where: str) -> Utility:
     kind = _str(table, "utility", where, "log")
     if kind not in ("log", "ces"):
-        raise ScenarioError(f"{where}.utility: unknown utility {kind!r} (known: log, ces)")
+        raise ScenarioError(f"{where}.utility: unknown utility {_show(kind)} (known: log, ces)")
     if kind == "log":
         if "sigma" in table:
             raise ScenarioError(f"{where}.sigma: only used with utility = \"ces\"")
@@ -128,8 +170,9 @@ def _tables(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
     """Build and validate an :class:`~market.model.Economy` from a parsed scenario document."""
     T = _int(doc, "T", "")
-    if T < 1:
-        raise ScenarioError(f"T: must be an integer >= 1, got {T}")
+    if not 1 <= T <= MAX_T:  # before any list of T entries is built
+        raise ScenarioError(f"T: must be an integer >= 1 and <= {MAX_T} (the contract's bound), "
+                            f"got {_show(T)}")
     ver = doc.get("verification", {})
     if not isinstance(ver, dict):
         raise ScenarioError("verification: expected a table")
@@ -152,7 +195,7 @@ def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
         where = f"standard[{i}]"
         _unknown(g, _STANDARD, where)
         standard.append(StandardGroup(
-            name=_str(g, "name", where), count=_int(g, "count", where, 1),
+            name=_name(g, "name", where), count=_int(g, "count", where, 1),
             omega=_number(g, "omega", where), alpha=_profile(g, "alpha", where, T),
             alpha0=_number(g, "alpha0", where, 0.0), bytecoins=_number(g, "bytecoins", where, 0.0),
             utility=_utility(g, where)))
@@ -163,25 +206,30 @@ def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
         K = _number(g, "K", where, required=False)
         rho = _number(g, "rho", where, required=False)
         producers.append(ProducerGroup(
-            name=_str(g, "name", where), count=_int(g, "count", where, 1),
+            name=_name(g, "name", where), count=_int(g, "count", where, 1),
             theta=_profile(g, "theta", where, T, scalar_ok=True), c=_number(g, "c", where),
             K=K, rho=rho, alpha=_profile(g, "alpha", where, T, default=(0.0,) * T),
             alpha0=_number(g, "alpha0", where, 0.0), bytecoins=_number(g, "bytecoins", where, 0.0),
             stock=_number(g, "stock", where, 0.0), utility=_utility(g, where)))
-    return Economy(T=T, standard=tuple(standard), producers=tuple(producers),
-                   verification=verification)
+    economy = Economy(T=T, standard=tuple(standard), producers=tuple(producers),
+                      verification=verification)
+    economy.check_chain_bounds()  # so that emg solve and emg simulate accept the same files
+    return economy
 
 
 #: the ``[simulation]`` fields' range checks: (test, message after "name: ")
 _SIMULATION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "rounds": (lambda v: v >= 1, "must be >= 1, got {v}"),
+    "rounds": (lambda v: 1 <= v <= MAX_ROUNDS, f"must be >= 1 and <= {MAX_ROUNDS}, got {{v}}"),
+    "seed": (lambda v: 0 <= v <= MAX_SEED, "must be in [0, 2^64 - 1], got {v}"),
     "damping": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1], got {v}"),
     "tolerance": (lambda v: v > 0.0, "must be > 0, got {v}"),
     "backend": (lambda v: v in ("eth-tester", "anvil") or v.startswith(("http://", "https://", "ws://", "wss://"))
                 or (v.endswith(".ipc") and len(v) > 4),
                 "expected \"eth-tester\", \"anvil\" (a managed node), an http(s):// or ws(s):// "
                 "JSON-RPC URL or an .ipc path, got {v!r}"),
-    "round_duration": (lambda v: v > 0.0, "must be > 0, got {v}"),
+    "round_duration": (lambda v: 0.0 < v <= MAX_ROUND_DURATION,
+                       "must be in (0, 31536000] seconds (365 days, the contract's bound), "
+                       "got {v}"),
 }
 
 
@@ -200,7 +248,7 @@ def check_simulation_value(key: str, value: int | float | str, name: str) -> Non
         raise ScenarioError(f"{name}: must be finite, got {value!r}")
     check = _SIMULATION_CHECKS.get(key)
     if check is not None and not check[0](value):
-        raise ScenarioError(f"{name}: {check[1].format(v=value)}")
+        raise ScenarioError(f"{name}: {check[1].format(v=_show(value))}")
 
 
 def simulation_from_dict(table: Mapping[str, Any]) -> SimulationSettings:
@@ -223,7 +271,9 @@ def simulation_from_dict(table: Mapping[str, Any]) -> SimulationSettings:
     check_simulation_value("backend", backend, f"{w}.backend")
     round_duration = _number(table, "round_duration", w, d.round_duration)
     check_simulation_value("round_duration", round_duration, f"{w}.round_duration")
-    return SimulationSettings(rounds=rounds, seed=_int(table, "seed", w, d.seed),
+    seed = _int(table, "seed", w, d.seed)
+    check_simulation_value("seed", seed, f"{w}.seed")
+    return SimulationSettings(rounds=rounds, seed=seed,
                               strategy=strategy,
                               damping=damping, tolerance=tolerance, backend=backend,
                               round_duration=round_duration)
@@ -232,11 +282,92 @@ def simulation_from_dict(table: Mapping[str, Any]) -> SimulationSettings:
 def scenario_from_dict(doc: Mapping[str, Any], path: str | None = None) -> Scenario:
     """Validate a parsed scenario document (see :func:`load_scenario`)."""
     _unknown(doc, _TOP, "")
-    return Scenario(name=_str(doc, "name", "", Path(path).stem if path else "scenario"),
-                    description=_str(doc, "description", "", ""),
+    description = _str(doc, "description", "", "")
+    if len(description) > MAX_DESCRIPTION:
+        raise ScenarioError(f"description: must be at most {MAX_DESCRIPTION:,} characters, "
+                            f"got {len(description):,}")
+    default_name = (Path(path).stem if path else "scenario")[:MAX_NAME] or "scenario"
+    return Scenario(name=_name(doc, "name", "", default_name),
+                    description=description,
                     economy=economy_from_dict(doc),
                     simulation=simulation_from_dict(doc.get("simulation", {})),
                     path=path)
+
+
+def read_scenario_text(path: str | Path) -> str:
+    """The text of a scenario file, read safely.
+
+    Only a regular file is read (not a folder, FIFO or device), opened without
+    blocking, its size checked before reading (at most :data:`MAX_FILE_BYTES`),
+    and decoded as UTF-8.
+
+    Raises
+    ------
+    ScenarioError
+        ``"{path}: ..."`` naming what is wrong with the file.
+    """
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise ScenarioError(f"{p}: no such scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read the scenario file: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ScenarioError(f"{p}: is a folder, not a scenario file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(f"{p}: not a regular file (a FIFO, device or socket is not read)")
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read the scenario file: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)  # what was opened, not what was named a moment ago
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(f"{p}: not a regular file (a FIFO, device or socket is not read)")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{p}: the file has {st.st_size:,} bytes, a scenario may have "
+                                f"at most {MAX_FILE_BYTES:,}")
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read the scenario file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{p}: the file grew while read beyond {MAX_FILE_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+
+
+def parse_scenario_text(text: str, name: str) -> dict[str, Any]:
+    """Parse TOML text; any parse failure is one :class:`ScenarioError` line."""
+    # web3's dependencies raise the recursion limit to 100,000 when imported: parse under
+    # a limit of our own, so deep nesting fails fast here whatever was imported before
+    old_limit = sys.getrecursionlimit()
+    depth = 0
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    sys.setrecursionlimit(min(old_limit, depth + _PARSE_DEPTH))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{name}: not valid TOML: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ScenarioError(f"{name}: not valid TOML: {_show(str(exc), 120)[1:-1]}") from None
+    finally:
+        sys.setrecursionlimit(old_limit)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -245,14 +376,12 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     ScenarioError
-        The file is missing, is not TOML, or a field is invalid (the message names it).
+        The file is missing, not a regular file, too large, not UTF-8, is not
+        TOML, or a field is invalid (the message names it).
     """
-    p = Path(path)
+    text = read_scenario_text(path)
+    doc = parse_scenario_text(text, str(Path(path)))
     try:
-        with p.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError(f"{p}: no such scenario file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{p}: not valid TOML: {exc}") from None
-    return scenario_from_dict(doc, str(p))
+        return scenario_from_dict(doc, str(Path(path)))
+    except RecursionError:
+        raise ScenarioError(f"{Path(path)}: a value is nested too deeply") from None

@@ -26,6 +26,26 @@ from .config import MarketConfig
 from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled, pack_values
 
 
+#: Gas limits per function as ``(fixed, per post)``: limit = fixed + per post · (T + 1),
+#: capped at the block gas limit. Fitted so that each covers 1.25 × the worst gas measured
+#: + 100,000 at T = 1, 24, 100, 233, 350 and 700 (the gas economy of agents.chain.gas: a
+#: c = 0.8 producer's order settling its previous one; close; claim; registration and
+#: deployment); docs/chain.md, "Gas limits". tests/chain/test_gas_limits.py checks it.
+GAS_MODEL: dict[str, tuple[int, int]] = {
+    "order": (200_000, 9_000),
+    "claim": (160_000, 1_000),
+    "close": (250_000, 17_000),
+    "registerProducer": (350_000, 9_200),
+    "deploy Market": (5_800_000, 19_000),
+}
+
+
+def gas_limit(function: str, T: int, block_gas_limit: int) -> int:
+    """The gas limit for ``function`` at ``T`` periods: :data:`GAS_MODEL`, at most the block's."""
+    fixed, per_post = GAS_MODEL[function]
+    return min(block_gas_limit, fixed + per_post * (T + 1))
+
+
 @dataclass(frozen=True)
 class OrderResult:
     """An order's receipt (``receipt.gas_used`` is its verification gas), round, input and
@@ -102,7 +122,14 @@ class MarketClient:
                     self._fns[name + item["name"]] = (sel, types, [o["type"] for o in item["outputs"]])
         self._order_sel, self._order_types, _ = self._fns["order"]
         self._prev: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-        self.order_gas = 400_000 + 60_000 * (self.T + 1)
+        #: the block gas limit: no transaction asks for more
+        self.block_gas_limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
+        self.order_gas = self.gas_limit("order")
+
+    def gas_limit(self, function: str) -> int:
+        """The gas limit this client gives ``function`` at its T: measured use with a margin,
+        never above the block gas limit (see :data:`GAS_MODEL`)."""
+        return gas_limit(function, self.T, self.block_gas_limit)
 
     # -------------------------------------------------------------- encoding
 
@@ -161,15 +188,22 @@ class MarketClient:
                 return e.bids, e.offers
         raise ChainError(f"no OrderPlaced log for {account.address} in round {state.last_round}")
 
-    def encode_order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> bytes:
-        """Calldata of ``account``'s order, carrying its previous order for settlement."""
+    def encode_order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = (),
+                     round: int | None = None) -> bytes:
+        """Calldata of ``account``'s order for round ``round`` (None: the open round, read now),
+        carrying its previous order for settlement."""
+        if round is None:
+            round = self.current_round().round
+        if isinstance(round, bool) or not isinstance(round, int) or round < 0:
+            raise ChainError(f"round: expected a round number (int >= 0), got {round!r}")
         pb, po = self.previous(account)
         return self._order_sel + abi_encode(self._order_types, [
-            pack_values(pb, "previous bids"), pack_values(po, "previous offers"),
+            round, pack_values(pb, "previous bids"), pack_values(po, "previous offers"),
             pack_values(bids, "bids"), pack_values(offers, "offers")])
 
-    def order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = ()) -> OrderResult:
-        """Place ``account``'s order for the open round (and settle its previous one).
+    def order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = (),
+              round: int | None = None) -> OrderResult:
+        """Place ``account``'s order for round ``round`` (and settle its previous one).
 
         Parameters
         ----------
@@ -178,16 +212,24 @@ class MarketClient:
         offers : sequence of int
             Producer: T + 1 offers [0, q^1, ..., q^T] in wad. Standard agent: empty
             (its endowment ω is offered on post 0 by the contract: sell-all).
+        round : int or None
+            The round the order is meant for; the contract rejects it
+            (``WrongRound(expectedRound, openRound)``) if another round is open
+            when it is mined. None: the round open now (one ``currentRound`` view).
         """
-        return self.order_many([(account, bids, offers)])[0]
+        return self.order_many([(account, bids, offers)], round=round)[0]
 
-    def order_many(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]]) -> list[OrderResult]:
-        """Several orders (one round's), all signed first, then sent in order.
+    def order_many(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],
+                   round: int | None = None) -> list[OrderResult]:
+        """Several orders of one round (``round``: as in :meth:`order`), all signed first,
+        then sent in order.
 
         If one reverts, the orders before it stand (the client remembers them)
         and :class:`Reverted` is raised with ``completed`` = their results.
         """
-        txs = [(a, self.market_address, self.encode_order(a, b, o), self.order_gas) for a, b, o in orders]
+        if round is None:
+            round = self.current_round().round
+        txs = [(a, self.market_address, self.encode_order(a, b, o, round), self.order_gas) for a, b, o in orders]
         try:
             receipts = self.chain.send_many(txs)
         except ChainError as exc:
@@ -198,16 +240,18 @@ class MarketClient:
             raise err from None
         return [self._order_result(a, b, o, r) for (a, b, o), r in zip(orders, receipts)]
 
-    def order_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]]
-                  ) -> list["OrderResult | ChainError"]:
+    def order_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],
+                  round: int | None = None) -> list["OrderResult | ChainError"]:
         """One round's orders, all signed, then sent together (:meth:`Chain.send_all`): on a
         node, without waiting for each receipt before the next send.
 
         Each item is the order's :class:`OrderResult`, or its error: :class:`Reverted`
         (by name, receipt attached) or the :class:`ChainError` of a refused
-        transaction. A failed order does not stop the ones after it.
+        transaction. A failed order does not stop the ones after it. ``round``: as in :meth:`order`.
         """
-        txs = [(a, self.market_address, self.encode_order(a, b, o), self.order_gas) for a, b, o in orders]
+        if round is None and orders:
+            round = self.current_round().round
+        txs = [(a, self.market_address, self.encode_order(a, b, o, round), self.order_gas) for a, b, o in orders]
         out: list[OrderResult | ChainError] = []
         for (a, b, o), r in zip(orders, self.chain.send_all(txs)):
             if isinstance(r, Reverted):
@@ -234,7 +278,7 @@ class MarketClient:
 
     def close(self, sender: Account | None = None) -> CloseResult:
         """Close the open round (at its deadline, or once all agents ordered)."""
-        receipt = self.transact(sender or self.chain.keeper, "close", [], gas=2_000_000 + 120_000 * (self.T + 1))
+        receipt = self.transact(sender or self.chain.keeper, "close", [], gas=self.gas_limit("close"))
         for e in self._decode(receipt):
             if isinstance(e, RoundClosed):
                 return CloseResult(receipt, e)
@@ -243,7 +287,7 @@ class MarketClient:
     def claim(self, account: Account) -> Settled:
         """Settle ``account``'s last order (its round must be closed)."""
         pb, po = self.previous(account)
-        receipt = self.transact(account, "claim", [pack_values(pb), pack_values(po)], gas=self.order_gas)
+        receipt = self.transact(account, "claim", [pack_values(pb), pack_values(po)], gas=self.gas_limit("claim"))
         self._prev.pop(account.address, None)
         for e in self._decode(receipt):
             if isinstance(e, Settled):

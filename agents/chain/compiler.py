@@ -63,6 +63,7 @@ CONTRACTS: tuple[tuple[str, str], ...] = (
 #: Contracts the tests deploy on top of :data:`CONTRACTS` (never shipped).
 TEST_CONTRACTS: tuple[tuple[str, str], ...] = (
     (f"{TEST_DIR}/FixedPointHarness.sol", "FixedPointHarness"),
+    (f"{TEST_DIR}/MarketHarness.sol", "MarketHarness"),
 )
 #: EIP-170 runtime code size limit, bytes.
 MAX_RUNTIME_SIZE = 24_576

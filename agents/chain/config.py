@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from .errors import ChainError
 from .fixedpoint import MAX_AMOUNT
 
+#: The contract's bound on the number of producers (its producer index is 16 bits).
+MAX_PRODUCERS = 65_535
+#: The last round the contract's 32-bit round counter opens (2^32 - 2).
+MAX_ROUND = 2**32 - 2
+
 @dataclass(frozen=True)
 class StandardSpec:
     """A standard agent: ω (wad) sold whole on post 0 with every order; m (wei)."""
@@ -67,6 +72,9 @@ class MarketConfig:
             raise ChainError(f"MarketConfig.round_duration must be > 0, got {self.round_duration}")
         if not self.standard and not self.producers:
             raise ChainError("MarketConfig: no agents")
+        if len(self.producers) > MAX_PRODUCERS:
+            raise ChainError(f"MarketConfig.producers: at most {MAX_PRODUCERS} (a 16-bit index), "
+                             f"got {len(self.producers)}")
         seen: set[str] = set()
         for i, s in enumerate(self.standard):
             if not 0 < s.omega <= MAX_AMOUNT:

@@ -11,7 +11,7 @@ accounts, not through a cross-contract ERC-20 call (docs/chain.md).
 from __future__ import annotations
 
 from .backend import Chain
-from .client import MarketClient
+from .client import MarketClient, gas_limit
 from .compiler import load_artifacts
 from .config import MarketConfig
 
@@ -47,6 +47,7 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
     config.validate()
     art = load_artifacts()
     keeper = chain.keeper
+    block_gas = int(chain.w3.eth.get_block("latest")["gasLimit"])
     supply = sum(s.bytecoins for s in config.standard) + sum(p.bytecoins for p in config.producers)
     nonce = chain.nonce(keeper)
     market_address = create_address(keeper.address, nonce + 1)
@@ -55,9 +56,10 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
                art["Bytecoin"].bytecode + encode(["address[]", "uint256[]"], [[market_address], [supply]]),
                gas=3_000_000)
     chain.send(keeper, None,
-               art["Market"].bytecode + encode(["address", "uint256", "uint256"],
-                                               [token_address, config.T, config.round_duration]),
-               gas=min(29_000_000, 6_000_000 + 23_000 * (config.T + 2)))
+               art["Market"].bytecode + encode(["address", "uint256", "uint256", "uint256"],
+                                               [token_address, config.T, config.round_duration,
+                                                len(config.producers)]),
+               gas=gas_limit("deploy Market", config.T, block_gas))
     client = MarketClient(chain, config, market_address, token_address, art)
     for i in range(0, len(config.standard), REGISTER_BATCH):
         batch = config.standard[i:i + REGISTER_BATCH]
@@ -67,7 +69,7 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
     for p in config.producers:
         client.transact(keeper, "registerProducer",
                         [p.address, p.bytecoins, p.stock, p.c, p.capacity or 0, p.rho, list(p.theta)],
-                        gas=1_000_000 + 30_000 * config.T)
+                        gas=gas_limit("registerProducer", config.T, block_gas))
     # the agents were registered just now: none has an order to settle yet
     client.mark_fresh([s.address for s in config.standard] + [p.address for p in config.producers])
     if start:

@@ -159,13 +159,23 @@ def pow_wad(x: int, y: int) -> int:
     return exp36(_sdiv(ln36(x) * y, WAD))
 
 
+def pow_wad_up(x: int, y: int) -> int:
+    """``pow_wad(x, y)`` rounded up past the exact power (FixedPoint.powWadUp):
+    ``+ floor(r/1e16) + 2`` (1e-16 relative covers the floors of the power and of the
+    exponent ``1e36 // c``; see the contract's comment). Below ``2^250`` only."""
+    r = pow_wad(x, y)
+    if r < 1 << 250:
+        r += r // 10**16 + 2
+    return r
+
+
 def inverse_c(c: int) -> int:
     """``1/c`` in wad, floor, as stored at registration (``1e36 // c``)."""
     return (WAD * WAD) // c
 
 
 def phi(q: int, theta: int, c: int) -> int:
-    """Input of the good for an offer ``q`` (wad): ``(ceil(q·1e18/θ))^(1/c)`` (Market._phi).
+    """Input of the good for an offer ``q`` (wad): ``(ceil(q·1e18/θ))^(1/c)`` rounded up (Market._phi).
 
     Raises
     ------
@@ -175,7 +185,7 @@ def phi(q: int, theta: int, c: int) -> int:
     x = mul_div_up(q, WAD, theta)
     if c == WAD:
         return x
-    y = pow_wad(x, inverse_c(c))
+    y = pow_wad_up(x, inverse_c(c))  # rounded up: never below the exact (q/θ)^{1/c}
     if y > MAX_AMOUNT:
         raise FixedPointError(f"input {y} above the contract's bound")
     return y

@@ -87,14 +87,17 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasR
     steady_p: list[int] = []
     for r in range(3):
         for i, a in enumerate(acc[:standard]):
-            res = market.order(a, _bids(T, 90 * WAD, i + r))
+            res = market.order(a, _bids(T, 90 * WAD, i + r), round=r)
             report.add("order (standard, first)" if r == 0 else "order (standard, settles previous)", res.receipt.gas_used)
             if r > 0:
                 steady_s.append(res.receipt.gas_used)
         for j, a in enumerate(acc[standard:standard + producers]):
             # offers of 20 + j kWh per period: input Σ (q/θ^t)^{1/c} stays well inside the stock
+            # (above T = 100 scaled by 100/T, so that it still does up to T = 700)
             offers = [0] + [(20 + j) * WAD + t * WAD // 7 for t in range(T)]
-            res = market.order(a, _bids(T, 90 * WAD, 10 + j + r), offers)
+            if T > 100:
+                offers = [q * 100 // T for q in offers]
+            res = market.order(a, _bids(T, 90 * WAD, 10 + j + r), offers, round=r)
             report.add("order (producer, first)" if r == 0 else "order (producer, settles previous)", res.receipt.gas_used)
             if r > 0:
                 steady_p.append(res.receipt.gas_used)

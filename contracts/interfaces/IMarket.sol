@@ -51,8 +51,17 @@ interface IMarket {
     error AlreadyStarted();
     /// @notice `agent` is registered already.
     error AlreadyRegistered(address agent);
-    /// @notice At `start`, the market holds `held` bytecoins but credited the agents `credited`.
+    /// @notice At `start`, the market holds `held` bytecoins, less than the `credited` to the agents.
     error Underfunded(uint256 held, uint256 credited);
+    /// @notice The token's supply (at `start`), or the market's holdings (at a `deposit`),
+    /// `amount` wei, is above 2^84 − 1: the bound every balance and total relies on.
+    error SupplyTooLarge(uint256 amount);
+    /// @notice The number of producers fixed at deployment must be in 0..65,535 (a 16-bit index).
+    error InvalidProducerCount(uint256 producers);
+    /// @notice The market registers at most `maxProducers` producers (fixed at deployment).
+    error TooManyProducers(uint256 maxProducers);
+    /// @notice Round `round` is the last the 32-bit round counter allows (2^32 − 2): it cannot close.
+    error RoundLimit(uint256 round);
     /// @notice The number of periods T must be in 1..700.
     error InvalidPeriods(uint256 periods);
     /// @notice The round duration must be in 1 s..365 days.
@@ -81,13 +90,17 @@ interface IMarket {
     error BadLength(string field, uint256 length, uint256 expected);
     /// @notice Round `round` closed to orders at `deadline` (now `timestamp`).
     error LateOrder(uint256 round, uint256 deadline, uint256 timestamp);
+    /// @notice The order was meant for round `expectedRound`, but round `openRound` is open
+    /// (a transaction signed for a round that closed before it was mined, or too early).
+    error WrongRound(uint256 expectedRound, uint256 openRound);
     /// @notice `agent` has ordered in round `round` already.
     error AlreadyOrdered(address agent, uint256 round);
     /// @notice `agent` has `balance` wei, less than the `needed` amount.
     error InsufficientBalance(address agent, uint256 balance, uint256 needed);
     /// @notice A producer offers nothing on post 0 (the good): its offer there was `offer`.
     error OfferOnGood(address agent, uint256 offer);
-    /// @notice `agent`'s offer on `post` is above `capacity` (its K, or 2^84 − 1 without one).
+    /// @notice `agent`'s offer on `post` is above `capacity`: the smaller of its K and
+    /// `offerCap` = (2^84 − 1)/maxProducers (the cap alone without a K).
     error CapacityExceeded(address agent, uint256 post, uint256 offer, uint256 capacity);
     /// @notice `agent`'s offers need `required` wad of the good; it holds `stock`.
     error InsufficientInput(address agent, uint256 required, uint256 stock);
@@ -95,7 +108,8 @@ interface IMarket {
     error AmountOverflow(uint256 post, uint256 amount);
     /// @notice Deposits and withdrawals must be nonzero.
     error ZeroAmount();
-    /// @notice The re-sent previous order does not match `agent`'s commitment (or there is none).
+    /// @notice The re-sent previous order does not match `agent`'s commitment (or there is none),
+    /// or a re-sent bid (offer) exceeds its post's B^t (Q^t) in the settled round.
     error BadPrevious(address agent);
     /// @notice `agent` has no unsettled order.
     error NothingToClaim(address agent);

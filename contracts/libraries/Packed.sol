@@ -40,6 +40,16 @@ library Packed {
         }
     }
 
+    /// @notice Set word i (32 bytes) of a byte array in memory.
+    /// @param data the array
+    /// @param i the word's index, below length / 32 (not checked)
+    /// @param w the word
+    function setWordAt(bytes memory data, uint256 i, uint256 w) internal pure {
+        assembly ("memory-safe") {
+            mstore(add(add(data, 32), mul(i, 32)), w)
+        }
+    }
+
     /// @notice The commitment to an order: keccak256(a ‖ b) of its two packed arrays
     /// (= keccak256(abi.encodePacked(a, b))), low 160 bits. Hashed straight from
     /// calldata, through unallocated memory past the free memory pointer.

@@ -16,6 +16,10 @@ contract FixedPointHarness {
         gasUsed = g - gasleft();
     }
 
+    function powWadUp(uint256 x, uint256 y) external pure returns (uint256) {
+        return FixedPoint.powWadUp(x, y);
+    }
+
     function ln36(uint256 x) external pure returns (int256) {
         return FixedPoint.ln36(x);
     }

@@ -264,6 +264,29 @@ def test_late_and_second_orders_are_rejected(chain, fresh_market):  # type: igno
         m.order(b, std_bids(2))
 
 
+def test_an_order_binds_to_its_round(chain, fresh_market):  # type: ignore[no-untyped-def]
+    """A transaction signed for round 0 and mined after round 0 closed does not
+    execute in round 1 with round 0's bids: WrongRound(meant, open), nothing moves."""
+    from agents.chain.backend import Reverted
+    from agents.chain.errors import ChainError
+
+    m = fresh_market
+    a, b = chain.accounts[0], chain.accounts[1]
+    stale = m.encode_order(a, std_bids(0), round=0)  # signed for round 0 ...
+    with reverts("WrongRound", 1, 0):  # ... and one meant for a round not yet open
+        m.order(b, std_bids(1), round=1)
+    chain.travel_to(m.current_round().deadline)
+    m.close()
+    before = m.agent(a.address)
+    with pytest.raises(Reverted) as info:  # ... mined in round 1
+        m.chain.send(a, m.market_address, stale, m.order_gas)
+    assert m.codec.decode_error(info.value.data) == ("WrongRound", (0, 1))
+    assert m.agent(a.address) == before and m.current_round().orders == 0
+    assert m.order(a, std_bids(0), round=1).round == 1  # the round it means
+    with pytest.raises(ChainError, match="round: expected a round number"):
+        m.encode_order(b, std_bids(1), round=-1)
+
+
 # ------------------------------------------------------------------ rejected orders
 
 
@@ -306,7 +329,7 @@ def test_overflowing_amounts_and_bad_lengths_are_rejected(chain, fresh_market): 
 def test_unknown_agents_are_rejected(chain, fresh_market):  # type: ignore[no-untyped-def]
     m = fresh_market
     x = chain.accounts[N]
-    for name, args in (("order", [b"", b"", pack_values([0] * 4), b""]), ("claim", [b"", b""]), ("deposit", [1]),
+    for name, args in (("order", [0, b"", b"", pack_values([0] * 4), b""]), ("claim", [b"", b""]), ("deposit", [1]),
                        ("withdraw", [1])):
         with reverts("UnknownAgent", x.address):
             m.transact(x, name, args)
@@ -316,14 +339,14 @@ def test_a_wrong_previous_order_is_rejected(chain, fresh_market):  # type: ignor
     m = fresh_market
     a = chain.accounts[0]
     with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [pack_values([1, 0, 0, 0]), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
+        m.transact(a, "order", [0, pack_values([1, 0, 0, 0]), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
     m.order(a, std_bids(0))
     chain.travel_to(m.current_round().deadline)
     m.close()
     forged = std_bids(0)
     forged[0] -= 1
     with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [pack_values(forged), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
+        m.transact(a, "order", [1, pack_values(forged), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
     with reverts("BadPrevious", a.address):
         m.transact(a, "claim", [pack_values(forged), b""], gas=m.order_gas)
     assert m.order(a, std_bids(0)).settlement is not None  # the true one settles
@@ -431,11 +454,13 @@ def test_constructor_rejects_bad_parameters(chain, snapshot, artifacts):  # type
     from agents.chain.events import AbiCodec
 
     codec = AbiCodec(artifacts["Market"].abi)
-    for periods, duration, error, value in ((0, 60, "InvalidPeriods", 0), (701, 60, "InvalidPeriods", 701),
-                                            (3, 0, "InvalidRoundDuration", 0)):
+    for periods, duration, producers, error, value in (
+            (0, 60, 1, "InvalidPeriods", 0), (701, 60, 1, "InvalidPeriods", 701),
+            (3, 0, 1, "InvalidRoundDuration", 0), (3, 60, 65_536, "InvalidProducerCount", 65_536)):
         with pytest.raises(Reverted) as info:
             chain.send(chain.keeper, None, artifacts["Market"].bytecode + encode(
-                ["address", "uint256", "uint256"], [chain.keeper.address, periods, duration]), gas=8_000_000)
+                ["address", "uint256", "uint256", "uint256"], [chain.keeper.address, periods, duration, producers]),
+                gas=8_000_000)
         assert codec.decode_error(info.value.data) == (error, (value,))
 
 
@@ -469,10 +494,12 @@ def test_order_many_keeps_the_orders_before_a_revert(chain, fresh_market):  # ty
     assert [r.receipt.status for r in results] == [True, True] and m.current_round().orders == 3
 
 
-def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: ignore[no-untyped-def]
-    """Q^t may not pass the bound: the first order fills a post to half of it, the second
-    would overflow it (slot 0: posts 1–3; post 4 sits alone in the partly filled slot 1);
-    a capacity violation in the same slot is reported first, post by post."""
+def test_offers_cannot_overflow_a_total(chain, snapshot):  # type: ignore[no-untyped-def]
+    """Q^t cannot pass the bound: each of the P producers' offers is capped at
+    (2^84 - 1)/P (offerCap), so both filling the same posts to the cap still fit; an offer
+    above the cap is a capacity violation, reported post by post (slot 0: posts 1–3; post
+    4 sits alone in the partly filled slot 1). The totals' own overflow check
+    (AmountOverflow on a total) stays as a defence but is unreachable."""
     from agents.chain.config import MarketConfig, ProducerSpec
     from agents.chain.deploy import deploy_market
 
@@ -483,17 +510,17 @@ def test_offers_overflowing_a_total_are_rejected(chain, snapshot):  # type: igno
                       for j in range(2))
     m = deploy_market(chain, MarketConfig(4, 3600, base.standard, producers))
     p0, p1 = acc[N_STANDARD], acc[N_STANDARD + 1]
-    half = fx.MAX_AMOUNT // 2 + 1
-    m.order(p0, [0] * 5, [0, 0, half, 0, half])
-    with reverts("CapacityExceeded", p1.address, 3, fx.MAX_AMOUNT + 1, fx.MAX_AMOUNT):
-        m.order(p1, [0] * 5, [0, 0, half, fx.MAX_AMOUNT + 1, 0])
-    with reverts("AmountOverflow", 2, half):
-        m.order(p1, [0] * 5, [0, 1, half, 5, 0])
-    with reverts("AmountOverflow", 4, half):
-        m.order(p1, [0] * 5, [0, 1, 2, 3, half])
-    assert m.current_round().Q == (0, 0, half, 0, half)  # the rejected orders left no trace
-    m.order(p1, [0] * 5, [0, 1, 2, 3, half - 2])  # the stored Q^4 + 1 reaches the bound, no further
-    assert m.current_round().Q == (0, 1, half + 2, 3, 2 * half - 2)
+    cap = fx.MAX_AMOUNT // 2
+    with reverts("CapacityExceeded", p0.address, 2, cap + 1, cap):
+        m.order(p0, [0] * 5, [0, 0, cap + 1, 0, cap])
+    m.order(p0, [0] * 5, [0, 0, cap, 0, cap])
+    with reverts("CapacityExceeded", p1.address, 3, fx.MAX_AMOUNT + 1, cap):
+        m.order(p1, [0] * 5, [0, 0, cap, fx.MAX_AMOUNT + 1, 0])
+    with reverts("CapacityExceeded", p1.address, 4, cap + 1, cap):
+        m.order(p1, [0] * 5, [0, 1, 2, 3, cap + 1])
+    assert m.current_round().Q == (0, 0, cap, 0, cap)  # the rejected orders left no trace
+    m.order(p1, [0] * 5, [0, 1, cap, 3, cap])  # both at the cap: the totals fit
+    assert m.current_round().Q == (0, 1, 2 * cap, 3, 2 * cap) and 2 * cap <= fx.MAX_AMOUNT
 
 
 def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-def]
@@ -513,7 +540,7 @@ def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-d
     with reverts("AmountOverflow", 3, (1 << 88) - 1):
         m.order(a, [0, 0, 0, (1 << 88) - 1])
     with reverts("BadLength", "bids", 3, 4):
-        m.transact(a, "order", [b"", b"", pack_values(std_bids(0))[:-1], b""], gas=m.order_gas)
+        m.transact(a, "order", [0, b"", b"", pack_values(std_bids(0))[:-1], b""], gas=m.order_gas)
     res = m.order(a, std_bids(0))
     (ev,) = [e for e in m.events(res.receipt.block_number) if type(e).__name__ == "OrderPlaced"]
     assert ev.bids == tuple(std_bids(0)) and ev.offers == ()

@@ -155,3 +155,34 @@ def test_settlement_rounds_for_the_market_within_one_wei_of_the_float_model(bids
     for i, s in enumerate(out):
         assert abs(s.revenue - fl.revenue[i] * WAD) <= 4 + 1e-12 * s.revenue
         assert s.refund == sum(bids[i][t] for t in range(4) if not (B[t] > 0 and Q[t] > 0))
+
+
+# the whole range the market passes to the power: x = ceil(q·1e18/θ) in [1, 2^84·1e18), c in [0.1, 100]
+x_all = st.floats(min_value=-18.0, max_value=43.2).map(lambda e: max(1, min(int(10 ** (18 + e)), (1 << 84) * WAD - 1)))
+c_all = st.floats(min_value=-1.0, max_value=2.0).map(lambda e: max(WAD // 10, min(int(10 ** (18 + e)), 100 * WAD)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(x=x_all, c=c_all)
+def test_pow_up_is_the_contracts_and_never_below_the_exact_power(harness, x, c):  # type: ignore[no-untyped-def]
+    """The charged input (q/θ)^{1/c} rounds against the producer: pow_wad_up with the
+    floored exponent 1e36 // c is never below the exact x^(1/c) (60 digits; exponent
+    exactly 1/c), and exceeds it by at most 1e-16 relative + 3 wei; bit for bit the contract's."""
+    y = fx.inverse_c(c)
+    got = fx.pow_wad_up(x, y)
+    assert harness("powWadUp(uint256,uint256)", ["uint256", "uint256"], [x, y], "uint256") == got
+    exact = (Decimal(x) / WAD) ** (Decimal(WAD) / Decimal(c)) * WAD
+    if exact > Decimal(2) ** 200:
+        return  # far above the market's bound (AmountOverflow): only the harness equality matters
+    assert Decimal(got) >= exact, (x, c, got, exact)
+    assert Decimal(got) - exact <= 3 + Decimal("2e-16") * exact
+
+
+def test_phi_rounds_against_the_producer_at_the_edges():  # type: ignore[no-untyped-def]
+    """Sub-wei and extreme inputs: a zero-stock producer is never paid for an offer whose
+    exact input is positive (phi ≥ 1 wei whenever q > 0)."""
+    for q, theta, c in ((1, 10**30, WAD // 10), (1, (1 << 84) - 1, WAD // 10), (10**6, WAD, 100 * WAD),
+                        ((1 << 84) - 1, 1, 100 * WAD), (WAD, WAD, 3 * WAD), (5, 7, 7 * WAD // 10)):
+        got = fx.phi(q, theta, c)
+        exact = (Decimal(q) / Decimal(theta)) ** (Decimal(WAD) / Decimal(c)) * WAD
+        assert got >= 1 and Decimal(got) >= exact, (q, theta, c, got, exact)

@@ -101,6 +101,18 @@ def world(request):  # type: ignore[no-untyped-def]
     return World(chain, market, chain.snapshot(), config, supply, chain.block_number())
 
 
+def _exact_input(offers, theta, c, rho):  # type: ignore[no-untyped-def]
+    """Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t, exactly (60 digits), in wad."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        th = list(theta) * (len(offers) - 1) if len(theta) == 1 else list(theta)
+        total = sum(((Decimal(q) / Decimal(th[t - 1])) ** (Decimal(WAD) / Decimal(c)) * WAD
+                     for t, q in enumerate(offers) if t > 0 and q > 0), Decimal(0))
+        return total + Decimal(rho) * max(offers) / WAD
+
+
 class MarketMachine(RuleBasedStateMachine):
     world: World
 
@@ -213,6 +225,8 @@ class MarketMachine(RuleBasedStateMachine):
             cap_error = a.capacity is not None and any(q > a.capacity for q in offers)
             if not cap_error:
                 need = fx.required_input(offers, a.theta, a.c, a.rho)
+                # rounding against the producer: never below the exact input (60 digits)
+                assert need >= _exact_input(offers, a.theta, a.c, a.rho), (offers, need)
         if now >= self.deadline:
             expect = "LateOrder"
         elif a.address in self.ordered:
@@ -225,7 +239,8 @@ class MarketMachine(RuleBasedStateMachine):
             expect = "InsufficientInput"
         else:
             expect = None
-        res = self._send(lambda: w.market.order(acct, list(bids), list(offers)), expect, "order")
+        res = self._send(lambda: w.market.order(acct, list(bids), list(offers), round=self.round), expect,
+                         "order")
         if res is None:
             return
         assert res.round == self.round and res.input == need
@@ -239,6 +254,20 @@ class MarketMachine(RuleBasedStateMachine):
         a.pending = (self.round, bids, offers)
         self.ordered.add(a.address)
         self.open.append((a, bids, offers))
+
+    @rule(i=st.integers(0, 5), ahead=st.booleans())
+    def order_for_another_round(self, i, ahead):  # type: ignore[no-untyped-def]
+        """An order meant for another round (a stale transaction, or one too early)
+        is rejected whatever it carries; nothing moves (the invariants check it)."""
+        STEPS["count"] += 1
+        w, a = self.world, self.agents[i]
+        if not ahead and self.round == 0:
+            ahead = True
+        meant = self.round + 1 if ahead else self.round - 1
+        expect = "LateOrder" if self._now() >= self.deadline else "WrongRound"
+        bids = [0] * (T + 1)
+        offers = [0] * (T + 1) if a.kind == "producer" else []
+        self._send(lambda: w.market.order(self.accounts[a.address], bids, offers, round=meant), expect)
 
     @rule(early=st.booleans())
     def close(self, early):  # type: ignore[no-untyped-def]
@@ -330,7 +359,8 @@ class MarketMachine(RuleBasedStateMachine):
             forged[0] += 1
             acct = self.accounts[a.address]
             self._send(lambda: w.market.transact(
-                acct, "order", [pack_values(forged), pack_values(offers), pack_values(bids), pack_values(offers)],
+                acct, "order", [self.round, pack_values(forged), pack_values(offers), pack_values(bids),
+                                pack_values(offers)],
                 gas=w.market.order_gas),
                 "BadPrevious")
 
