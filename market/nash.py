@@ -31,7 +31,7 @@ from market.profile import evaluate_profile
 from market.results import Equilibrium
 from market.shares import ces_share, post_share, post_share_checked
 
-__all__ = ["solve_nash", "NashSystem", "Responses"]
+__all__ = ["solve_nash", "NashSystem", "Responses", "no_equilibrium_reason"]
 
 #: The aggregate system counts as solved when its largest residual is at most this.
 _TOL = 1e-12
@@ -824,6 +824,9 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
     total_evals = 0
     x0: FloatArray | None = None
     for _round in range(max_rounds):
+        obstacle = no_equilibrium_reason(economy, participants, v)
+        if obstacle is not None:
+            raise SolverError(f"Nash: {obstacle}")
         sysm = NashSystem(economy, v, participants)
         start = sysm.initial_guess() if x0 is None or x0.size != 2 * economy.T + 2 * sysm.P else x0
         with np.errstate(all="ignore"):
@@ -856,8 +859,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
                 history.record(participants)
                 x0 = None
                 continue
-            raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
-                              f"with {int(participants.sum())} participants")
+            raise SolverError(f"Nash: no equilibrium found ({message}) with "
+                              f"{int(participants.sum())} participants: {_diagnose(sysm, x)}")
         with np.errstate(all="ignore"):
             r = sysm.responses(x)
         bids, offers = _profile_from(sysm, r, economy)
@@ -881,6 +884,116 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         history.record(participants)
         x0 = x
     raise SolverError(f"participant set not settled after {max_rounds} rounds")
+
+
+def no_equilibrium_reason(economy: Economy, participants: BoolArray,
+                          v: FloatArray | None = None) -> str | None:
+    """Why the market game has no Nash equilibrium for this participant set, if a structural reason says so.
+
+    Three cases are decided before any solving:
+
+    * nobody can pay for verification: every standard agent's verification
+      electricity ``s^t v_h`` in some period is at least what all the producers
+      together could make there using the whole good (``Σ_j min(K_j, θ_j^t Ω^{c_j})``),
+      so no price lets it buy it, and without standard agents nobody sells the good;
+    * a single standard agent that values the good (``α^0 > 0``): it is the
+      good's only seller, so every bid it makes on the good comes back to it
+      as income; the good is free to it and its demand for it has no bound;
+    * a single producer whose buyers all have log (or CES with ``σ ≤ 1``)
+      utility: they spend a share of their income on each period whatever
+      the price, so the producer's revenue ``B^t`` does not fall when it cuts
+      its output, while its input cost does; it gains by producing less and
+      less, and no equilibrium with positive output exists.
+
+    Returns the explanation, or ``None``.
+    """
+    arr = economy.arrays
+    std = np.nonzero(participants & ~arr.producer)[0]
+    prd = np.nonzero(participants & arr.producer)[0]
+    agents = economy.agents()
+    if v is not None and std.size and prd.size:
+        Omega = float(arr.omega[std].sum())
+        with np.errstate(all="ignore"):
+            most = np.minimum(production(Omega, arr.theta[prd], arr.c[prd][:, None]),
+                              arr.K[prd][:, None]).sum(axis=0)
+        need = economy.schedule[None, :] * v[std][:, None]
+        if np.all(np.any(need >= most[None, :], axis=1)):
+            k = int(np.argmin(v[std]))
+            t = int(np.argmax(need[k] / most))
+            return (f"nobody can pay for verification: even the standard agent with the least "
+                    f"verification ({agents[std[k]].id}, v = {v[std[k]]:.4g} kWh per order) needs "
+                    f"{need[k, t]:.4g} kWh in period {t + 1}, and the producers can make at most "
+                    f"{most[t]:.4g} kWh there using all the good (lower kappa or gas_per_order)")
+    if std.size == 1 and arr.alpha[std[0], 0] > 0:
+        return (f"a single standard agent ({agents[std[0]].id}) sells the good and values it "
+                f"(alpha0 = {arr.alpha[std[0], 0]:g}): its bids on the good come back to it as "
+                f"income, so the good is free to it and no equilibrium exists (add a second "
+                f"standard agent or set alpha0 = 0)")
+    if prd.size == 1 and std.size and np.all(arr.r[std] <= 0.0):
+        return (f"a single producer ({agents[prd[0]].id}) faces buyers with log utility (or CES "
+                f"with sigma <= 1): they spend a fixed share of their income on each period, so "
+                f"its revenue does not fall when it cuts its output while its input cost does; "
+                f"it gains by producing less and less and no equilibrium with positive output "
+                f"exists (add a second producer, or give the buyers CES utility with sigma > 1)")
+    return None
+
+
+def _diagnose(sysm: NashSystem, x: FloatArray) -> str:
+    """Which agents' conditions fail at the closest point the solver found, in words.
+
+    Checks, in order: verification electricity the producers cannot supply
+    even using all the good (nobody can pay for it); standard agents and
+    producers unable to pay for their verification at the closest prices;
+    then the equations with the largest residuals, named by post or agent.
+    """
+    with np.errstate(all="ignore"):
+        r = sysm.responses(x)
+        res = sysm.residual(x)
+    agents = sysm.economy.agents()
+    T, P = sysm.T, sysm.P
+    pr = sysm.pr
+    reasons: list[str] = []
+    # verification demand against the most the producers could make in each period
+    need = sysm.s_req[:, 1:].sum(axis=0) + pr.req.sum(axis=0)
+    with np.errstate(all="ignore"):
+        most = np.minimum(production(sysm.Omega, pr.theta, pr.c), pr.K).sum(axis=0)
+    short = np.nonzero(need >= most)[0]
+    if short.size:
+        t = int(short[0])
+        reasons.append(
+            f"verification alone needs {need[t]:.4g} kWh in period {t + 1}, but the producers can "
+            f"make at most {most[t]:.4g} kWh there even using all the good: nobody can pay for "
+            f"verification (lower kappa or gas_per_order)")
+    unpaid = np.logical_not(r.ok_s)
+    if unpaid.all():
+        reasons.append("no standard agent can pay for its verification electricity at the "
+                       "closest prices found")
+    elif unpaid.any():
+        ids = [agents[i].id for i in sysm.std_idx[unpaid]]
+        reasons.append(f"{len(ids)} standard agent(s) cannot pay for their verification at the "
+                       f"closest prices found ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})")
+    B, Q = r.B, r.Q
+    revenue = (r.z * B[None, 1:]).sum(axis=1)
+    vcost = (pr.req * (B[1:] / Q[1:])[None, :]).sum(axis=1)
+    broke = np.nonzero(revenue <= vcost)[0]
+    if broke.size:
+        ids = [agents[sysm.prd_idx[k]].id for k in broke]
+        reasons.append(f"producer(s) {', '.join(ids)} earn less than their verification costs "
+                       f"at the closest point")
+    names = ([f"clearing of period {t + 1}'s bids" for t in range(T)]
+             + [f"clearing of period {t + 1}'s output" for t in range(T)]
+             + [f"budget of producer {agents[j].id}" for j in sysm.prd_idx]
+             + [f"price of the good for producer {agents[j].id}" for j in sysm.prd_idx])
+    worst = np.argsort(-np.abs(res))[:3]
+    listed = [f"{names[k]} off by {abs(res[k]):.3g}" for k in worst if abs(res[k]) > _ACCEPT]
+    if listed:
+        reasons.append("largest residuals: " + "; ".join(listed))
+    incr = [agents[j].id for k, j in enumerate(sysm.prd_idx) if pr.c[k, 0] > 1.0]
+    if incr and P:
+        reasons.append(f"increasing returns (c > 1) of {', '.join(incr)}: the producer's problem "
+                       f"is not concave and an equilibrium may need a corner (full capacity or "
+                       f"shut-down periods)")
+    return "; ".join(reasons) if reasons else "no agent's condition stands out"
 
 
 def _good_in_excess(sysm: NashSystem) -> str | None:
