@@ -146,6 +146,7 @@ def equilibrium_json(economy: Economy, eq: Equilibrium) -> dict[str, Any]:
         "iterations": int(eq.iterations),
         "max_residual": _num(eq.max_residual),
         "message": eq.message,
+        "method": eq.method,
         "priced_out": [a.id for a in economy.agents() if eq.priced_out[a.index]],
         "agents": agents_json(economy, eq),
     }

@@ -738,7 +738,17 @@ _METHODS = ("relax", "hybr", "relax-slow", "hybr", "lm", "hybr")
 
 #: ``(eta, tol)`` of the two relaxations: the fast one stops once the residual
 #: is below 0.1 (it only has to reach Newton's basin), the slow one at 1e-4.
-_RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4)}
+_RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4), "relax-short": (1.0, 0.1)}
+
+#: Steps of the ``relax-short`` relaxation (increasing returns: an evaluation there
+#: costs ~40 ms, and a relaxation that has not reached Newton's basin by then
+#: does not: the best-response iteration takes over).
+_RELAX_SHORT_MAXITER = 200
+
+#: With increasing returns (``c > 1``) only the fast pair: when it fails the
+#: best-response iteration (:func:`_best_response_equilibrium`) takes over,
+#: instead of minutes of slower methods on a system with jumps.
+_METHODS_INCREASING = ("relax-short", "hybr")
 
 #: After every method failed to reach ``_TOL``, the best point still counts as
 #: converged if its residual is at most this (the FOC residuals of the final
@@ -746,7 +756,8 @@ _RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4)}
 _ACCEPT = 1e-9
 
 
-def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, str]:
+def _solve_system(sysm: NashSystem, x0: FloatArray,
+                  methods: tuple[str, ...] = _METHODS) -> tuple[FloatArray, bool, str]:
     """Root of the aggregate system by the methods of ``_METHODS`` in turn.
 
     Returns ``(x, converged, message)``: the first root with residual ``≤ _TOL``,
@@ -754,10 +765,11 @@ def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, s
     """
     best_x, best_norm = x0, np.inf
     x = x0
-    for method in _METHODS:
+    for method in methods:
         if method in _RELAX:
             eta, tol = _RELAX[method]
-            x = _relax(sysm, x0, eta=eta, tol=tol)
+            x = _relax(sysm, x0, eta=eta, tol=tol,
+                       iterations=_RELAX_SHORT_MAXITER if method == "relax-short" else _RELAX_MAXITER)
             res = float(np.max(np.abs(sysm.residual(x))))
             if res < best_norm:
                 best_x, best_norm = x, res
@@ -829,9 +841,16 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
             raise SolverError(f"Nash: {obstacle}")
         sysm = NashSystem(economy, v, participants)
         start = sysm.initial_guess() if x0 is None or x0.size != 2 * economy.T + 2 * sysm.P else x0
+        increasing = bool(np.any(sysm.pr.c > 1.0))
         with np.errstate(all="ignore"):
-            x, converged, message = _solve_system(sysm, start)
+            x, converged, message = _solve_system(sysm, start,
+                                                  _METHODS_INCREASING if increasing else _METHODS)
         total_evals += sysm.evaluations
+        if not converged and increasing:
+            # increasing returns: the producers' responses jump (shut down or not) and
+            # the aggregate system may have no root near its path; iterate best
+            # responses from the equilibrium with returns capped at constant
+            return _best_response_equilibrium(economy, v, participants, total_evals, message)
         if not converged:
             # a producer that sells nothing at the closest point found cannot pay its
             # verification (or its own electricity): it shuts down and leaves
@@ -994,6 +1013,84 @@ def _diagnose(sysm: NashSystem, x: FloatArray) -> str:
                        f"is not concave and an equilibrium may need a corner (full capacity or "
                        f"shut-down periods)")
     return "; ".join(reasons) if reasons else "no agent's condition stands out"
+
+
+#: Best-response sweeps of :func:`_best_response_equilibrium` and the largest
+#: relative change of any bid or offer over a sweep at which it stops.
+_BR_SWEEPS = 400
+_BR_TOL = 1e-13
+
+#: Returns to scale the start of the best-response iteration caps ``c`` at,
+#: in turn, until the capped economy solves.
+_BR_START_CAPS = (1.0, 0.95, 0.9, 0.8)
+
+#: The message of an equilibrium found by best responses.
+BEST_RESPONSE_NOTE = ("found by best-response iteration (increasing returns: each producer's best "
+                      "response is the best of several local searches, so a global best response "
+                      "is not guaranteed; market.verify.is_nash checks it)")
+
+
+def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: BoolArray,
+                               evals: int, aggregate_message: str) -> Equilibrium:
+    """Nash equilibrium with increasing returns by best-response iteration.
+
+    Start: the equilibrium of the same economy with every producer's ``c``
+    capped at 1 (or lower, :data:`_BR_START_CAPS`), solved by the aggregate
+    solver. Then Gauss–Seidel sweeps: every participant in turn plays
+    :func:`market.bestresponse.best_response` to the current profile; an
+    agent that cannot pay for its verification leaves. Stops when no bid or
+    offer moves by more than ``_BR_TOL`` (relative) over a sweep. The result
+    is checked like any other (``converged`` needs the first-order residuals
+    of the profile ≤ 1e-9) and carries ``method = "best-response"``.
+    """
+    import dataclasses
+
+    from market.bestresponse import best_response  # bestresponse does not import nash
+
+    start: Equilibrium | None = None
+    for cap in _BR_START_CAPS:
+        capped = dataclasses.replace(economy, producers=tuple(
+            dataclasses.replace(g, c=min(g.c, cap)) for g in economy.producers))
+        try:
+            start = solve_nash(capped, v=v)
+        except SolverError:
+            continue
+        break
+    if start is None:
+        raise SolverError(f"Nash: no equilibrium found ({aggregate_message}); increasing returns "
+                          f"(c > 1): the economy with c capped at 1 (the start of the best-response "
+                          f"iteration) has none either")
+    part = participants & ~start.priced_out
+    bids = np.where(part[:, None], start.bids, 0.0)
+    offers = np.where(part[:, None], start.offers, 0.0)
+    change = np.inf
+    sweeps = 0
+    for sweeps in range(1, _BR_SWEEPS + 1):
+        old_b, old_o = bids.copy(), offers.copy()
+        for i in np.nonzero(part)[0]:
+            act = best_response(economy, int(i), bids, offers, v=float(v[i]), participants=part)
+            if act.priced_out:
+                part = part.copy()
+                part[i] = False
+                bids[i] = 0.0
+                offers[i] = 0.0
+                continue
+            bids[i], offers[i] = act.bids, act.offers
+        with np.errstate(divide="ignore", invalid="ignore"):
+            db = np.abs(bids - old_b) / np.maximum(np.abs(bids), 1e-300)
+            do = np.abs(offers - old_o) / np.maximum(np.abs(offers), 1e-300)
+        change = float(max(np.nanmax(np.where(bids != old_b, db, 0.0)),
+                           np.nanmax(np.where(offers != old_o, do, 0.0))))
+        if change <= _BR_TOL:
+            break
+    if not part[~economy.arrays.producer].any() or not part[economy.arrays.producer].any():
+        raise SolverError("Nash: no equilibrium found: the best-response iteration (increasing "
+                          "returns) priced out every standard agent or every producer")
+    scale = economy.arrays.bytecoins[part].sum() / bids.sum()
+    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}"
+    return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
+                            iterations=evals + sweeps, converged=change <= 1e-9, message=note,
+                            method="best-response")
 
 
 def _good_in_excess(sysm: NashSystem) -> str | None:
