@@ -1068,7 +1068,15 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     for sweeps in range(1, _BR_SWEEPS + 1):
         old_b, old_o = bids.copy(), offers.copy()
         for i in np.nonzero(part)[0]:
-            act = best_response(economy, int(i), bids, offers, v=float(v[i]), participants=part)
+            try:
+                with np.errstate(all="ignore"):
+                    act = best_response(economy, int(i), bids, offers, v=float(v[i]),
+                                        participants=part)
+            except (ValueError, ArithmeticError) as exc:
+                raise SolverError(
+                    f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): "
+                    f"the best-response iteration broke down at sweep {sweeps} on agent "
+                    f"{economy.agents()[int(i)].id} ({exc})") from exc
             if act.priced_out:
                 part = part.copy()
                 part[i] = False
