@@ -17,12 +17,14 @@ and the participant set iterated to a fixed point.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
+from market.bestresponse import best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
 from market.participants import ParticipantHistory, entry_possible, worse_off_half
@@ -1043,10 +1045,6 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     is checked like any other (``converged`` needs the first-order residuals
     of the profile ≤ 1e-9) and carries ``method = "best-response"``.
     """
-    import dataclasses
-
-    from market.bestresponse import best_response  # bestresponse does not import nash
-
     start: Equilibrium | None = None
     for cap in _BR_START_CAPS:
         capped = dataclasses.replace(economy, producers=tuple(
