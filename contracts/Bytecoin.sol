@@ -45,7 +45,7 @@ contract Bytecoin is IBytecoin {
         if (allowed != type(uint256).max) {
             if (allowed < value) revert ERC20InsufficientAllowance(msg.sender, allowed, value);
             unchecked {
-                allowance[from][msg.sender] = allowed - value;
+                allowance[from][msg.sender] = allowed - value; // allowed ≥ value, checked above
             }
         }
         _move(from, to, value);

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 /// @title Fixed-point arithmetic of the market (wad = 1e18).
 /// @notice Written for emg; mirrored operation by operation, in Python
-/// integers, by `market/fixedpoint.py` (any change here must be made there too;
+/// integers, by `agents/chain/fixedpoint.py` (any change here must be made there too;
 /// tests compare the two on chain).
 ///
 /// `powWad(x, y) = x^y` for x > 0 is computed as exp(y·ln x) with an internal
@@ -17,7 +17,7 @@ pragma solidity 0.8.28;
 ///        degree 10 (Horner; the omitted tail is below 1e-20); then the exact
 ///        shift by 2^k.
 /// Every operation rounds down (floor); the result is within a few 1e-18 of
-/// the true value relative (tests/test_fixedpoint.py states the measured bound).
+/// the true value relative (tests/chain/test_fixedpoint.py states the measured bound).
 library FixedPoint {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant ONE = 1e36;
@@ -29,6 +29,7 @@ library FixedPoint {
     /// @notice Number of bits needed to write x (0 for x = 0).
     function bitLength(uint256 x) internal pure returns (uint256 n) {
         unchecked {
+            // n ≤ 256 and each shift is by at most x's remaining width: nothing can overflow
             if (x >= 1 << 128) { x >>= 128; n += 128; }
             if (x >= 1 << 64) { x >>= 64; n += 64; }
             if (x >= 1 << 32) { x >>= 32; n += 32; }
@@ -96,6 +97,7 @@ library FixedPoint {
     /// @notice ln(x / 1e18) · 1e36 for 0 < x < 2^160 (x in wad).
     function ln36(uint256 x) internal pure returns (int256) {
         unchecked {
+            // x < 2^160, so x·1e18 < 2^220; then m, b, z, w, p < 2^121 and each product < 2^242
             uint256 m = x * WAD; // m / ONE = x / WAD
             // ONE has bit length 120: bring m to bit length 120, then into [ONE, 2·ONE)
             int256 k = int256(bitLength(m)) - 120;
@@ -123,6 +125,8 @@ library FixedPoint {
     /// @notice e^(e / 1e36) in wad, floor; type(uint256).max above 2^127·2 wad.
     function exp36(int256 e) internal pure returns (uint256) {
         unchecked {
+            // r, s < ln 2·1e36 < 2^120 and sum < 2^121: each product < 2^242; k > 127 returns
+            // before the shift, and |k·LN2| ≤ |e| + LN2 (powWad's |e| < 2^138)
             int256 k = e / int256(LN2);
             if (e % int256(LN2) < 0) k -= 1; // floor, not truncation
             uint256 r = uint256(e - k * int256(LN2)); // in [0, LN2)
@@ -160,11 +164,6 @@ library FixedPoint {
             // |l| < 2^120 · 111, y < 2^64: the product fits in int256
             return exp36((l * int256(y)) / int256(WAD));
         }
-    }
-
-    /// @notice floor(a · b / d) (a, b < 2^128 in every use here).
-    function mulDiv(uint256 a, uint256 b, uint256 d) internal pure returns (uint256) {
-        return (a * b) / d;
     }
 
     /// @notice ceil(a · b / d).

@@ -4,6 +4,10 @@ pragma solidity 0.8.28;
 import {IMarket} from "./interfaces/IMarket.sol";
 import {IBytecoin} from "./interfaces/IBytecoin.sol";
 import {FixedPoint} from "./FixedPoint.sol";
+import {DataStore} from "./libraries/DataStore.sol";
+import {
+    Packed, VALUE_BYTES, VALUE2_OFFSET, VALUE_SHIFT, FIELD_BITS, FIELD2_SHIFT, FIELD_MASK
+} from "./libraries/Packed.sol";
 
 /// @title The electricity market game (Spear 2003; Peck–Shell–Spear bids in a
 /// unit of account) with crypto-in-advance, as T + 1 trading posts.
@@ -21,95 +25,186 @@ import {FixedPoint} from "./FixedPoint.sol";
 /// Gas design (docs/chain.md): bytecoins live in internal accounts (no token
 /// call per order); the previous order is re-sent in calldata and checked
 /// against a 160-bit commitment instead of being stored; the open round's
-/// totals sit two per slot, stored as value + 1 so that they are never zero
+/// totals sit three per slot, stored as value + 1 so that they are never zero
 /// (no 20k zero-to-nonzero writes); a closed round's totals are written once
-/// into the code of a data contract (SSTORE2 pattern), which a settlement reads
-/// with one EXTCODECOPY.
+/// into the code of a data contract (SSTORE2 pattern, libraries/DataStore.sol),
+/// which a settlement reads with one EXTCODECOPY.
 contract Market is IMarket {
     uint256 internal constant WAD = 1e18;
-    uint256 internal constant LO = (1 << 128) - 1;
-    /// width of one running total in a totals slot; three totals per slot
-    uint256 internal constant W = 85;
-    uint256 internal constant M85 = (1 << 85) - 1;
-    /// all three fields of a totals slot hold "zero" (stored as value + 1)
-    uint256 internal constant SENTINEL = 1 | (1 << 85) | (1 << 170);
-    /// bound on the bytecoin supply (wei), on every amount and on every per-post
+    /// @dev All three fields of a totals slot hold "zero" (stored as value + 1).
+    uint256 internal constant SENTINEL = 1 | (1 << FIELD_BITS) | (1 << FIELD2_SHIFT);
+    /// @dev Bound on the bytecoin supply (wei), on every amount and on every per-post
     /// total (2^84 − 1 ≈ 1.9e25: 19 million bytecoins or units); a field (85 bits)
-    /// holds total + 1 ≤ 2^84, so adding one amount never carries into the next field
+    /// holds total + 1 ≤ 2^84, so adding one amount never carries into the next field.
     uint256 internal constant MAX_AMOUNT = (1 << 84) - 1;
-    /// bytes a value takes in the events' packed arrays (big-endian; every value < 2^84 < 2^88)
-    uint256 internal constant VALUE_BYTES = 11;
-    uint256 internal constant VALUE_SHIFT = 168; // 256 - 8 · VALUE_BYTES
+    /// @dev Agent kinds (`_meta`, `Registered`, `agentState`).
     uint256 internal constant STANDARD = 1;
     uint256 internal constant PRODUCER = 2;
+    /// @dev Bound on the number of periods T (a round's history is 32·(T + 1) bytes of code).
     uint256 internal constant MAX_T = 700;
 
+    // ----------------------------------------------- layout of the packed words
+    // Gas is pinned exactly (.gas-snapshot.json, deployment included), so the names are
+    // chosen to compile as the raw literals did: a field is read mask first,
+    // `_BITMASK_X & (word >> _BITPOS_X)` (the other order compiles differently), a
+    // constant used whole is a literal (`_ONE_ORDER`, not `1 << _BITPOS_ORDERS`), and
+    // `1 << 160` stays a literal where a round opens. The getters below keep the gas too.
+    // `_openRound`: round | deadline | orders | history base | Q^0 + 1.
+    uint256 private constant _BITMASK_ROUND = 0xffffffff;
+    uint256 private constant _BITPOS_DEADLINE = 32;
+    uint256 private constant _BITMASK_DEADLINE = 0xffffffffffffffff;
+    uint256 private constant _BITPOS_ORDERS = 96;
+    uint256 private constant _BITMASK_ORDERS = 0xffffffff;
+    uint256 private constant _BITPOS_HISTORY_BASE = 128;
+    uint256 private constant _BITMASK_HISTORY_BASE = 0xffffffff;
+    uint256 private constant _BITPOS_OFFERS0 = 160;
+    /// @dev One order in the orders field (1 << _BITPOS_ORDERS).
+    uint256 private constant _ONE_ORDER = 0x1000000000000000000000000;
+    // `_meta`: commitment (the low 160 bits: `uint160(meta)`) | pending round + 1 | kind | producer index.
+    uint256 private constant _BITPOS_PENDING = 160;
+    uint256 private constant _BITMASK_PENDING = 0xffffffff;
+    uint256 private constant _BITPOS_KIND = 192;
+    uint256 private constant _BITMASK_KIND = 0xff;
+    uint256 private constant _BITPOS_PRODUCER_INDEX = 200;
+    uint256 private constant _BITMASK_PRODUCER_INDEX = 0xffff;
+    /// @dev Kind and producer index: `_meta` without its order part (commitment and pending
+    /// round, bits 0–191), which a claim clears and an order replaces.
+    uint256 private constant _BITMASK_AGENT = ~uint256(type(uint192).max);
+    // `_acct`: balance | stock or ω.
+    uint256 private constant _BITMASK_BALANCE = (1 << 128) - 1;
+    uint256 private constant _BITPOS_STOCK_OR_OMEGA = 128;
+    // A closed round's history word for post t: B^t | Q^t.
+    uint256 private constant _BITMASK_HISTORY_BIDS = (1 << 128) - 1;
+    uint256 private constant _BITPOS_HISTORY_OFFERS = 128;
+    // A producer's data contract: words c, 1/c, K, ρ, then θ^t is word _PARAM_THETA + t (t ≥ 1).
+    uint256 private constant _PARAM_C = 0;
+    uint256 private constant _PARAM_INV_C = 1;
+    uint256 private constant _PARAM_CAPACITY = 2;
+    uint256 private constant _PARAM_RHO = 3;
+    uint256 private constant _PARAM_THETA = 3;
+    /// @dev Memory offset of θ^t in the producer's parameters `p`: p + _THETA_AT + 32·t
+    /// (a length word, then word _PARAM_THETA + t).
+    uint256 private constant _THETA_AT = 0x80;
+
+    // ------------------------------------------- ABI data of the hand-built logs
+    // OrderPlaced(bytes bids, bytes offers, uint256 input): a head of three words
+    // (offset of bids, offset of offers, input), then bids (length word, data), then offers.
+    uint256 private constant _ORDER_HEAD = 0x60;
+    uint256 private constant _ORDER_BIDS_DATA = 0x80;
+    // Settled(bytes allocations, revenue, refund, consumed, stock): a head of five
+    // words, then the allocations (length word at 0xa0, data from 0xc0).
+    uint256 private constant _SETTLED_REVENUE = 0x20;
+    uint256 private constant _SETTLED_REFUND = 0x40;
+    uint256 private constant _SETTLED_CONSUMED = 0x60;
+    uint256 private constant _SETTLED_STOCK = 0x80;
+    uint256 private constant _SETTLED_HEAD = 0xa0;
+    uint256 private constant _SETTLED_DATA = 0xc0;
+
+    /// @notice The bytecoin (unit of account) this market holds in custody.
     IBytecoin public immutable token;
-    /// number of electricity periods; posts are 0..T
+    /// @notice Number of electricity periods; posts are 0..T.
     uint256 public immutable T;
-    /// seconds from a round's opening to its deadline
+    /// @notice Seconds from a round's opening to its deadline.
     uint256 public immutable roundDuration;
+    /// @notice The account that registers the agents and starts the market.
     address public immutable deployer;
 
-    /// The open round, packed: round (bits 0–31) | deadline (32–95) |
+    /// @dev The open round, packed: round (bits 0–31) | deadline (32–95) |
     /// orders so far (96–127) | the market's CREATE nonce of round 0's history
     /// (128–159) | Q^0 + 1 (160–255). Zero until `start`.
-    uint256 internal _rs;
-    /// B^t + 1 for the open round, three 85-bit fields per slot: slot i holds
+    uint256 internal _openRound;
+    /// @dev B^t + 1 for the open round, three 85-bit fields per slot: slot i holds
     /// posts 3i (bits 0–84), 3i+1 (85–169), 3i+2 (170–254).
-    mapping(uint256 => uint256) internal _bBank;
-    /// Q^t + 1 for t ≥ 1, likewise: slot i holds posts 3i+1, 3i+2, 3i+3.
-    mapping(uint256 => uint256) internal _qBank;
-    /// Per agent: balance in wei (bits 0–127) | producer's stock of the good,
+    mapping(uint256 => uint256) internal _openBids;
+    /// @dev Q^t + 1 for t ≥ 1, likewise: slot i holds posts 3i+1, 3i+2, 3i+3.
+    mapping(uint256 => uint256) internal _openOffers;
+    /// @dev Per agent: balance in wei (bits 0–127) | producer's stock of the good,
     /// or standard agent's endowment ω, in wad (128–255).
     mapping(address => uint256) internal _acct;
-    /// Per agent: commitment to its unsettled order, keccak256(bids ‖ offers)
+    /// @dev Per agent: commitment to its unsettled order, keccak256(bids ‖ offers)
     /// truncated to 160 bits (0–159) | its round + 1, 0 if none (160–191) |
     /// kind (192–199) | producer index (200–215). Nonzero iff registered.
     mapping(address => uint256) internal _meta;
-    /// Data contracts (code = a STOP byte, then the data), found by address
-    /// without storage reads: the market creates them, so the k-th has the
-    /// CREATE address of (market, nonce k), k = 1, 2, ...
+    /// @dev Number of producers. Data contracts (libraries/DataStore.sol) are found
+    /// by address without storage reads: the market creates them, so the k-th has
+    /// the CREATE address of (market, nonce k), k = 1, 2, ...
     ///   producer i's parameters: nonce 1 + i, words (c, 1/c, K (0 = no cap), ρ, θ^1..θ^T), wad;
     ///   round r's final totals: nonce (history base) + r, per post t = 0..T the
     ///   word B^t | Q^t << 128.
     uint256 internal _producers;
+    /// @dev The registered agents, in registration order.
     address[] internal _agents;
+    /// @dev Bytecoins credited at registration (the market must hold them at `start`).
     uint256 internal _credited;
+    /// @dev Σ ω over the standard agents (bounded so that Q^0 fits its field).
     uint256 internal _omegaTotal;
 
+    /// @param token_ the bytecoin
+    /// @param periods the number of electricity periods T (1..700)
+    /// @param roundDuration_ seconds from a round's opening to its deadline (1 s..365 days)
     constructor(IBytecoin token_, uint256 periods, uint256 roundDuration_) {
-        if (periods == 0 || periods > MAX_T) revert BadParameter("T", periods);
-        if (roundDuration_ == 0 || roundDuration_ > 365 days) revert BadParameter("roundDuration", roundDuration_);
+        if (periods == 0 || periods > MAX_T) revert InvalidPeriods(periods);
+        if (roundDuration_ == 0 || roundDuration_ > 365 days) revert InvalidRoundDuration(roundDuration_);
         token = token_;
         T = periods;
         roundDuration = roundDuration_;
         deployer = msg.sender;
-        for (uint256 i; i < (periods + 3) / 3; ++i) _bBank[i] = SENTINEL;
-        for (uint256 i; i < (periods + 2) / 3; ++i) _qBank[i] = SENTINEL;
+        for (uint256 i; i < (periods + 3) / 3; ++i) _openBids[i] = SENTINEL;
+        for (uint256 i; i < (periods + 2) / 3; ++i) _openOffers[i] = SENTINEL;
+    }
+
+    // ------------------------------------------------------- packed-word getters
+
+    /// @dev The open round's number.
+    function _roundOf(uint256 rs) private pure returns (uint256) {
+        return _BITMASK_ROUND & rs;
+    }
+
+    /// @dev The open round's deadline (0 before `start`).
+    function _deadlineOf(uint256 rs) private pure returns (uint256) {
+        return _BITMASK_DEADLINE & (rs >> _BITPOS_DEADLINE);
+    }
+
+    /// @dev The orders placed in the open round so far.
+    function _ordersOf(uint256 rs) private pure returns (uint256) {
+        return _BITMASK_ORDERS & (rs >> _BITPOS_ORDERS);
+    }
+
+    /// @dev An agent's kind: 0 unknown, STANDARD or PRODUCER.
+    function _kindOf(uint256 meta) private pure returns (uint256) {
+        return _BITMASK_KIND & (meta >> _BITPOS_KIND);
+    }
+
+    /// @dev 1 + the round of the agent's unsettled order; 0 if none.
+    function _pendingRoundOf(uint256 meta) private pure returns (uint256) {
+        return _BITMASK_PENDING & (meta >> _BITPOS_PENDING);
     }
 
     // ------------------------------------------------------------ registration
 
-    modifier setup() {
+    /// @dev Registration: only the deployer, only before `start`.
+    modifier onlyDeployerBeforeStart() {
         if (msg.sender != deployer) revert NotDeployer(msg.sender);
-        if (_rs != 0) revert AlreadyStarted();
+        if (_openRound != 0) revert AlreadyStarted();
         _;
     }
 
     /// @notice Register standard agents: endowment ω (wad) offered on post 0 with
     /// every order, and initial bytecoins (wei) credited to their accounts.
+    /// @param who the agents' addresses (new, nonzero)
+    /// @param omega each agent's endowment ω per round, wad (0 < ω; Σ ω ≤ MAX_AMOUNT)
+    /// @param bytecoins each agent's initial balance, wei (Σ over all agents ≤ MAX_AMOUNT)
     function registerStandard(address[] calldata who, uint256[] calldata omega, uint256[] calldata bytecoins)
         external
-        setup
+        onlyDeployerBeforeStart
     {
         if (omega.length != who.length) revert BadLength("omega", omega.length, who.length);
         if (bytecoins.length != who.length) revert BadLength("bytecoins", bytecoins.length, who.length);
         for (uint256 i; i < who.length; ++i) {
             uint256 w = omega[i];
-            if (w == 0 || w > MAX_AMOUNT) revert BadParameter("omega", w);
+            if (w == 0 || w > MAX_AMOUNT) revert InvalidOmega(w);
             _omegaTotal += w;
-            if (_omegaTotal > MAX_AMOUNT) revert BadParameter("omega", _omegaTotal);
+            if (_omegaTotal > MAX_AMOUNT) revert OmegaTotalTooLarge(_omegaTotal);
             _register(who[i], STANDARD, 0, bytecoins[i], w);
         }
     }
@@ -117,6 +212,13 @@ contract Market is IMarket {
     /// @notice Register a producer: technology q = θ^t·φ^c, capacity K (0 = none:
     /// long run, where the input also carries ρ·max_t q^t), initial stock of the
     /// good and initial bytecoins.
+    /// @param who the producer's address (new, nonzero)
+    /// @param bytecoins its initial balance, wei
+    /// @param stock its initial stock of the good, wad (≤ MAX_AMOUNT)
+    /// @param c the exponent, wad (0.1 ≤ c ≤ 100)
+    /// @param capacity K, wad (0 = no capacity limit; ≤ MAX_AMOUNT)
+    /// @param rho ρ, the input per unit of max_t q^t, wad (≤ MAX_AMOUNT)
+    /// @param theta θ^1..θ^T, wad (one value: the same in every period; each 0 < θ ≤ MAX_AMOUNT)
     function registerProducer(
         address who,
         uint256 bytecoins,
@@ -125,43 +227,46 @@ contract Market is IMarket {
         uint256 capacity,
         uint256 rho,
         uint256[] calldata theta
-    ) external setup {
+    ) external onlyDeployerBeforeStart {
         uint256 periods = T;
         if (theta.length != 1 && theta.length != periods) revert BadLength("theta", theta.length, periods);
-        if (c < WAD / 10 || c > 100 * WAD) revert BadParameter("c", c);
-        if (capacity > MAX_AMOUNT) revert BadParameter("capacity", capacity);
-        if (rho > MAX_AMOUNT) revert BadParameter("rho", rho);
-        if (stock > MAX_AMOUNT) revert BadParameter("stock", stock);
+        if (c < WAD / 10 || c > 100 * WAD) revert InvalidExponent(c);
+        if (capacity > MAX_AMOUNT) revert InvalidCapacity(capacity);
+        if (rho > MAX_AMOUNT) revert InvalidRho(rho);
+        if (stock > MAX_AMOUNT) revert InvalidStock(stock);
         bytes memory blob = abi.encodePacked(c, (WAD * WAD) / c, capacity, rho);
         for (uint256 t; t < periods; ++t) {
             uint256 th = theta.length == 1 ? theta[0] : theta[t];
-            if (th == 0 || th > MAX_AMOUNT) revert BadParameter("theta", th);
+            if (th == 0 || th > MAX_AMOUNT) revert InvalidTheta(th);
             blob = abi.encodePacked(blob, th);
         }
         uint256 index = _producers++;
-        if (_write(blob) != _created(1 + index)) revert BadParameter("nonce", index);
+        if (DataStore.write(blob) != DataStore.addressOf(1 + index)) revert DataContractMismatch(1 + index);
         _register(who, PRODUCER, index, bytecoins, stock);
     }
 
-    function _register(address who, uint256 kind, uint256 index, uint256 bytecoins, uint256 second) internal {
-        if (who == address(0)) revert BadParameter("agent", 0);
+    /// @dev Record an agent: its kind and producer index, balance and stock or ω.
+    function _register(address who, uint256 kind, uint256 index, uint256 bytecoins, uint256 stockOrOmega) internal {
+        if (who == address(0)) revert InvalidAgent(who);
         if (_meta[who] != 0) revert AlreadyRegistered(who);
         _credited += bytecoins;
-        if (_credited > MAX_AMOUNT) revert BadParameter("bytecoins", _credited);
-        _meta[who] = (kind << 192) | (index << 200);
-        _acct[who] = bytecoins | (second << 128);
+        if (_credited > MAX_AMOUNT) revert CreditTooLarge(_credited);
+        _meta[who] = (kind << _BITPOS_KIND) | (index << _BITPOS_PRODUCER_INDEX);
+        _acct[who] = bytecoins | (stockOrOmega << _BITPOS_STOCK_OR_OMEGA);
         _agents.push(who);
-        emit Registered(who, kind, bytecoins, second);
+        emit Registered(who, kind, bytecoins, stockOrOmega);
     }
 
     /// @notice End registration and open round 0. The market must hold exactly
     /// the bytecoins credited to the agents.
-    function start() external setup {
+    function start() external onlyDeployerBeforeStart {
         uint256 held = token.balanceOf(address(this));
         if (held != _credited) revert Underfunded(held, _credited);
-        if (_agents.length == 0) revert BadParameter("agents", 0);
+        if (_agents.length == 0) revert NoAgents();
         uint256 deadline = block.timestamp + roundDuration;
-        _rs = (deadline << 32) | ((1 + _producers) << 128) | (1 << 160);
+        // round 0, no orders, history from the nonce after the producers' data contracts,
+        // Q^0 = 0 (1 << _BITPOS_OFFERS0)
+        _openRound = (deadline << _BITPOS_DEADLINE) | ((1 + _producers) << _BITPOS_HISTORY_BASE) | (1 << 160);
         emit Started(_agents.length, deadline);
     }
 
@@ -183,10 +288,10 @@ contract Market is IMarket {
     ) external {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
-        uint256 r = _openRound(meta);
-        bool producer = ((meta >> 192) & 0xff) == PRODUCER;
+        uint256 r = _roundOpenTo(meta);
+        bool producer = _kindOf(meta) == PRODUCER;
         uint256 acct = _acct[msg.sender];
-        uint256 last = (meta >> 160) & 0xffffffff;
+        uint256 last = _pendingRoundOf(meta);
         if (last != 0) {
             acct = _settle(meta, acct, prevBids, prevOffers);
         } else if (prevBids.length != 0 || prevOffers.length != 0) {
@@ -196,13 +301,13 @@ contract Market is IMarket {
     }
 
     /// @dev The open round's number; reverts if the sender may not order now.
-    function _openRound(uint256 meta) internal view returns (uint256 r) {
-        uint256 rs = _rs;
-        r = rs & 0xffffffff;
-        uint256 deadline = (rs >> 32) & 0xffffffffffffffff;
+    function _roundOpenTo(uint256 meta) internal view returns (uint256 r) {
+        uint256 rs = _openRound;
+        r = _roundOf(rs);
+        uint256 deadline = _deadlineOf(rs);
         if (deadline == 0) revert NotStarted();
         if (block.timestamp >= deadline) revert LateOrder(r, deadline, block.timestamp);
-        if ((meta >> 160) & 0xffffffff == r + 1) revert AlreadyOrdered(msg.sender, r);
+        if (_pendingRoundOf(meta) == r + 1) revert AlreadyOrdered(msg.sender, r);
     }
 
     /// @dev Prepay the bids, add bids and offers to the totals, commit the order.
@@ -220,33 +325,34 @@ contract Market is IMarket {
         if (offers.length != (producer ? n * VALUE_BYTES : 0)) {
             revert BadLength("offers", offers.length / VALUE_BYTES, producer ? n : 0);
         }
-        uint256 balance = _prepay(acct & LO, bids);
+        uint256 balance = _prepay(acct & _BITMASK_BALANCE, bids);
         uint256 input;
-        uint256 second = acct >> 128;
+        uint256 stockOrOmega = acct >> _BITPOS_STOCK_OR_OMEGA;
         if (producer) {
             input = _offer(meta, offers);
-            if (input > second) revert InsufficientInput(msg.sender, input, second);
+            if (input > stockOrOmega) revert InsufficientInput(msg.sender, input, stockOrOmega);
             unchecked {
-                second -= input;
+                stockOrOmega -= input; // input ≤ stock, checked above
             }
-            _rs += 1 << 96; // one more order
+            _openRound += _ONE_ORDER; // one more order
         } else {
-            _rs += (1 << 96) | (second << 160); // one more order; Q^0 += ω
+            _openRound += _ONE_ORDER | (stockOrOmega << _BITPOS_OFFERS0); // one more order; Q^0 += ω
         }
-        _acct[msg.sender] = balance | (second << 128);
-        _meta[msg.sender] = (meta & ~uint256(type(uint192).max)) | ((r + 1) << 160)
-            | _commit(bids, offers);
+        _acct[msg.sender] = balance | (stockOrOmega << _BITPOS_STOCK_OR_OMEGA);
+        _meta[msg.sender] = (meta & _BITMASK_AGENT) | ((r + 1) << _BITPOS_PENDING)
+            | Packed.commitment(bids, offers);
         // emit OrderPlaced(msg.sender, r, bids, offers, input): the packed arrays copied from calldata
         bytes32 topic = OrderPlaced.selector;
+        // memory-safe: the event data is built in unallocated memory past the free memory pointer
         assembly ("memory-safe") {
             let m := mload(0x40)
             let lb := bids.length
             let pb := and(add(lb, 31), not(31)) // padded to words
-            mstore(m, 0x60) // offset of bids
-            mstore(add(m, 0x20), add(0x80, pb)) // offset of offers
+            mstore(m, _ORDER_HEAD) // offset of bids: after the head
+            mstore(add(m, 0x20), add(_ORDER_BIDS_DATA, pb)) // offset of offers: after bids' length word and data
             mstore(add(m, 0x40), input)
-            mstore(add(m, 0x60), lb)
-            let d := add(m, 0x80)
+            mstore(add(m, _ORDER_HEAD), lb)
+            let d := add(m, _ORDER_BIDS_DATA)
             calldatacopy(d, bids.offset, lb)
             mstore(add(d, lb), 0) // zero padding
             d := add(d, pb)
@@ -264,14 +370,15 @@ contract Market is IMarket {
     function _prepay(uint256 balance, bytes calldata bids) internal returns (uint256) {
         uint256 total;
         bool bad; // some bid exceeds MAX_AMOUNT
+        // memory-safe: only the scratch space (0x00–0x3f) is written, for the slots' hashes
         assembly ("memory-safe") {
-            mstore(0x20, _bBank.slot)
+            mstore(0x20, _openBids.slot)
             let n := div(bids.length, VALUE_BYTES)
             for { let j := 0 } lt(j, n) { j := add(j, 3) } {
                 let p := add(bids.offset, mul(j, VALUE_BYTES))
                 let b0 := shr(VALUE_SHIFT, calldataload(p))
                 let b1 := mul(lt(add(j, 1), n), shr(VALUE_SHIFT, calldataload(add(p, VALUE_BYTES))))
-                let b2 := mul(lt(add(j, 2), n), shr(VALUE_SHIFT, calldataload(add(p, 22))))
+                let b2 := mul(lt(add(j, 2), n), shr(VALUE_SHIFT, calldataload(add(p, VALUE2_OFFSET))))
                 // any value ≥ 2^84 sets a bit the or keeps
                 if gt(or(or(b0, b1), b2), MAX_AMOUNT) {
                     bad := 1
@@ -279,7 +386,7 @@ contract Market is IMarket {
                 }
                 total := add(total, add(add(b0, b1), b2)) // ≤ 701 · 2^84: no overflow
                 // each field holds ≤ supply + 1 ≤ 2^84 and every b < 2^84: no carry between fields
-                let acc := or(or(b0, shl(W, b1)), shl(170, b2))
+                let acc := or(or(b0, shl(FIELD_BITS, b1)), shl(FIELD2_SHIFT, b2))
                 if acc {
                     mstore(0, div(j, 3))
                     let slot := keccak256(0, 0x40)
@@ -289,7 +396,7 @@ contract Market is IMarket {
         }
         if (bad) {
             for (uint256 j;; ++j) {
-                if (_at(bids, j) > MAX_AMOUNT) revert AmountOverflow(j, _at(bids, j));
+                if (Packed.valueAt(bids, j) > MAX_AMOUNT) revert AmountOverflow(j, Packed.valueAt(bids, j));
             }
         }
         if (total > balance) revert InsufficientBalance(msg.sender, balance, total);
@@ -303,31 +410,31 @@ contract Market is IMarket {
     /// it); for c ≠ 1 the powers follow, up to the first rejected post, so the
     /// first failing post decides the error exactly as a post-by-post loop would.
     function _offer(uint256 meta, bytes calldata offers) internal returns (uint256 input) {
-        if (_at(offers, 0) != 0) revert CapacityExceeded(msg.sender, 0, _at(offers, 0), 0);
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (T + 4));
+        if (Packed.valueAt(offers, 0) != 0) revert OfferOnGood(msg.sender, Packed.valueAt(offers, 0));
+        bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (T + 4));
         // capacity ≤ MAX_AMOUNT (registration), so q > lim is "q > MAX_AMOUNT or q > K"
-        uint256 lim = _word(p, 2);
+        uint256 lim = Packed.wordAt(p, _PARAM_CAPACITY);
         if (lim == 0) lim = MAX_AMOUNT;
         uint256 qmax;
         uint256 badPost; // the first post whose offer exceeds lim (0: none)
         uint256 badSlot; // 1 + the first Q slot a total of which would exceed MAX_AMOUNT (0: none)
         uint256 badAdd; // the offers added to that slot
         (input, qmax, badPost, badSlot, badAdd) = _offerPass(offers, p, lim);
-        if (_word(p, 0) != WAD) {
+        if (Packed.wordAt(p, _PARAM_C) != WAD) {
             // the posts a post-by-post loop would have priced before failing
             uint256 upto = badPost != 0 ? badPost - 1 : badSlot != 0 ? 3 * badSlot : T;
             input += _powers(offers, p, upto < T ? upto : T);
         }
-        if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, _at(offers, badPost), lim);
+        if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, Packed.valueAt(offers, badPost), lim);
         if (badSlot != 0) {
-            uint256 slot = _qBank[badSlot - 1] + badAdd;
+            uint256 slot = _openOffers[badSlot - 1] + badAdd;
             for (uint256 k; k < 3; ++k) {
-                if ((slot >> (k * W)) & M85 > MAX_AMOUNT) {
-                    revert AmountOverflow(3 * (badSlot - 1) + k + 1, (badAdd >> (k * W)) & M85);
+                if ((slot >> (k * FIELD_BITS)) & FIELD_MASK > MAX_AMOUNT) {
+                    revert AmountOverflow(3 * (badSlot - 1) + k + 1, (badAdd >> (k * FIELD_BITS)) & FIELD_MASK);
                 }
             }
         }
-        uint256 rho = _word(p, 3);
+        uint256 rho = Packed.wordAt(p, _PARAM_RHO);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
     }
 
@@ -339,6 +446,7 @@ contract Market is IMarket {
         returns (uint256 input, uint256 qmax, uint256 badPost, uint256 badSlot, uint256 badAdd)
     {
         uint256 periods = T;
+        // memory-safe: only the scratch space (0x00–0x3f) is written, for the slots' hashes
         assembly ("memory-safe") {
             // add `acc` to Q slot i unless a total would pass MAX_AMOUNT (fields ≤ 2^84
             // before, each addend < 2^84: no carry between fields); true if it would
@@ -346,17 +454,18 @@ contract Market is IMarket {
                 mstore(0, i)
                 let slot := keccak256(0, 0x40)
                 let v := add(sload(slot), acc)
-                over := or(or(gt(and(v, M85), MAX_AMOUNT), gt(and(shr(W, v), M85), MAX_AMOUNT)), gt(shr(170, v), MAX_AMOUNT))
+                over := or(or(gt(and(v, FIELD_MASK), MAX_AMOUNT), gt(and(shr(FIELD_BITS, v), FIELD_MASK), MAX_AMOUNT)),
+                    gt(shr(FIELD2_SHIFT, v), MAX_AMOUNT))
                 if iszero(over) { sstore(slot, v) }
             }
-            mstore(0x20, _qBank.slot)
-            let unit := eq(mload(add(p, 0x20)), WAD)
+            mstore(0x20, _openOffers.slot)
+            let unit := eq(mload(add(p, 0x20)), WAD) // word _PARAM_C: c = 1
             // a slot (posts t, t + 1, t + 2) at a time; offers past post T are masked to 0
             for { let t := 1 } iszero(gt(t, periods)) { t := add(t, 3) } {
                 let o := add(offers.offset, mul(t, VALUE_BYTES))
                 let q0 := shr(VALUE_SHIFT, calldataload(o))
                 let q1 := mul(lt(t, periods), shr(VALUE_SHIFT, calldataload(add(o, VALUE_BYTES))))
-                let q2 := mul(lt(add(t, 1), periods), shr(VALUE_SHIFT, calldataload(add(o, 22))))
+                let q2 := mul(lt(add(t, 1), periods), shr(VALUE_SHIFT, calldataload(add(o, VALUE2_OFFSET))))
                 let m := q0
                 if gt(q1, m) { m := q1 }
                 if gt(q2, m) { m := q2 }
@@ -369,15 +478,15 @@ contract Market is IMarket {
                 if gt(m, qmax) { qmax := m }
                 if unit {
                     // c = 1: φ = ceil(q·1e18/θ^t) = floor((q·1e18 + θ^t − 1)/θ^t) (0 for q = 0);
-                    // θ^t ≥ 1 is word 3 + t of p; q < 2^84 so q·1e18 + θ^t < 2^145
-                    let th := add(p, add(0x80, shl(5, t)))
+                    // θ^t ≥ 1 is word _PARAM_THETA + t of p; q < 2^84 so q·1e18 + θ^t < 2^145
+                    let th := add(p, add(_THETA_AT, shl(5, t)))
                     let th0 := mload(th)
                     let th1 := mload(add(th, 0x20))
                     let th2 := mload(add(th, 0x40))
                     input := add(input, add(add(div(add(mul(q0, WAD), sub(th0, 1)), th0),
                         div(add(mul(q1, WAD), sub(th1, 1)), th1)), div(add(mul(q2, WAD), sub(th2, 1)), th2)))
                 }
-                let acc := or(or(q0, shl(W, q1)), shl(170, q2))
+                let acc := or(or(q0, shl(FIELD_BITS, q1)), shl(FIELD2_SHIFT, q2))
                 if acc {
                     if flush(div(t, 3), acc) {
                         badSlot := add(div(t, 3), 1)
@@ -391,14 +500,14 @@ contract Market is IMarket {
 
     /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass).
     function _powers(bytes calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
-        uint256 invC = _word(p, 1);
+        uint256 invC = Packed.wordAt(p, _PARAM_INV_C);
         for (uint256 t = 1; t <= upto; ++t) {
-            uint256 q = _at(offers, t);
+            uint256 q = Packed.valueAt(offers, t);
             if (q == 0) continue;
             uint256 x;
             assembly ("memory-safe") {
                 // ceil(q·1e18/θ^t) as FixedPoint.mulDivUp (= _phi's); q < 2^84, θ^t ≥ 1
-                let th := mload(add(p, add(0x80, shl(5, t))))
+                let th := mload(add(p, add(_THETA_AT, shl(5, t))))
                 x := div(add(mul(q, WAD), sub(th, 1)), th)
             }
             uint256 y = FixedPoint.powWad(x, invC);
@@ -428,34 +537,39 @@ contract Market is IMarket {
         internal
         returns (uint256)
     {
-        bool producer = ((meta >> 192) & 0xff) == PRODUCER;
+        bool producer = _kindOf(meta) == PRODUCER;
         {
             uint256 n = T + 1;
             if (pb.length != n * VALUE_BYTES || po.length != (producer ? n * VALUE_BYTES : 0)) revert BadPrevious(msg.sender);
         }
-        if (_commit(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
-        uint256 r = ((meta >> 160) & 0xffffffff) - 1;
-        uint256 ev = _allocate(_read(_created(((_rs >> 128) & 0xffffffff) + r), 32 * (T + 1)), pb, po, producer ? 0 : acct >> 128);
+        if (Packed.commitment(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
+        uint256 r = _pendingRoundOf(meta) - 1;
+        uint256 ev = _allocate(
+            DataStore.read(DataStore.addressOf((_BITMASK_HISTORY_BASE & (_openRound >> _BITPOS_HISTORY_BASE)) + r), 32 * (T + 1)),
+            pb,
+            po,
+            producer ? 0 : acct >> _BITPOS_STOCK_OR_OMEGA
+        );
         uint256 x0;
         uint256 credit;
         assembly ("memory-safe") {
-            x0 := shr(VALUE_SHIFT, mload(add(ev, 0xc0)))
-            credit := add(mload(add(ev, 0x20)), mload(add(ev, 0x40))) // revenue + refund
+            x0 := shr(VALUE_SHIFT, mload(add(ev, _SETTLED_DATA)))
+            credit := add(mload(add(ev, _SETTLED_REVENUE)), mload(add(ev, _SETTLED_REFUND))) // revenue + refund
         }
-        uint256 second = acct >> 128;
+        uint256 stockOrOmega = acct >> _BITPOS_STOCK_OR_OMEGA;
         // producer: the stock left after its input is consumed and the good bought
         // becomes the stock; standard: x^0 is consumed
-        _logSettled(ev, T + 1, r, producer ? second : x0, producer ? x0 : 0);
-        return ((acct & LO) + credit) | ((producer ? x0 : second) << 128);
+        _logSettled(ev, T + 1, r, producer ? stockOrOmega : x0, producer ? x0 : 0);
+        return ((acct & _BITMASK_BALANCE) + credit) | ((producer ? x0 : stockOrOmega) << _BITPOS_STOCK_OR_OMEGA);
     }
 
     /// @dev emit Settled(msg.sender, r, x, revenue, refund, consumed, stock) from the ABI data at `ev`.
     function _logSettled(uint256 ev, uint256 n, uint256 r, uint256 consumed, uint256 stock) internal {
         bytes32 topic = Settled.selector;
         assembly ("memory-safe") {
-            mstore(add(ev, 0x60), consumed)
-            mstore(add(ev, 0x80), stock)
-            log3(ev, add(0xc0, and(add(mul(n, VALUE_BYTES), 31), not(31))), topic, caller(), r)
+            mstore(add(ev, _SETTLED_CONSUMED), consumed)
+            mstore(add(ev, _SETTLED_STOCK), stock)
+            log3(ev, add(_SETTLED_DATA, and(add(mul(n, VALUE_BYTES), 31), not(31))), topic, caller(), r)
         }
     }
 
@@ -463,9 +577,9 @@ contract Market is IMarket {
     /// (standard agent: floor(ω·B^0/Q^0); `omega` is 0 for a producer) and the
     /// refund of bids on inactive posts, from a closed round's totals `h`, written
     /// as the `Settled` event's ABI data at `ev` (new memory): offset of the
-    /// allocations (0xa0), revenue, refund, consumed, stock (the last two left to
-    /// the caller), then the allocations as `bytes`: 11(T + 1), x^0..x^T packed
-    /// VALUE_BYTES a value, zero padding.
+    /// allocations (_SETTLED_HEAD), revenue, refund, consumed, stock (the last two
+    /// left to the caller), then the allocations as `bytes`: 11(T + 1), x^0..x^T
+    /// packed VALUE_BYTES a value, zero padding.
     function _allocate(bytes memory h, bytes calldata pb, bytes calldata po, uint256 omega)
         internal
         pure
@@ -476,25 +590,25 @@ contract Market is IMarket {
         assembly ("memory-safe") {
             let len := pb.length // bytes: VALUE_BYTES a value, like the event's
             ev := mload(0x40)
-            mstore(0x40, add(ev, add(0xe0, len))) // room for the padding word
-            mstore(ev, 0xa0)
-            mstore(add(ev, 0xa0), len)
+            mstore(0x40, add(ev, add(0xe0, len))) // the head, the length word, the data, a padding word
+            mstore(ev, _SETTLED_HEAD)
+            mstore(add(ev, _SETTLED_HEAD), len)
             // The re-sent order matches its commitment, so it passed the bounds when
             // placed: every factor is below 2^84, every product fits; divisions floor.
             // A post is inactive iff B·Q = 0 (< 2^168): bids refunded, offers returned.
             // Post 0: a standard agent sells ω there, a producer (ω = 0) offers nothing.
             {
                 let w := mload(add(h, 0x20))
-                let bt := and(w, LO)
-                let qt := shr(128, w)
+                let bt := and(w, _BITMASK_HISTORY_BIDS)
+                let qt := shr(_BITPOS_HISTORY_OFFERS, w)
                 let b := shr(VALUE_SHIFT, calldataload(pb.offset))
                 switch mul(bt, qt)
                 case 0 {
                     refund := b
-                    mstore(add(ev, 0xc0), 0)
+                    mstore(add(ev, _SETTLED_DATA), 0)
                 }
                 default {
-                    mstore(add(ev, 0xc0), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
+                    mstore(add(ev, _SETTLED_DATA), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
                     revenue := div(mul(omega, bt), qt)
                 }
             }
@@ -503,34 +617,35 @@ contract Market is IMarket {
             for { let o := VALUE_BYTES } lt(o, len) { o := add(o, VALUE_BYTES) } {
                 let w := mload(hp)
                 hp := add(hp, 0x20)
-                let bt := and(w, LO)
-                let qt := shr(128, w)
+                let bt := and(w, _BITMASK_HISTORY_BIDS)
+                let qt := shr(_BITPOS_HISTORY_OFFERS, w)
                 let b := shr(VALUE_SHIFT, calldataload(add(pb.offset, o)))
                 switch mul(bt, qt)
                 case 0 {
                     refund := add(refund, b)
-                    mstore(add(ev, add(0xc0, o)), 0)
+                    mstore(add(ev, add(_SETTLED_DATA, o)), 0)
                 }
                 default {
-                    mstore(add(ev, add(0xc0, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
+                    mstore(add(ev, add(_SETTLED_DATA, o)), shl(VALUE_SHIFT, div(mul(b, qt), bt)))
                     if iszero(omega) {
                         revenue := add(revenue, div(mul(shr(VALUE_SHIFT, calldataload(add(po.offset, o))), bt), qt))
                     }
                 }
             }
-            mstore(add(ev, add(0xc0, len)), 0) // zero padding
-            mstore(add(ev, 0x20), revenue)
-            mstore(add(ev, 0x40), refund)
+            mstore(add(ev, add(_SETTLED_DATA, len)), 0) // zero padding
+            mstore(add(ev, _SETTLED_REVENUE), revenue)
+            mstore(add(ev, _SETTLED_REFUND), refund)
         }
     }
 
     /// @notice Close the open round: at its deadline, or once every agent has ordered.
+    /// Anyone may call it; it fixes the round's totals and opens the next round.
     function close() external {
-        uint256 rs = _rs;
-        uint256 deadline = (rs >> 32) & 0xffffffffffffffff;
+        uint256 rs = _openRound;
+        uint256 deadline = _deadlineOf(rs);
         if (deadline == 0) revert NotStarted();
-        uint256 r = rs & 0xffffffff;
-        uint256 orders = (rs >> 96) & 0xffffffff;
+        uint256 r = _roundOf(rs);
+        uint256 orders = _ordersOf(rs);
         uint256 agents = _agents.length;
         if (block.timestamp < deadline && orders < agents) revert RoundStillOpen(r, deadline, orders, agents);
         uint256 n = T + 1;
@@ -538,46 +653,53 @@ contract Market is IMarket {
         uint256[] memory qt = new uint256[](n);
         uint256[] memory pt = new uint256[](n);
         bytes memory blob = new bytes(32 * n);
-        qt[0] = (rs >> 160) - 1;
+        qt[0] = (rs >> _BITPOS_OFFERS0) - 1;
         for (uint256 i; i < (n + 2) / 3; ++i) {
-            uint256 s = _bBank[i];
-            for (uint256 k; k < 3 && 3 * i + k < n; ++k) bt[3 * i + k] = ((s >> (k * W)) & M85) - 1;
-            if (s != SENTINEL) _bBank[i] = SENTINEL;
+            uint256 s = _openBids[i];
+            for (uint256 k; k < 3 && 3 * i + k < n; ++k) bt[3 * i + k] = ((s >> (k * FIELD_BITS)) & FIELD_MASK) - 1;
+            if (s != SENTINEL) _openBids[i] = SENTINEL;
         }
         for (uint256 i; i < (n + 1) / 3; ++i) {
-            uint256 s = _qBank[i];
-            for (uint256 k; k < 3 && 3 * i + k + 1 < n; ++k) qt[3 * i + k + 1] = ((s >> (k * W)) & M85) - 1;
-            if (s != SENTINEL) _qBank[i] = SENTINEL;
+            uint256 s = _openOffers[i];
+            for (uint256 k; k < 3 && 3 * i + k + 1 < n; ++k) {
+                qt[3 * i + k + 1] = ((s >> (k * FIELD_BITS)) & FIELD_MASK) - 1;
+            }
+            if (s != SENTINEL) _openOffers[i] = SENTINEL;
         }
         for (uint256 t; t < n; ++t) {
             if (bt[t] != 0 && qt[t] != 0) pt[t] = (bt[t] * WAD) / qt[t];
-            uint256 w = bt[t] | (qt[t] << 128);
-            assembly {
-                mstore(add(add(blob, 32), mul(t, 32)), w)
+            uint256 w = bt[t] | (qt[t] << _BITPOS_HISTORY_OFFERS);
+            assembly ("memory-safe") {
+                mstore(add(add(blob, 32), mul(t, 32)), w) // word t of blob (t < n)
             }
         }
-        uint256 base = (rs >> 128) & 0xffffffff;
-        if (_write(blob) != _created(base + r)) revert BadParameter("nonce", base + r);
+        uint256 base = (_BITMASK_HISTORY_BASE & (rs >> _BITPOS_HISTORY_BASE));
+        if (DataStore.write(blob) != DataStore.addressOf(base + r)) revert DataContractMismatch(base + r);
         uint256 next = block.timestamp + roundDuration;
-        _rs = (r + 1) | (next << 32) | (base << 128) | (1 << 160);
+        // round r + 1, no orders yet, the same history base, Q^0 = 0 (1 << _BITPOS_OFFERS0)
+        _openRound = (r + 1) | (next << _BITPOS_DEADLINE) | (base << _BITPOS_HISTORY_BASE) | (1 << 160);
         emit RoundClosed(r, bt, qt, pt, next);
     }
 
-    /// @notice Settle the sender's last order (its round must be closed); the arrays packed as in `order`.
+    /// @notice Settle the sender's last order (its round must be closed) without placing a new one.
+    /// @param prevBids the bids of that order, packed as in `order`
+    /// @param prevOffers its offers, packed as in `order`
     function claim(bytes calldata prevBids, bytes calldata prevOffers) external {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
-        uint256 last = (meta >> 160) & 0xffffffff;
+        uint256 last = _pendingRoundOf(meta);
         if (last == 0) revert NothingToClaim(msg.sender);
-        if (last - 1 >= (_rs & 0xffffffff)) revert RoundNotClosed(last - 1);
+        if (last - 1 >= _roundOf(_openRound)) revert RoundNotClosed(last - 1);
         _acct[msg.sender] = _settle(meta, _acct[msg.sender], prevBids, prevOffers);
-        _meta[msg.sender] = meta & ~uint256(type(uint192).max);
+        _meta[msg.sender] = meta & _BITMASK_AGENT;
     }
 
-    /// @notice Move bytecoins from the sender's ERC-20 balance into its market account.
+    /// @notice Move bytecoins from the sender's ERC-20 balance into its market account
+    /// (the sender approves the market first).
+    /// @param amount wei, nonzero
     function deposit(uint256 amount) external {
         if (_meta[msg.sender] == 0) revert UnknownAgent(msg.sender);
-        if (_rs == 0) revert NotStarted();
+        if (_openRound == 0) revert NotStarted();
         if (amount == 0) revert ZeroAmount();
         token.transferFrom(msg.sender, address(this), amount);
         _acct[msg.sender] += amount; // the balance stays below the supply < 2^84
@@ -585,12 +707,15 @@ contract Market is IMarket {
     }
 
     /// @notice Move bytecoins from the sender's market account to its ERC-20 balance.
+    /// @param amount wei, nonzero, at most the account's balance
     function withdraw(uint256 amount) external {
         if (_meta[msg.sender] == 0) revert UnknownAgent(msg.sender);
-        if (_rs == 0) revert NotStarted();
+        if (_openRound == 0) revert NotStarted();
         if (amount == 0) revert ZeroAmount();
         uint256 acct = _acct[msg.sender];
-        if (amount > acct & LO) revert InsufficientBalance(msg.sender, acct & LO, amount);
+        if (amount > acct & _BITMASK_BALANCE) revert InsufficientBalance(msg.sender, acct & _BITMASK_BALANCE, amount);
+        // checked arithmetic, though it cannot underflow: amount ≤ the balance field (checked
+        // above), so the packed subtraction takes from the balance and never borrows from the stock
         _acct[msg.sender] = acct - amount;
         token.transfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
@@ -598,49 +723,65 @@ contract Market is IMarket {
 
     // -------------------------------------------------------------------- views
 
-    /// @notice The open round: its number, deadline, orders so far, registered agents.
+    /// @notice The open round.
+    /// @return round its number (0 before `start`)
+    /// @return deadline its deadline, seconds since the epoch (0 before `start`)
+    /// @return orders the orders placed in it so far
+    /// @return agents the number of registered agents
     function currentRound() external view returns (uint256 round, uint256 deadline, uint256 orders, uint256 agents) {
-        uint256 rs = _rs;
-        return (rs & 0xffffffff, (rs >> 32) & 0xffffffffffffffff, (rs >> 96) & 0xffffffff, _agents.length);
+        uint256 rs = _openRound;
+        return (_roundOf(rs), _deadlineOf(rs), _ordersOf(rs), _agents.length);
     }
 
-    /// @notice Running totals B^t (wei) and Q^t (wad) of the open round.
+    /// @notice Running totals of the open round.
+    /// @return totalBids B^0..B^T, wei
+    /// @return totalOffers Q^0..Q^T, wad
     function openTotals() external view returns (uint256[] memory totalBids, uint256[] memory totalOffers) {
         uint256 n = T + 1;
         totalBids = new uint256[](n);
         totalOffers = new uint256[](n);
-        uint256 rs = _rs;
-        totalOffers[0] = rs == 0 ? 0 : (rs >> 160) - 1;
+        uint256 rs = _openRound;
+        totalOffers[0] = rs == 0 ? 0 : (rs >> _BITPOS_OFFERS0) - 1;
         for (uint256 t; t < n; ++t) {
-            totalBids[t] = ((_bBank[t / 3] >> ((t % 3) * W)) & M85) - 1;
-            if (t > 0) totalOffers[t] = ((_qBank[(t - 1) / 3] >> (((t - 1) % 3) * W)) & M85) - 1;
+            totalBids[t] = ((_openBids[t / 3] >> ((t % 3) * FIELD_BITS)) & FIELD_MASK) - 1;
+            if (t > 0) totalOffers[t] = ((_openOffers[(t - 1) / 3] >> (((t - 1) % 3) * FIELD_BITS)) & FIELD_MASK) - 1;
         }
     }
 
-    /// @notice Final totals and prices p^t = floor(B^t·1e18/Q^t) of a closed round.
+    /// @notice Final totals and prices of a closed round.
+    /// @param round the round's number (below the open round's)
+    /// @return totalBids B^0..B^T, wei
+    /// @return totalOffers Q^0..Q^T, wad
+    /// @return prices p^t = floor(B^t·1e18/Q^t), wei per unit (0 where the post is inactive)
     function closedRound(uint256 round)
         external
         view
         returns (uint256[] memory totalBids, uint256[] memory totalOffers, uint256[] memory prices)
     {
-        uint256 rs = _rs;
-        if (rs == 0 || round >= rs & 0xffffffff) revert UnknownRound(round);
+        uint256 rs = _openRound;
+        if (rs == 0 || round >= _roundOf(rs)) revert UnknownRound(round);
         uint256 n = T + 1;
-        bytes memory blob = _read(_created(((rs >> 128) & 0xffffffff) + round), 32 * n);
+        bytes memory blob = DataStore.read(DataStore.addressOf((_BITMASK_HISTORY_BASE & (rs >> _BITPOS_HISTORY_BASE)) + round), 32 * n);
         totalBids = new uint256[](n);
         totalOffers = new uint256[](n);
         prices = new uint256[](n);
         for (uint256 t; t < n; ++t) {
-            uint256 w = _word(blob, t);
-            totalBids[t] = w & LO;
-            totalOffers[t] = w >> 128;
+            uint256 w = Packed.wordAt(blob, t);
+            totalBids[t] = w & _BITMASK_HISTORY_BIDS;
+            totalOffers[t] = w >> _BITPOS_HISTORY_OFFERS;
             if (totalBids[t] != 0 && totalOffers[t] != 0) prices[t] = (totalBids[t] * WAD) / totalOffers[t];
         }
     }
 
-    /// @notice An agent's state: kind (0 unknown, 1 standard, 2 producer), balance
-    /// (wei), stock (producer, wad), ω (standard, wad), whether an order awaits
-    /// settlement and its round, and the commitment to it.
+    /// @notice An agent's state.
+    /// @param who the agent
+    /// @return kind 0 unknown, 1 standard, 2 producer
+    /// @return balance its market account, wei
+    /// @return stock a producer's stock of the good, wad (0 for a standard agent)
+    /// @return omega a standard agent's endowment ω, wad (0 for a producer)
+    /// @return pending whether an order awaits settlement
+    /// @return lastRound that order's round (0 if none)
+    /// @return commitment the commitment to that order (low 160 bits of keccak256(bids ‖ offers))
     function agentState(address who)
         external
         view
@@ -656,55 +797,70 @@ contract Market is IMarket {
     {
         uint256 meta = _meta[who];
         uint256 acct = _acct[who];
-        kind = (meta >> 192) & 0xff;
-        balance = acct & LO;
-        if (kind == PRODUCER) stock = acct >> 128;
-        else omega = acct >> 128;
-        uint256 last = (meta >> 160) & 0xffffffff;
+        kind = _kindOf(meta);
+        balance = acct & _BITMASK_BALANCE;
+        if (kind == PRODUCER) stock = acct >> _BITPOS_STOCK_OR_OMEGA;
+        else omega = acct >> _BITPOS_STOCK_OR_OMEGA;
+        uint256 last = _pendingRoundOf(meta);
         pending = last != 0;
         lastRound = pending ? last - 1 : 0;
         commitment = bytes20(uint160(meta));
     }
 
-    /// @notice A producer's parameters (wad): c, K (0 = none), ρ, θ^1..θ^T.
+    /// @notice A producer's parameters.
+    /// @param who the producer (reverts with UnknownAgent otherwise)
+    /// @return c the exponent, wad
+    /// @return capacity K, wad (0 = none)
+    /// @return rho ρ, wad
+    /// @return theta θ^1..θ^T, wad
     function producerParams(address who)
         external
         view
         returns (uint256 c, uint256 capacity, uint256 rho, uint256[] memory theta)
     {
         uint256 meta = _meta[who];
-        if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
+        if (_kindOf(meta) != PRODUCER) revert UnknownAgent(who);
         uint256 n = T + 1;
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
-        c = _word(p, 0);
-        capacity = _word(p, 2);
-        rho = _word(p, 3);
+        bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (n + 3));
+        c = Packed.wordAt(p, _PARAM_C);
+        capacity = Packed.wordAt(p, _PARAM_CAPACITY);
+        rho = Packed.wordAt(p, _PARAM_RHO);
         theta = new uint256[](n - 1);
-        for (uint256 t = 1; t < n; ++t) theta[t - 1] = _word(p, 3 + t);
+        for (uint256 t = 1; t < n; ++t) theta[t - 1] = Packed.wordAt(p, _PARAM_THETA + t);
     }
 
-    /// @notice The input Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t (wad) a producer's offers need.
+    /// @notice The input a producer's offers need: Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t,
+    /// computed as `order` computes it.
+    /// @param who the producer (reverts with UnknownAgent otherwise)
+    /// @param offers q^0..q^T, wad (an ABI array, not packed)
+    /// @return input the good needed, wad
     function requiredInput(address who, uint256[] calldata offers) external view returns (uint256 input) {
         uint256 meta = _meta[who];
-        if ((meta >> 192) & 0xff != PRODUCER) revert UnknownAgent(who);
+        if (_kindOf(meta) != PRODUCER) revert UnknownAgent(who);
         uint256 n = T + 1;
         if (offers.length != n) revert BadLength("offers", offers.length, n);
-        bytes memory p = _read(_created(1 + ((meta >> 200) & 0xffff)), 32 * (n + 3));
+        bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (n + 3));
         uint256 qmax;
         for (uint256 t = 1; t < n; ++t) {
             if (offers[t] == 0) continue;
-            input += _phi(offers[t], _word(p, 3 + t), _word(p, 0), _word(p, 1));
+            input += _phi(
+                offers[t], Packed.wordAt(p, _PARAM_THETA + t), Packed.wordAt(p, _PARAM_C), Packed.wordAt(p, _PARAM_INV_C)
+            );
             if (offers[t] > qmax) qmax = offers[t];
         }
-        uint256 rho = _word(p, 3);
+        uint256 rho = Packed.wordAt(p, _PARAM_RHO);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
     }
 
-    /// @notice Number of registered agents, and the i-th (registration order).
+    /// @notice Number of registered agents.
+    /// @return the count
     function agentCount() external view returns (uint256) {
         return _agents.length;
     }
 
+    /// @notice The i-th registered agent (registration order).
+    /// @param i its index, below `agentCount()`
+    /// @return the agent's address
     function agentAt(uint256 i) external view returns (address) {
         return _agents[i];
     }
@@ -712,80 +868,10 @@ contract Market is IMarket {
     /// @notice Bytecoins held for bids not yet paid out, dust of settled rounds
     /// included: the market's token balance minus all agents' balances. A view
     /// (it loops over the agents); no transaction calls it.
+    /// @return wei held in escrow
     function escrow() external view returns (uint256) {
         uint256 sum;
-        for (uint256 i; i < _agents.length; ++i) sum += _acct[_agents[i]] & LO;
+        for (uint256 i; i < _agents.length; ++i) sum += _acct[_agents[i]] & _BITMASK_BALANCE;
         return token.balanceOf(address(this)) - sum;
-    }
-
-    // ---------------------------------------------------------- data contracts
-
-    /// @dev Deploy `data` as the code (after a STOP byte) of a new contract.
-    /// Creation code: PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY,
-    /// RETURNDATASIZE, RETURN — copies the code after its 10 bytes and returns it.
-    function _write(bytes memory data) internal returns (address ptr) {
-        bytes memory init = abi.encodePacked(hex"61", uint16(data.length + 1), hex"80600a3d393df300", data);
-        assembly {
-            ptr := create(0, add(init, 32), mload(init))
-        }
-        if (ptr == address(0)) revert BadParameter("data", data.length);
-    }
-
-    /// @dev keccak256(a ‖ b) of two packed arrays (= keccak256(abi.encodePacked(a, b))),
-    /// low 160 bits: the commitment to an order. Hashed straight from calldata.
-    function _commit(bytes calldata a, bytes calldata b) internal pure returns (uint256 h) {
-        assembly {
-            let p := mload(0x40)
-            let la := a.length
-            calldatacopy(p, a.offset, la)
-            let lb := b.length
-            calldatacopy(add(p, la), b.offset, lb)
-            h := and(keccak256(p, add(la, lb)), 0xffffffffffffffffffffffffffffffffffffffff)
-        }
-    }
-
-    /// @dev The address of the contract this market created with `nonce`
-    /// (keccak256 of the RLP list [address(this), nonce], last 20 bytes).
-    function _created(uint256 nonce) internal view returns (address) {
-        if (nonce < 0x80) {
-            // the usual case, hashed in scratch space: 0xd6 0x94 ‖ address ‖ nonce (23 bytes)
-            address a;
-            assembly ("memory-safe") {
-                mstore(0, or(or(shl(248, 0xd6), shl(240, 0x94)), or(shl(80, address()), shl(72, nonce))))
-                a := and(keccak256(0, 23), 0xffffffffffffffffffffffffffffffffffffffff)
-            }
-            return a;
-        }
-        bytes memory rlp;
-        if (nonce < 0x100) {
-            rlp = abi.encodePacked(bytes2(0xd794), address(this), bytes1(0x81), uint8(nonce));
-        } else if (nonce < 0x10000) {
-            rlp = abi.encodePacked(bytes2(0xd894), address(this), bytes1(0x82), uint16(nonce));
-        } else if (nonce < 0x1000000) {
-            rlp = abi.encodePacked(bytes2(0xd994), address(this), bytes1(0x83), uint24(nonce));
-        } else {
-            rlp = abi.encodePacked(bytes2(0xda94), address(this), bytes1(0x84), uint32(nonce));
-        }
-        return address(uint160(uint256(keccak256(rlp))));
-    }
-
-    function _read(address ptr, uint256 len) internal view returns (bytes memory data) {
-        data = new bytes(len);
-        assembly {
-            extcodecopy(ptr, add(data, 32), 1, len)
-        }
-    }
-
-    /// @dev Value j of a packed array (VALUE_BYTES big-endian bytes a value; j below its count).
-    function _at(bytes calldata a, uint256 j) internal pure returns (uint256 v) {
-        assembly {
-            v := shr(VALUE_SHIFT, calldataload(add(a.offset, mul(j, VALUE_BYTES))))
-        }
-    }
-
-    function _word(bytes memory data, uint256 i) internal pure returns (uint256 w) {
-        assembly {
-            w := mload(add(add(data, 32), mul(i, 32)))
-        }
     }
 }

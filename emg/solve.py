@@ -8,10 +8,7 @@ and :func:`equilibrium_json`.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,20 +24,16 @@ from market.posts import dphi
 from market.results import Equilibrium
 from market.scenario import load_scenario
 
+from emg.formats import csv_text, json_num
+
 SCHEMA_VERSION = 1
 
 #: Exit code when a solver found no equilibrium (the same as ``emg.cli.EXIT_NO_EQUILIBRIUM``).
 EXIT_NO_EQUILIBRIUM = 3
 
 
-def _num(x: float) -> float | None:
-    """A float for JSON (``None`` for nan/inf: JSON has no such numbers)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _list(a: FloatArray) -> list[float | None]:
-    return [_num(x) for x in np.asarray(a, dtype=float).ravel()]
+    return [json_num(x) for x in np.asarray(a, dtype=float).ravel()]
 
 
 def agent_params(economy: Economy, i: int) -> dict[str, Any]:
@@ -72,16 +65,16 @@ def agents_json(economy: Economy, eq: Equilibrium) -> list[dict[str, Any]]:
             "kind": a.kind,
             "group": a.group,
             "params": agent_params(economy, i),
-            "verification_energy": _num(eq.verification[i]),
+            "verification_energy": json_num(eq.verification[i]),
             "bids": _list(eq.bids[i]),
             "offers": _list(eq.offers[i]),
             "allocation": _list(eq.allocations[i]),
             "consumption": _list(eq.consumption[i]),
-            "input": _num(eq.inputs[i]),
-            "capacity": _num(eq.capacity[i]),
-            "utility": _num(eq.utility[i]),
+            "input": json_num(eq.inputs[i]),
+            "capacity": json_num(eq.capacity[i]),
+            "utility": json_num(eq.utility[i]),
             "priced_out": bool(eq.priced_out[i]),
-            "residual": _num(eq.residuals[i]),
+            "residual": json_num(eq.residuals[i]),
         })
     return out
 
@@ -144,7 +137,7 @@ def equilibrium_json(economy: Economy, eq: Equilibrium) -> dict[str, Any]:
         "verification_share": _list(eq.verification_share),
         "converged": bool(eq.converged),
         "iterations": int(eq.iterations),
-        "max_residual": _num(eq.max_residual),
+        "max_residual": json_num(eq.max_residual),
         "message": eq.message,
         "method": eq.method,
         "priced_out": [a.id for a in economy.agents() if eq.priced_out[a.index]],
@@ -287,14 +280,6 @@ def _nash_table(scenario: Scenario, nash: Equilibrium, comp_error: str | None) -
     return "\n".join(lines)
 
 
-def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
 def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
                   comp_error: str | None = None) -> list[Path]:
     """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` into ``out_dir``, atomically.
@@ -320,7 +305,7 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
                          mC[t - 1] if t else "", comp.verification_share[t - 1] if t else ""]
         rows.append([t, nash_part[0], comp_part[0], nash_part[1], comp_part[1], nash_part[2],
                      comp_part[2], nash_part[3], comp_part[3], nash_part[4], comp_part[4]])
-    files["prices.csv"] = _csv_text(
+    files["prices.csv"] = csv_text(
         ["post", "price_nash", "price_competitive", "relative_price_nash",
          "relative_price_competitive", "quantity_nash", "quantity_competitive", "markup_nash",
          "markup_competitive", "verification_share_nash", "verification_share_competitive"], rows)
@@ -334,7 +319,7 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
                 arows.append([kind, a.id, a.kind, t, eq.bids[i, t], eq.offers[i, t],
                               eq.allocations[i, t], eq.consumption[i, t], eq.utility[i],
                               int(eq.priced_out[i])])
-    files["agents.csv"] = _csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
+    files["agents.csv"] = csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
                                      "allocation", "consumption", "utility", "priced_out"], arows)
     written = []
     for name, text in files.items():

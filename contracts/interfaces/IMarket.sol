@@ -41,24 +41,71 @@ interface IMarket {
     event Withdrawn(address indexed agent, uint256 amount);
 
     // ------------------------------------------------------------------ errors
+    /// @notice `agent` is not registered (or, for a producer's views, not a producer).
     error UnknownAgent(address agent);
+    /// @notice Only the deployer registers agents and starts the market.
     error NotDeployer(address caller);
+    /// @notice The market has not started (no round is open).
     error NotStarted();
+    /// @notice Registration is over: the market has started.
     error AlreadyStarted();
+    /// @notice `agent` is registered already.
     error AlreadyRegistered(address agent);
+    /// @notice At `start`, the market holds `held` bytecoins but credited the agents `credited`.
     error Underfunded(uint256 held, uint256 credited);
-    error BadParameter(string name, uint256 value);
+    /// @notice The number of periods T must be in 1..700.
+    error InvalidPeriods(uint256 periods);
+    /// @notice The round duration must be in 1 s..365 days.
+    error InvalidRoundDuration(uint256 duration);
+    /// @notice An agent's address must not be zero.
+    error InvalidAgent(address agent);
+    /// @notice A standard agent's endowment ω must be in (0, 2^84) wad.
+    error InvalidOmega(uint256 omega);
+    /// @notice Σ ω over the standard agents (Q^0 every round) must stay below 2^84 wad.
+    error OmegaTotalTooLarge(uint256 total);
+    /// @notice The bytecoins credited to all agents must stay below 2^84 wei.
+    error CreditTooLarge(uint256 credited);
+    /// @notice A producer's exponent c must be in [0.1, 100] wad.
+    error InvalidExponent(uint256 c);
+    /// @notice A producer's capacity K must be below 2^84 wad (0 = none).
+    error InvalidCapacity(uint256 capacity);
+    /// @notice A producer's ρ must be below 2^84 wad.
+    error InvalidRho(uint256 rho);
+    /// @notice A producer's initial stock must be below 2^84 wad.
+    error InvalidStock(uint256 stock);
+    /// @notice Each θ^t must be in (0, 2^84) wad.
+    error InvalidTheta(uint256 theta);
+    /// @notice `start` needs at least one registered agent.
+    error NoAgents();
+    /// @notice Array `field` has `length` values where `expected` are required.
     error BadLength(string field, uint256 length, uint256 expected);
+    /// @notice Round `round` closed to orders at `deadline` (now `timestamp`).
     error LateOrder(uint256 round, uint256 deadline, uint256 timestamp);
+    /// @notice `agent` has ordered in round `round` already.
     error AlreadyOrdered(address agent, uint256 round);
+    /// @notice `agent` has `balance` wei, less than the `needed` amount.
     error InsufficientBalance(address agent, uint256 balance, uint256 needed);
+    /// @notice A producer offers nothing on post 0 (the good): its offer there was `offer`.
+    error OfferOnGood(address agent, uint256 offer);
+    /// @notice `agent`'s offer on `post` is above `capacity` (its K, or 2^84 − 1 without one).
     error CapacityExceeded(address agent, uint256 post, uint256 offer, uint256 capacity);
+    /// @notice `agent`'s offers need `required` wad of the good; it holds `stock`.
     error InsufficientInput(address agent, uint256 required, uint256 stock);
+    /// @notice An amount on `post` (or a post's total) would reach 2^84.
     error AmountOverflow(uint256 post, uint256 amount);
+    /// @notice Deposits and withdrawals must be nonzero.
     error ZeroAmount();
+    /// @notice The re-sent previous order does not match `agent`'s commitment (or there is none).
     error BadPrevious(address agent);
+    /// @notice `agent` has no unsettled order.
     error NothingToClaim(address agent);
+    /// @notice Round `round` is still open: its orders cannot be settled yet.
     error RoundNotClosed(uint256 round);
+    /// @notice Round `round` can close only at `deadline` or once all `agents` have ordered.
     error RoundStillOpen(uint256 round, uint256 deadline, uint256 orders, uint256 agents);
+    /// @notice Round `round` has not closed.
     error UnknownRound(uint256 round);
+    /// @notice Internal invariant: the data contract just written is not at the CREATE
+    /// address of the market's nonce `nonce`, where the market will look for it.
+    error DataContractMismatch(uint256 nonce);
 }

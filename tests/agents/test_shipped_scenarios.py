@@ -24,6 +24,9 @@ from market.scenario import load_scenario
 from agents.records import AgentStatus, SimulationResult
 from agents.simulation import Simulation
 
+#: every shipped scenario simulated on chain to convergence: minutes, not seconds
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml") if p.stem != "cia-money")
 

@@ -39,6 +39,7 @@ def money_runs() -> tuple[SimulationResult, SimulationResult]:
     return run(sc, rounds=40), run(doubled, rounds=40)
 
 
+@pytest.mark.slow
 def test_prices_converge_to_the_nash_equilibrium_with_the_measured_verification(money_runs) -> None:  # type: ignore[no-untyped-def]
     from market.nash import solve_nash
 
@@ -56,6 +57,7 @@ def test_prices_converge_to_the_nash_equilibrium_with_the_measured_verification(
         assert sum(last.bids) <= supply
 
 
+@pytest.mark.slow
 def test_ledger_holds_and_every_settlement_matched_the_forecast(money_runs) -> None:  # type: ignore[no-untyped-def]
     for res in money_runs:
         led = res.ledger
@@ -70,6 +72,7 @@ def test_ledger_holds_and_every_settlement_matched_the_forecast(money_runs) -> N
         assert res.log.failures == []
 
 
+@pytest.mark.slow
 def test_doubling_every_balance_doubles_prices_and_leaves_allocations(money_runs) -> None:  # type: ignore[no-untyped-def]
     """Exact up to rounding and solver precision: orders are rounded down to the
     2^32-wei grid (a total B^t differs from its exact double by less than N grid
@@ -99,6 +102,7 @@ def test_doubling_every_balance_doubles_prices_and_leaves_allocations(money_runs
                               np.array([r.balance for r in two.log.agents]))
 
 
+@pytest.mark.slow
 def test_summary_uses_emg_solves_agent_format(money_runs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from market.nash import solve_nash
     from emg.solve import agents_json
@@ -194,6 +198,7 @@ def test_a_failing_agent_does_not_stop_the_run() -> None:
     assert res.ledger.ok  # nothing lost: the failed agents' money waited in their accounts
 
 
+@pytest.mark.slow
 def test_same_scenario_and_seed_give_byte_identical_outputs(tmp_path: Path) -> None:
     from emg.output import OUTPUT_FILES, write_run
 

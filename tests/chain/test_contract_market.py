@@ -277,7 +277,7 @@ def test_capacity_and_post0_offers_are_rejected(chain, fresh_market):  # type: i
     a = chain.accounts[N_STANDARD]
     with reverts("CapacityExceeded", a.address, 2, 2000 * WAD + 1, 2000 * WAD):
         fresh_market.order(a, [0] * 4, [0, WAD, 2000 * WAD + 1, 0])
-    with reverts("CapacityExceeded", a.address, 0, WAD, 0):
+    with reverts("OfferOnGood", a.address, WAD):
         fresh_market.order(a, [0] * 4, [WAD, WAD, 0, 0])
 
 
@@ -389,17 +389,26 @@ def test_registration_rules(chain, snapshot):  # type: ignore[no-untyped-def]
         m.transact(x, "registerStandard", [[x.address], [WAD], [0]])
     with reverts("AlreadyRegistered", chain.accounts[0].address):
         m.transact(keeper, "registerStandard", [[chain.accounts[0].address], [WAD], [0]])
-    with reverts("BadParameter", "omega", 0):
+    with reverts("InvalidOmega", 0):
         m.transact(keeper, "registerStandard", [[x.address], [0], [0]])
     with reverts("BadLength", "omega", 2, 1):
         m.transact(keeper, "registerStandard", [[x.address], [WAD, WAD], [0]])
-    with reverts("BadParameter", "c", WAD // 20):
+    with reverts("InvalidExponent", WAD // 20):
         m.transact(keeper, "registerProducer", [x.address, 0, 0, WAD // 20, WAD, 0, [WAD]])
-    with reverts("BadParameter", "theta", 0):
+    with reverts("InvalidTheta", 0):
         m.transact(keeper, "registerProducer", [x.address, 0, 0, WAD, WAD, 0, [0]])
+    for error, stock, capacity, rho in (("InvalidStock", fx.MAX_AMOUNT + 1, WAD, 0),
+                                        ("InvalidCapacity", 0, fx.MAX_AMOUNT + 1, 0),
+                                        ("InvalidRho", 0, WAD, fx.MAX_AMOUNT + 1)):
+        with reverts(error, fx.MAX_AMOUNT + 1):
+            m.transact(keeper, "registerProducer", [x.address, 0, stock, WAD, capacity, rho, [WAD]])
+    with reverts("OmegaTotalTooLarge"):
+        m.transact(keeper, "registerStandard", [[x.address], [fx.MAX_AMOUNT], [0]])
+    with reverts("CreditTooLarge"):
+        m.transact(keeper, "registerStandard", [[x.address], [WAD], [fx.MAX_AMOUNT]])
     with reverts("BadLength", "theta", 2, T):
         m.transact(keeper, "registerProducer", [x.address, 0, 0, WAD, WAD, 0, [WAD, WAD]])
-    with reverts("BadParameter", "agent", 0):
+    with reverts("InvalidAgent", "0x" + "00" * 20):
         m.transact(keeper, "registerStandard", [["0x" + "00" * 20], [WAD], [0]])
     # an extra agent credited with bytecoins the market does not hold: start refuses
     m.transact(keeper, "registerStandard", [[x.address], [WAD], [5 * WAD]], gas=400_000)
@@ -422,11 +431,12 @@ def test_constructor_rejects_bad_parameters(chain, snapshot, artifacts):  # type
     from agents.chain.events import AbiCodec
 
     codec = AbiCodec(artifacts["Market"].abi)
-    for periods, duration, field, value in ((0, 60, "T", 0), (701, 60, "T", 701), (3, 0, "roundDuration", 0)):
+    for periods, duration, error, value in ((0, 60, "InvalidPeriods", 0), (701, 60, "InvalidPeriods", 701),
+                                            (3, 0, "InvalidRoundDuration", 0)):
         with pytest.raises(Reverted) as info:
             chain.send(chain.keeper, None, artifacts["Market"].bytecode + encode(
                 ["address", "uint256", "uint256"], [chain.keeper.address, periods, duration]), gas=8_000_000)
-        assert codec.decode_error(info.value.data) == ("BadParameter", (field, value))
+        assert codec.decode_error(info.value.data) == (error, (value,))
 
 
 def test_config_validation_names_the_field(chain):  # type: ignore[no-untyped-def]

@@ -20,8 +20,15 @@ def snapshot_file() -> dict:
     return json.loads((REPO / ".gas-snapshot.json").read_text())
 
 
+#: The standard agent's steady-state order targets (gas); the producer's figures
+#: are reported in docs/chain.md against their floor.
+HEADLINE_TARGETS = {"T=1,c=1": 70_000, "T=24,c=1": 180_000}
+
+
 @pytest.mark.parametrize("case", ["T=1,c=1", "T=24,c=1", "T=1,c=0.8", "T=24,c=0.8"])
 def test_gas_equals_the_snapshot(case, snapshot_file, artifacts):  # type: ignore[no-untyped-def]
+    """The measured gas equals the snapshot, and the measured standard order meets
+    its headline target (≤ 70k at T=1, ≤ 180k at T=24)."""
     from bench_gas import snapshot_data
 
     from agents.chain.gas import WAD, measure
@@ -33,10 +40,5 @@ def test_gas_equals_the_snapshot(case, snapshot_file, artifacts):  # type: ignor
     assert got["steady_order_standard"] == want["steady_order_standard"], "steady-state standard order gas changed"
     assert got["steady_order_producer"] == want["steady_order_producer"], "steady-state producer order gas changed"
     assert got["functions"] == want["functions"]
-
-
-def test_headline_targets(snapshot_file):  # type: ignore[no-untyped-def]
-    """The standard agent's steady-state order meets the targets (≤ 70k at T=1, ≤ 180k at T=24);
-    the producer's figures are reported in docs/chain.md against their floor."""
-    assert snapshot_file["T=1,c=1"]["steady_order_standard"] <= 70_000
-    assert snapshot_file["T=24,c=1"]["steady_order_standard"] <= 180_000
+    if case in HEADLINE_TARGETS:
+        assert got["steady_order_standard"] <= HEADLINE_TARGETS[case], "standard order above its target"

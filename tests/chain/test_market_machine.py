@@ -18,7 +18,7 @@ the fixed-point model (agents.chain.fixedpoint) exactly, and within rounding of 
 float model (market.posts.settle).
 
 Profiles: the default run is short; ``EMG_FUZZ=long`` (``make test-long``)
-runs ≥ 10,000 state-machine steps (counted, and asserted by the last test).
+runs ≥ 10,000 state-machine steps (counted, and asserted after the run).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ from agents.chain.events import pack_values
 from agents.chain import fixedpoint as fx
 from market.posts import settle as float_settle
 
+#: the Hypothesis state machine: ~20 s in the default profile (EMG_FUZZ=long: ~20 min)
+pytestmark = pytest.mark.slow
+
 WAD = fx.WAD
 T = 2
 LONG = os.environ.get("EMG_FUZZ", "").lower() == "long"
@@ -46,7 +49,7 @@ PROFILE = settings(
     suppress_health_check=list(HealthCheck),
 )
 STEPS = {"count": 0}
-#: outcomes seen (success kinds and custom error names), printed by test_steps_ran
+#: outcomes seen (success kinds and custom error names), printed after the run
 OUTCOMES: dict[str, int] = {}
 
 
@@ -375,13 +378,13 @@ class MarketMachine(RuleBasedStateMachine):
 
 
 def test_market_state_machine(world):  # type: ignore[no-untyped-def]
+    """The machine runs (and, under EMG_FUZZ=long, at least 10,000 steps): the
+    step count is taken in this test, so it stands alone."""
     from hypothesis.stateful import run_state_machine_as_test
 
+    STEPS["count"] = 0
+    OUTCOMES.clear()
     MarketMachine.world = world
     run_state_machine_as_test(MarketMachine, settings=PROFILE)
-
-
-def test_steps_ran() -> None:
-    """The machine ran (and, under EMG_FUZZ=long, at least 10,000 steps)."""
     print(f"state-machine steps: {STEPS['count']}; outcomes: {dict(sorted(OUTCOMES.items()))}")
     assert STEPS["count"] >= (10_000 if LONG else 50)

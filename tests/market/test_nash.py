@@ -135,6 +135,7 @@ def test_best_response_improves_on_a_bad_action() -> None:
     np.testing.assert_allclose(act.bids, eq.bids[2], rtol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["market-power-8.toml", "peak-long-run.toml", "default.toml"])
 @pytest.mark.parametrize("shrink", [0.5, 0.7])
 def test_producer_best_response_is_not_beaten_by_the_independent_check(name: str, shrink: float) -> None:

@@ -38,6 +38,7 @@ def default_with(c: float, K: float | None = None) -> Economy:
     return scenario_from_dict(doc, f"default-c{c}.toml").economy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("c", [0.86, 1.0])
 def test_no_equilibrium_when_capacity_cannot_use_up_the_good(c: float) -> None:
     with pytest.raises(SolverError, match=r"input at full capacity, [0-9.]+, is below the good's supply 500"):

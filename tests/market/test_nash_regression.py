@@ -20,6 +20,9 @@ from market.nash import solve_nash
 from market.scenario import load_scenario
 from market.verify import is_nash
 
+#: re-solves of cia-pow with measured verification vectors: ~10 s each
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
