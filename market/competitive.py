@@ -379,9 +379,9 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     groups = _groups(economy, participants)
     if not groups:
         raise SolverError("competitive: no producer can pay its verification electricity out of "
-                          "its price-taking profit (that profit is zero with constant returns and "
-                          "slack capacity, and small when verification is dear), so the benchmark "
-                          "does not exist for this economy")
+                          "its price-taking profit (that profit is zero with constant or increasing "
+                          "returns and slack capacity, and small when verification is dear), so the "
+                          "benchmark does not exist for this economy")
     std = participants & ~arr.producer
     if not std.any():
         raise SolverError("competitive: no standard agent participates")
