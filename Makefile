@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.emg-installed
 SCENARIO ?= scenarios/default.toml
 OUT     ?= runs/default
 
-.PHONY: setup simulate solve compile test test-fast typecheck test-long bench clean
+.PHONY: setup simulate solve compile test test-fast typecheck test-long bench clean chromium
 
 # The venv runs emg (the compiled contracts ship in agents/chain/artifacts/);
 # node_modules (the pinned solcjs) is for `emg compile` and the tests.
@@ -34,8 +34,15 @@ solve: $(STAMP)
 compile: setup
 	$(BIN)/emg compile
 
+# Headless Chromium for the HTML report test, where apt-get can install it (the test skips
+# with a message where it is missing).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	    || echo "make: could not install chromium; the report test will skip" >&2
+
 # The suite, then the type check of the public packages (mypy, ~10 s).
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest -q
 	$(BIN)/mypy
 

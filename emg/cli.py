@@ -1,4 +1,5 @@
-"""The ``emg`` command line: ``emg solve``, ``emg simulate``, ``emg compile``.
+"""The ``emg`` command line: ``emg solve``, ``emg simulate``, ``emg study``, ``emg report``,
+``emg compile``.
 
 Each subcommand lives in its own module, which provides two functions:
 
@@ -36,6 +37,8 @@ EXIT_NO_EQUILIBRIUM = 3
 COMMANDS: dict[str, tuple[str, str]] = {
     "solve": ("emg.solve", "Nash and competitive equilibria of a scenario, side by side"),
     "simulate": ("emg.simulate", "run a scenario's AI agents on a local chain, round after round"),
+    "study": ("emg.study", "sweep scenarios over axes on Dask: index table, plots, HTML report"),
+    "report": ("emg.report", "a self-contained HTML report of an emg simulate --out folder"),
     "compile": ("emg.compile", "(re)build the Solidity contracts and print their sizes"),
 }
 
