@@ -181,14 +181,23 @@ def summary_json(scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None
     return doc
 
 
-def solve_scenario(scenario: Scenario) -> tuple[Equilibrium, Equilibrium | None, str | None]:
-    """Both equilibria of a scenario, each solved on its own.
+def solve_scenario(scenario: Scenario) -> tuple[Equilibrium, Equilibrium]:
+    """Both equilibria of a scenario, each solved on its own (either failing raises).
 
     The competitive solve starts from its own guess, not from the Nash prices
     (:func:`market.competitive.solve_competitive` accepts ``start_prices``, but
-    this command does not pass them). A Nash failure raises
-    :class:`market.errors.SolverError`; a competitive one does not stop the
-    command: the benchmark comes back as ``None`` with the reason.
+    this command does not pass them). ``emg solve`` itself uses
+    :func:`solve_with_benchmark`, which keeps the Nash side when only the
+    benchmark fails.
+    """
+    return solve_nash(scenario.economy), solve_competitive(scenario.economy)
+
+
+def solve_with_benchmark(scenario: Scenario) -> tuple[Equilibrium, Equilibrium | None, str | None]:
+    """Both equilibria, the competitive one optional: ``(nash, comp, why_comp_is_missing)``.
+
+    A Nash failure raises :class:`market.errors.SolverError`; a competitive
+    one does not: the benchmark comes back as ``None`` with the reason.
     """
     nash = solve_nash(scenario.economy)
     try:
@@ -338,7 +347,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Solve the scenario and print (and optionally write) the comparison."""
     scenario = load_scenario(args.scenario)
-    nash, comp, comp_error = solve_scenario(scenario)
+    nash, comp, comp_error = solve_with_benchmark(scenario)
     if args.json:
         json.dump(summary_json(scenario, nash, comp, comp_error), sys.stdout, indent=2)
         sys.stdout.write("\n")
