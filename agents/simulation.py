@@ -323,16 +323,27 @@ class Simulation:
         """``solve_nash`` with per-agent ``v`` (cached by the exact vector: gas takes few values).
 
         ``None`` if the solver fails (the message is kept in ``solver_errors``):
-        the run goes on, its distances are then undefined (``nan``).
+        the run goes on, its distances are then undefined (``nan``). A failure
+        is final for the run: the reference is not solved again, whatever
+        ``v`` the later rounds measure (a failing solve can take minutes, and
+        re-running it every round turned a run into a rerun storm). The chain
+        keeps running to the round limit: the agents' strategies do not need
+        the reference, and the on-chain prices, orders and ledger are still
+        recorded; only the stopping test (distance ≤ tolerance) is unavailable.
         """
         key = np.asarray(v, dtype=float).tobytes()
         if key in self._solved:
             return self._solved[key]
+        if self.solver_errors:
+            return None  # the reference failed once: not again (see above)
         try:
             eq: Equilibrium | None = solve_nash(self.economy, v=v)
         except SolverError as exc:
             eq = None
-            self.solver_errors.append(str(exc))
+            self.solver_errors.append(
+                f"{exc} (the reference Nash equilibrium is not solved again this run: distances "
+                f"are nan and the run cannot stop on its tolerance; the chain keeps running to "
+                f"the round limit, since the agents' strategies do not need the reference)")
         self._solved[key] = eq
         return eq
 

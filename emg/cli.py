@@ -10,9 +10,15 @@ Each subcommand lives in its own module, which provides two functions:
 
 Every command module is imported to build the parser, so each keeps its
 top-level imports light (argparse, :mod:`market`) and imports web3 and the
-chain layer inside ``run``: ``emg solve`` never loads web3. Errors derived from
-:class:`market.errors.EmgError`, and malformed options, are printed as one
-line on stderr (exit code 2); anything else is a bug and keeps its traceback.
+chain layer inside ``run``: ``emg solve`` never loads web3.
+
+Exit codes: 0 success; 1 the command ran and reported its results, but one
+of them did not converge (``converged = false``) or a check failed;
+2 bad input (a :class:`market.errors.EmgError`, or a malformed option,
+printed as one line naming the field); 3 a solver found no equilibrium (a
+:class:`market.errors.SolverError`, printed as one line saying why — not bad
+input: the economy may simply have no equilibrium of the kind solved for);
+130 interrupted. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from market.errors import EmgError
+from market.errors import EmgError, SolverError
+
+#: Exit code of a command whose solver found no equilibrium (see the module docstring).
+EXIT_NO_EQUILIBRIUM = 3
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -61,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = importlib.import_module(args._module)
     try:
         code = int(module.run(args))
+    except SolverError as exc:
+        print(f"emg {args.command}: no equilibrium: {exc}", file=sys.stderr)
+        return EXIT_NO_EQUILIBRIUM
     except EmgError as exc:
         print(f"emg {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from market.competitive import solve_competitive
+from market.errors import SolverError
 from market.io import atomic_folder, atomic_write_text
 from market.model import Economy, FloatArray, Scenario
 from market.nash import solve_nash
@@ -26,6 +27,9 @@ from market.scenario import load_scenario
 from emg.formats import SOLVE_FILES, check_out, csv_text, json_num
 
 SCHEMA_VERSION = 1
+
+#: Exit code when a solver found no equilibrium (the same as ``emg.cli.EXIT_NO_EQUILIBRIUM``).
+EXIT_NO_EQUILIBRIUM = 3
 
 
 def _list(a: FloatArray) -> list[float | None]:
@@ -95,6 +99,32 @@ def markups(economy: Economy, eq: Equilibrium) -> FloatArray:
         return eq.prices[1:] / (eq.prices[0] * mc)
 
 
+def cournot_markups(economy: Economy, eq: Equilibrium) -> FloatArray:
+    """Markup over the producers' own marginal cost, ``p^t / \bar{ψ φ'}^t``.
+
+    A producer bidding for its input moves the good's price: its marginal
+    cost of the good is ``ψ_j = p^0/(1 − y_j^0)``, ``y_j^0 = b_j^0/B^0`` its share
+    of the bids on the good (``docs/economics.md`` §2), not ``p^0``. At
+    ``ψ`` the textbook Cournot rule holds (``P/(P − 1)`` for ``P`` identical
+    producers with unit-elastic demand). A price taker (the competitive
+    benchmark) has ``ψ = p^0``, so there the figure equals :func:`markups`.
+    Output-weighted over producers like :func:`markups`; ``nan`` for a period
+    nobody produces in.
+    """
+    arr = economy.arrays
+    q = eq.offers[:, 1:]
+    prod = arr.producer[:, None] & (q > 0)
+    theta = np.where(arr.producer[:, None], arr.theta, 1.0)
+    c = arr.c[:, None]
+    B0 = eq.bids[:, 0].sum()
+    y0 = np.where(arr.producer, eq.bids[:, 0] / B0, 0.0) if eq.kind == "nash" else np.zeros(economy.N)
+    psi = eq.prices[0] / (1.0 - y0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mi = np.where(prod, psi[:, None] * dphi(q, theta, c), 0.0)
+        mc = (q * mi).sum(axis=0) / q.sum(axis=0)
+        return eq.prices[1:] / mc
+
+
 def equilibrium_json(economy: Economy, eq: Equilibrium) -> dict[str, Any]:
     """The JSON object of one equilibrium (``nash`` or ``competitive`` in the summary)."""
     Q = eq.offers[:, 1:].sum(axis=0)
@@ -103,11 +133,13 @@ def equilibrium_json(economy: Economy, eq: Equilibrium) -> dict[str, Any]:
         "relative_prices": _list(eq.relative_prices),
         "quantities": _list(Q),
         "markups": _list(markups(economy, eq)),
+        "cournot_markups": _list(cournot_markups(economy, eq)),
         "verification_share": _list(eq.verification_share),
         "converged": bool(eq.converged),
         "iterations": int(eq.iterations),
         "max_residual": json_num(eq.max_residual),
         "message": eq.message,
+        "method": eq.method,
         "priced_out": [a.id for a in economy.agents() if eq.priced_out[a.index]],
         "agents": agents_json(economy, eq),
     }
@@ -129,32 +161,58 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def summary_json(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> dict[str, Any]:
-    """The whole ``emg solve --json`` document (schema: ``docs/solve-json.md``)."""
-    ratio = nash.relative_prices / comp.relative_prices
-    return {
+def summary_json(scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
+                 comp_error: str | None = None) -> dict[str, Any]:
+    """The whole ``emg solve --json`` document (schema: ``docs/solve-json.md``).
+
+    ``comp`` is ``None`` when the competitive benchmark does not exist for
+    the economy; ``comp_error`` then says why (``competitive_error``).
+    """
+    doc: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "scenario": scenario_json(scenario),
         "nash": equilibrium_json(scenario.economy, nash),
-        "competitive": equilibrium_json(scenario.economy, comp),
-        "price_ratio": _list(ratio),
+        "competitive": None if comp is None else equilibrium_json(scenario.economy, comp),
+        "price_ratio": (None if comp is None
+                        else _list(nash.relative_prices / comp.relative_prices)),
     }
+    if comp is None:
+        doc["competitive_error"] = comp_error
+    return doc
 
 
 def solve_scenario(scenario: Scenario) -> tuple[Equilibrium, Equilibrium]:
-    """Both equilibria of a scenario, each solved on its own.
+    """Both equilibria of a scenario, each solved on its own (either failing raises).
 
     The competitive solve starts from its own guess, not from the Nash prices
     (:func:`market.competitive.solve_competitive` accepts ``start_prices``, but
-    this command does not pass them).
+    this command does not pass them). ``emg solve`` itself uses
+    :func:`solve_with_benchmark`, which keeps the Nash side when only the
+    benchmark fails.
+    """
+    return solve_nash(scenario.economy), solve_competitive(scenario.economy)
+
+
+def solve_with_benchmark(scenario: Scenario) -> tuple[Equilibrium, Equilibrium | None, str | None]:
+    """Both equilibria, the competitive one optional: ``(nash, comp, why_comp_is_missing)``.
+
+    A Nash failure raises :class:`market.errors.SolverError`; a competitive
+    one does not: the benchmark comes back as ``None`` with the reason.
     """
     nash = solve_nash(scenario.economy)
-    comp = solve_competitive(scenario.economy)
-    return nash, comp
+    try:
+        comp: Equilibrium | None = solve_competitive(scenario.economy)
+        error = None
+    except SolverError as exc:
+        comp, error = None, str(exc)
+    return nash, comp, error
 
 
-def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> str:
-    """The side-by-side text table ``emg solve`` prints."""
+def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
+                 comp_error: str | None = None) -> str:
+    """The side-by-side text table ``emg solve`` prints (the Nash side alone without a benchmark)."""
+    if comp is None:
+        return _nash_table(scenario, nash, comp_error)
     e = scenario.economy
     lines = [f"scenario {scenario.name}: T={e.T}, M={e.M} standard agents, P={e.P} producers, "
              f"kappa={e.kappa:.3g} kWh/gas"
@@ -188,34 +246,82 @@ def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> st
         idx += g.count
     lines.append("")
     for name, eq in (("Nash", nash), ("competitive", comp)):
-        lines.append(f"{name}: converged={eq.converged}, iterations={eq.iterations}, "
-                     f"max FOC residual={eq.max_residual:.2e}")
+        lines.append(_status_line(name, eq))
     return "\n".join(lines)
 
 
-def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium) -> list[Path]:
+def _status_line(name: str, eq: Equilibrium) -> str:
+    line = (f"{name}: converged={eq.converged}, iterations={eq.iterations}, "
+            f"max FOC residual={eq.max_residual:.2e}")
+    if eq.message.startswith("found by"):
+        line += f" ({eq.message})"
+    return line
+
+
+def _nash_table(scenario: Scenario, nash: Equilibrium, comp_error: str | None) -> str:
+    """The Nash columns alone, and why the competitive benchmark is missing."""
+    e = scenario.economy
+    lines = [f"scenario {scenario.name}: T={e.T}, M={e.M} standard agents, P={e.P} producers, "
+             f"kappa={e.kappa:.3g} kWh/gas"
+             + (f" ({e.verification.kappa_name})" if e.verification.kappa_name else ""),
+             "prices renormalised to p^0 = 1 (units of the good per kWh); "
+             f"bytecoin level: p^0 = {nash.prices[0]:.6g} (Nash)",
+             f"competitive benchmark: not available: {comp_error}",
+             ""]
+    head = f"{'period':>6} | {'p Nash':>11} | {'Q Nash':>11} | {'markup N':>8} | {'verif N':>8}"
+    lines += [head, "-" * len(head)]
+    mN, vN, QN = markups(e, nash), nash.verification_share, nash.offers[:, 1:].sum(axis=0)
+    for t in range(1, e.T + 1):
+        k = t - 1
+        lines.append(f"{t:>6} | {nash.relative_prices[t]:>11.5g} | {QN[k]:>11.5g} | "
+                     f"{mN[k]:>8.4f} | {100 * vN[k]:>7.3g}%")
+    lines.append("")
+    lines.append(f"{'group':>14} {'kind':>9} {'n':>5} | {'E/period Nash':>13} | {'priced out N':>12}")
+    idx = 0
+    for g in e.groups:
+        kind = "standard" if idx < e.M else "producer"
+        sl = slice(idx, idx + g.count)
+        lines.append(f"{g.name:>14} {kind:>9} {g.count:>5} | {nash.consumption[sl, 1:].mean():>13.5g} | "
+                     f"{int(nash.priced_out[sl].sum()):>12}")
+        idx += g.count
+    lines.append("")
+    lines.append(_status_line("Nash", nash))
+    return "\n".join(lines)
+
+
+def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
+                  comp_error: str | None = None) -> list[Path]:
     """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` as the folder ``out_dir``.
 
     The folder is replaced as a whole (:func:`market.io.atomic_folder`), so an
-    interrupted write leaves the previous folder, never a mix.
+    interrupted write leaves the previous folder, never a mix. Without a competitive benchmark
+    (``comp`` is ``None``) its CSV columns are empty and ``agents.csv`` holds
+    the Nash rows only.
     """
     e = scenario.economy
     files: dict[str, str] = {}
-    files["summary.json"] = json.dumps(summary_json(scenario, nash, comp), indent=2) + "\n"
-    mN, mC = markups(e, nash), markups(e, comp)
+    files["summary.json"] = json.dumps(summary_json(scenario, nash, comp, comp_error), indent=2) + "\n"
+    mN = markups(e, nash)
     rows = []
     for t in range(e.T + 1):
-        rows.append([t, nash.prices[t], comp.prices[t], nash.relative_prices[t],
-                     comp.relative_prices[t], nash.offers[:, t].sum(), comp.offers[:, t].sum(),
-                     mN[t - 1] if t else "", mC[t - 1] if t else "",
-                     nash.verification_share[t - 1] if t else "",
-                     comp.verification_share[t - 1] if t else ""])
+        nash_part = [nash.prices[t], nash.relative_prices[t], nash.offers[:, t].sum(),
+                     mN[t - 1] if t else "", nash.verification_share[t - 1] if t else ""]
+        if comp is None:
+            comp_part: list[Any] = [""] * 5
+        else:
+            mC = markups(e, comp)
+            comp_part = [comp.prices[t], comp.relative_prices[t], comp.offers[:, t].sum(),
+                         mC[t - 1] if t else "", comp.verification_share[t - 1] if t else ""]
+        rows.append([t, nash_part[0], comp_part[0], nash_part[1], comp_part[1], nash_part[2],
+                     comp_part[2], nash_part[3], comp_part[3], nash_part[4], comp_part[4]])
     files["prices.csv"] = csv_text(
         ["post", "price_nash", "price_competitive", "relative_price_nash",
          "relative_price_competitive", "quantity_nash", "quantity_competitive", "markup_nash",
          "markup_competitive", "verification_share_nash", "verification_share_competitive"], rows)
     arows = []
     for kind, eq in (("nash", nash), ("competitive", comp)):
+        if eq is None:
+            continue
         for a in e.agents():
             i = a.index
             for t in range(e.T + 1):
@@ -242,13 +348,17 @@ def run(args: argparse.Namespace) -> int:
     """Solve the scenario and print (and optionally write) the comparison."""
     out = None if args.out is None else check_out(args.out)  # before any work: one line, exit 2
     scenario = load_scenario(args.scenario)
-    nash, comp = solve_scenario(scenario)
+    nash, comp, comp_error = solve_with_benchmark(scenario)
     if args.json:
-        json.dump(summary_json(scenario, nash, comp), sys.stdout, indent=2)
+        json.dump(summary_json(scenario, nash, comp, comp_error), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(format_table(scenario, nash, comp))
+        print(format_table(scenario, nash, comp, comp_error))
     if out is not None:
-        written = write_outputs(out, scenario, nash, comp)
+        written = write_outputs(out, scenario, nash, comp, comp_error)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    if comp is None:
+        # the Nash side is printed; the missing benchmark is a solver failure (exit 3)
+        print(f"emg solve: no equilibrium: {comp_error}", file=sys.stderr)
+        return EXIT_NO_EQUILIBRIUM
     return 0 if (nash.converged and comp.converged) else 1

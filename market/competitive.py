@@ -215,6 +215,7 @@ def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
     participants = np.ones(economy.N, dtype=bool)
     history = ParticipantHistory("competitive: the priced-out set does not settle")
     evals = 0
+    left_producers = np.zeros(economy.N, dtype=bool)
     for _ in range(max_rounds):
         sol = _solve_fixed(economy, v, participants, start_prices)
         evals += sol.evals
@@ -224,6 +225,18 @@ def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
         req = economy.schedule[None, :] * v[:, None]
         enter = ~participants & ~arr.producer & price_taking_entry_possible(arr.omega, req,
                                                                            prices)
+        # the same test for producers outside: could one of them, taking these prices,
+        # earn more than its verification costs? Then it enters (no silent drop)
+        enter |= ~participants & _producer_entry(economy, req, prices)
+        back = enter & left_producers
+        if back.any():
+            ids = sorted({a.group for a in economy.agents() if back[a.index]})
+            raise SolverError(
+                f"competitive: no price-taking equilibrium with verification exists: producer "
+                f"group(s) {', '.join(ids)} cannot pay their verification out of their profit when "
+                f"they take part (their price-taking profit falls to zero or below), but would earn "
+                f"more than it at the prices without them (constant or increasing returns with "
+                f"slack capacity have zero competitive profit)")
         if not leave.any() and not enter.any():
             bids, offers = sol.bids, sol.offers
             scale = arr.bytecoins[participants].sum() / bids.sum()
@@ -242,10 +255,66 @@ def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
             for g_first, g in _group_spans(economy):
                 if leave[g_first:g_first + g].any():
                     leave[g_first:g_first + g] = True
+        left_producers |= leave & arr.producer
         participants = (participants & ~leave) | enter
         history.record(participants)
         start_prices = prices
     raise SolverError(f"competitive: participant set not settled after {max_rounds} rounds")
+
+
+def producer_entry_profit(economy: Economy, prices: FloatArray) -> FloatArray:
+    """Each producer's largest price-taking profit at ``prices``, before verification (``nan`` for standard agents).
+
+    ``max_q Σ_t p^t q^t − p^0 (Σ_t φ(q^t) + ρ K)`` over ``0 ≤ q^t ≤ K``, per
+    period for a short-run producer: ``c < 1`` at ``p^t = p^0 φ'(q)`` capped at
+    ``K``; ``c = 1`` full capacity where ``p^t > p^0/θ^t``; ``c > 1`` (the
+    convexified economy the benchmark uses) full capacity where ``p^t`` beats the
+    average cost at capacity. Long run with ``c < 1``: the best ``K`` by a
+    scan of the candidate outputs; with ``c = 1`` the profit per unit of
+    capacity ``Σ_t (p^t − p^0/θ^t)^+ − ρ p^0``, infinite if positive.
+    """
+    arr = economy.arrays
+    out = np.full(economy.N, np.nan)
+    p0, p = float(prices[0]), np.asarray(prices[1:], dtype=float)
+    idx = economy.M
+    for g in economy.producers:
+        th = np.asarray(g.theta, dtype=float)
+        if g.rho is None:
+            K = float(g.K) if g.K is not None else np.inf
+            if g.c < 1.0:
+                with np.errstate(over="ignore"):
+                    q = np.minimum(th * (g.c * th * np.maximum(p / p0, 0.0)) ** (g.c / (1.0 - g.c)), K)
+                profit = float((p * q).sum() - p0 * phi(q, th, g.c).sum())
+            else:
+                avg = p0 * phi(K, th, g.c) / K
+                profit = float((np.maximum(p - avg, 0.0) * K).sum())
+        elif g.c >= 1.0:
+            unit = float(np.maximum(p - p0 / th, 0.0).sum() - g.rho * p0)
+            profit = np.inf if unit > 1e-12 * p0 else 0.0
+        else:
+            # long run, decreasing returns: the best capacity is one of the periods'
+            # unconstrained outputs or below; scan capacities on a fine log grid
+            with np.errstate(over="ignore"):
+                qfree = th * (g.c * th * np.maximum(p / p0, 0.0)) ** (g.c / (1.0 - g.c))
+            best = 0.0
+            top = float(qfree.max())
+            if top > 0:
+                for K in top * np.logspace(-6, 0, 241):
+                    q = np.minimum(qfree, K)
+                    best = max(best, float((p * q).sum() - p0 * (phi(q, th, g.c).sum() + g.rho * K)))
+            profit = best
+        out[idx:idx + g.count] = profit
+        idx += g.count
+    del arr
+    return out
+
+
+def _producer_entry(economy: Economy, req: FloatArray, prices: FloatArray) -> BoolArray:
+    """Producers that would earn more than their verification costs at ``prices`` (price taking)."""
+    profit = producer_entry_profit(economy, prices)
+    cost = (req * prices[None, 1:]).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(economy.arrays.producer & (profit > cost * (1.0 + 1e-9)))
 
 
 def _group_spans(economy: Economy) -> list[tuple[int, int]]:
@@ -310,8 +379,9 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     groups = _groups(economy, participants)
     if not groups:
         raise SolverError("competitive: no producer can pay its verification electricity out of "
-                          "its profit (with constant returns and slack capacity the price-taking "
-                          "profit is zero), so the benchmark does not exist for this economy")
+                          "its price-taking profit (that profit is zero with constant or increasing "
+                          "returns and slack capacity, and small when verification is dear), so the "
+                          "benchmark does not exist for this economy")
     std = participants & ~arr.producer
     if not std.any():
         raise SolverError("competitive: no standard agent participates")
@@ -358,7 +428,11 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         prices = np.concatenate(([1.0], p))
         Phi = np.array([phi(q[k], g.theta, g.c).sum() + g.rho * caps[k] * g.long_run
                         for k, g in enumerate(groups)])
-        profit = (q * p[None, :]).sum(axis=1) - Phi
+        sales = (q * p[None, :]).sum(axis=1)
+        profit = sales - Phi
+        # constant returns: the zero profit is a difference of rounded numbers; a
+        # rounding-sized loss is zero (a price taker can always produce nothing)
+        profit = np.where(np.abs(profit) <= 1e-12 * sales, 0.0, profit)
         income = np.zeros(idx.size)
         income[~is_prod] = arr.omega[idx][~is_prod]
         income[prod_rows] = profit[prod_group]
@@ -388,18 +462,33 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
 
     x0 = np.concatenate((np.full(T, np.log(2.0)),
                          [np.log(float(np.max(qs)) / groups[k].count / len(groups)) for k in lr]))
+    starts = [x0]
+    if lr:
+        # a second start for long-run capacity: every period's price above the flat
+        # marginal cost by an even share of the capacity cost (the rent condition
+        # Σ_t (p^t − p^0φ'(K))^+ = ρ p^0 then has a defined slope in every period;
+        # at the first start all rents are 0, a kink where the Jacobian is singular
+        # and the root finder's path depends on rounding, e.g. on the group count)
+        rho_share = max(groups[k].rho for k in lr) / T
+        Ktot = float(np.max(qs)) / len(groups)
+        p_hi = ps + rho_share
+        sig_hi = np.log(p_hi / ps + Ktot * len(groups) / qs)
+        starts.append(np.concatenate((sig_hi, [np.log(Ktot / groups[k].count) for k in lr])))
     best_x, best = x0, np.inf
-    x = x0
-    for method in _FIXED_METHODS:
-        sol = optimize.root(residual, x, method=method,
-                            options={"xtol": 1e-14} if method == "hybr" else
-                            {"xtol": 1e-15, "ftol": 1e-15, "maxiter": 20000})
-        r = float(np.max(np.abs(residual(sol.x))))
-        if r < best:
-            best_x, best = sol.x, r
-        if r <= _FIXED_TOL:
+    for start in starts:
+        x = start
+        for method in _FIXED_METHODS:
+            sol = optimize.root(residual, x, method=method,
+                                options={"xtol": 1e-14} if method == "hybr" else
+                                {"xtol": 1e-15, "ftol": 1e-15, "maxiter": 20000})
+            r = float(np.max(np.abs(residual(sol.x))))
+            if r < best:
+                best_x, best = sol.x, r
+            if r <= _FIXED_TOL:
+                break
+            x = best_x
+        if best <= _FIXED_ACCEPT:
             break
-        x = best_x
     st = state(best_x)
     N = economy.N
     bids = np.zeros((N, T + 1))
@@ -444,7 +533,8 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
         valued = arr.alpha[i] > 0
         lam = mu[i][valued] / p[valued]
         spent = bids[i].sum() - (p[0] * need[i] if arr.producer[i] else 0.0)
-        terms = list(np.abs(lam / lam.mean() - 1.0)) if spent > 0 else []
+        # a zero-profit producer spends nothing: rounding-sized spending is not a choice
+        terms = list(np.abs(lam / lam.mean() - 1.0)) if spent > 1e-9 * bids[i].sum() else []
         x = out.allocations[i, 1:]
         zero_post = ~valued[1:] & (x > 0)
         terms.extend(np.abs(cons[i, 1:][zero_post]) / x[zero_post])
@@ -452,7 +542,10 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
             q = offers[i, 1:]
             profit = float((q * p[1:]).sum() - p[0] * need[i])
             spend = float(bids[i].sum() - p[0] * need[i])
-            terms.append(abs(spend - profit) / max(abs(profit), 1e-300) if profit else abs(spend))
+            # relative to the profit, but a zero-profit producer (constant returns) is
+            # judged against its revenue: its profit is a difference of rounded numbers
+            revenue = float((q * p[1:]).sum())
+            terms.append(abs(spend - profit) / max(abs(profit), 1e-6 * revenue, 1e-300))
             th, c = arr.theta[i], arr.c[i]
             K = q.max() if arr.long_run[i] else arr.K[i]
             if c <= 1.0:

@@ -17,12 +17,14 @@ and the participant set iterated to a fixed point.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
+from market.bestresponse import best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
 from market.participants import ParticipantHistory, entry_possible, worse_off_half
@@ -31,7 +33,7 @@ from market.profile import evaluate_profile
 from market.results import Equilibrium
 from market.shares import ces_share, post_share, post_share_checked
 
-__all__ = ["solve_nash", "NashSystem", "Responses"]
+__all__ = ["solve_nash", "NashSystem", "Responses", "no_equilibrium_reason"]
 
 #: The aggregate system counts as solved when its largest residual is at most this.
 _TOL = 1e-12
@@ -738,7 +740,17 @@ _METHODS = ("relax", "hybr", "relax-slow", "hybr", "lm", "hybr")
 
 #: ``(eta, tol)`` of the two relaxations: the fast one stops once the residual
 #: is below 0.1 (it only has to reach Newton's basin), the slow one at 1e-4.
-_RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4)}
+_RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4), "relax-short": (1.0, 0.1)}
+
+#: Steps of the ``relax-short`` relaxation (increasing returns: an evaluation there
+#: costs ~40 ms, and a relaxation that has not reached Newton's basin by then
+#: does not: the best-response iteration takes over).
+_RELAX_SHORT_MAXITER = 200
+
+#: With increasing returns (``c > 1``) only the fast pair: when it fails the
+#: best-response iteration (:func:`_best_response_equilibrium`) takes over,
+#: instead of minutes of slower methods on a system with jumps.
+_METHODS_INCREASING = ("relax-short", "hybr")
 
 #: After every method failed to reach ``_TOL``, the best point still counts as
 #: converged if its residual is at most this (the FOC residuals of the final
@@ -746,7 +758,8 @@ _RELAX = {"relax": (1.0, 0.1), "relax-slow": (0.5, 1e-4)}
 _ACCEPT = 1e-9
 
 
-def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, str]:
+def _solve_system(sysm: NashSystem, x0: FloatArray,
+                  methods: tuple[str, ...] = _METHODS) -> tuple[FloatArray, bool, str]:
     """Root of the aggregate system by the methods of ``_METHODS`` in turn.
 
     Returns ``(x, converged, message)``: the first root with residual ``≤ _TOL``,
@@ -754,10 +767,11 @@ def _solve_system(sysm: NashSystem, x0: FloatArray) -> tuple[FloatArray, bool, s
     """
     best_x, best_norm = x0, np.inf
     x = x0
-    for method in _METHODS:
+    for method in methods:
         if method in _RELAX:
             eta, tol = _RELAX[method]
-            x = _relax(sysm, x0, eta=eta, tol=tol)
+            x = _relax(sysm, x0, eta=eta, tol=tol,
+                       iterations=_RELAX_SHORT_MAXITER if method == "relax-short" else _RELAX_MAXITER)
             res = float(np.max(np.abs(sysm.residual(x))))
             if res < best_norm:
                 best_x, best_norm = x, res
@@ -824,11 +838,21 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
     total_evals = 0
     x0: FloatArray | None = None
     for _round in range(max_rounds):
+        obstacle = no_equilibrium_reason(economy, participants, v)
+        if obstacle is not None:
+            raise SolverError(f"Nash: {obstacle}")
         sysm = NashSystem(economy, v, participants)
         start = sysm.initial_guess() if x0 is None or x0.size != 2 * economy.T + 2 * sysm.P else x0
+        increasing = bool(np.any(sysm.pr.c > 1.0))
         with np.errstate(all="ignore"):
-            x, converged, message = _solve_system(sysm, start)
+            x, converged, message = _solve_system(sysm, start,
+                                                  _METHODS_INCREASING if increasing else _METHODS)
         total_evals += sysm.evaluations
+        if not converged and increasing:
+            # increasing returns: the producers' responses jump (shut down or not) and
+            # the aggregate system may have no root near its path; iterate best
+            # responses from the equilibrium with returns capped at constant
+            return _best_response_equilibrium(economy, v, participants, total_evals, message)
         if not converged:
             # a producer that sells nothing at the closest point found cannot pay its
             # verification (or its own electricity): it shuts down and leaves
@@ -856,8 +880,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
                 history.record(participants)
                 x0 = None
                 continue
-            raise SolverError(f"Nash: the aggregate system did not converge ({message}) "
-                              f"with {int(participants.sum())} participants")
+            raise SolverError(f"Nash: no equilibrium found ({message}) with "
+                              f"{int(participants.sum())} participants: {_diagnose(sysm, x)}")
         with np.errstate(all="ignore"):
             r = sysm.responses(x)
         bids, offers = _profile_from(sysm, r, economy)
@@ -881,6 +905,198 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         history.record(participants)
         x0 = x
     raise SolverError(f"participant set not settled after {max_rounds} rounds")
+
+
+def no_equilibrium_reason(economy: Economy, participants: BoolArray,
+                          v: FloatArray | None = None) -> str | None:
+    """Why the market game has no Nash equilibrium for this participant set, if a structural reason says so.
+
+    Three cases are decided before any solving:
+
+    * nobody can pay for verification: every standard agent's verification
+      electricity ``s^t v_h`` in some period is at least what all the producers
+      together could make there using the whole good (``Σ_j min(K_j, θ_j^t Ω^{c_j})``),
+      so no price lets it buy it, and without standard agents nobody sells the good;
+    * a single standard agent that values the good (``α^0 > 0``): it is the
+      good's only seller, so every bid it makes on the good comes back to it
+      as income; the good is free to it and its demand for it has no bound;
+    * a single producer whose buyers all have log (or CES with ``σ ≤ 1``)
+      utility: they spend a share of their income on each period whatever
+      the price, so the producer's revenue ``B^t`` does not fall when it cuts
+      its output, while its input cost does; it gains by producing less and
+      less, and no equilibrium with positive output exists.
+
+    Returns the explanation, or ``None``.
+    """
+    arr = economy.arrays
+    std = np.nonzero(participants & ~arr.producer)[0]
+    prd = np.nonzero(participants & arr.producer)[0]
+    agents = economy.agents()
+    if v is not None and std.size and prd.size:
+        Omega = float(arr.omega[std].sum())
+        with np.errstate(all="ignore"):
+            most = np.minimum(production(Omega, arr.theta[prd], arr.c[prd][:, None]),
+                              arr.K[prd][:, None]).sum(axis=0)
+        need = economy.schedule[None, :] * v[std][:, None]
+        if np.all(np.any(need >= most[None, :], axis=1)):
+            k = int(np.argmin(v[std]))
+            t = int(np.argmax(need[k] / most))
+            return (f"nobody can pay for verification: even the standard agent with the least "
+                    f"verification ({agents[std[k]].id}, v = {v[std[k]]:.4g} kWh per order) needs "
+                    f"{need[k, t]:.4g} kWh in period {t + 1}, and the producers can make at most "
+                    f"{most[t]:.4g} kWh there using all the good (lower kappa or gas_per_order)")
+    if std.size == 1 and arr.alpha[std[0], 0] > 0:
+        return (f"a single standard agent ({agents[std[0]].id}) sells the good and values it "
+                f"(alpha0 = {arr.alpha[std[0], 0]:g}): its bids on the good come back to it as "
+                f"income, so the good is free to it and no equilibrium exists (add a second "
+                f"standard agent or set alpha0 = 0)")
+    if prd.size == 1 and std.size and np.all(arr.r[std] <= 0.0):
+        return (f"a single producer ({agents[prd[0]].id}) faces buyers with log utility (or CES "
+                f"with sigma <= 1): they spend a fixed share of their income on each period, so "
+                f"its revenue does not fall when it cuts its output while its input cost does; "
+                f"it gains by producing less and less and no equilibrium with positive output "
+                f"exists (add a second producer, or give the buyers CES utility with sigma > 1)")
+    return None
+
+
+def _diagnose(sysm: NashSystem, x: FloatArray) -> str:
+    """Which agents' conditions fail at the closest point the solver found, in words.
+
+    Checks, in order: verification electricity the producers cannot supply
+    even using all the good (nobody can pay for it); standard agents and
+    producers unable to pay for their verification at the closest prices;
+    then the equations with the largest residuals, named by post or agent.
+    """
+    with np.errstate(all="ignore"):
+        r = sysm.responses(x)
+        res = sysm.residual(x)
+    agents = sysm.economy.agents()
+    T, P = sysm.T, sysm.P
+    pr = sysm.pr
+    reasons: list[str] = []
+    # verification demand against the most the producers could make in each period
+    need = sysm.s_req[:, 1:].sum(axis=0) + pr.req.sum(axis=0)
+    with np.errstate(all="ignore"):
+        most = np.minimum(production(sysm.Omega, pr.theta, pr.c), pr.K).sum(axis=0)
+    short = np.nonzero(need >= most)[0]
+    if short.size:
+        t = int(short[0])
+        reasons.append(
+            f"verification alone needs {need[t]:.4g} kWh in period {t + 1}, but the producers can "
+            f"make at most {most[t]:.4g} kWh there even using all the good: nobody can pay for "
+            f"verification (lower kappa or gas_per_order)")
+    unpaid = np.logical_not(r.ok_s)
+    if unpaid.all():
+        reasons.append("no standard agent can pay for its verification electricity at the "
+                       "closest prices found")
+    elif unpaid.any():
+        ids = [agents[i].id for i in sysm.std_idx[unpaid]]
+        reasons.append(f"{len(ids)} standard agent(s) cannot pay for their verification at the "
+                       f"closest prices found ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})")
+    B, Q = r.B, r.Q
+    revenue = (r.z * B[None, 1:]).sum(axis=1)
+    vcost = (pr.req * (B[1:] / Q[1:])[None, :]).sum(axis=1)
+    broke = np.nonzero(revenue <= vcost)[0]
+    if broke.size:
+        ids = [agents[sysm.prd_idx[k]].id for k in broke]
+        reasons.append(f"producer(s) {', '.join(ids)} earn less than their verification costs "
+                       f"at the closest point")
+    names = ([f"clearing of period {t + 1}'s bids" for t in range(T)]
+             + [f"clearing of period {t + 1}'s output" for t in range(T)]
+             + [f"budget of producer {agents[j].id}" for j in sysm.prd_idx]
+             + [f"price of the good for producer {agents[j].id}" for j in sysm.prd_idx])
+    worst = np.argsort(-np.abs(res))[:3]
+    listed = [f"{names[k]} off by {abs(res[k]):.3g}" for k in worst if abs(res[k]) > _ACCEPT]
+    if listed:
+        reasons.append("largest residuals: " + "; ".join(listed))
+    incr = [agents[j].id for k, j in enumerate(sysm.prd_idx) if pr.c[k, 0] > 1.0]
+    if incr and P:
+        reasons.append(f"increasing returns (c > 1) of {', '.join(incr)}: the producer's problem "
+                       f"is not concave and an equilibrium may need a corner (full capacity or "
+                       f"shut-down periods)")
+    return "; ".join(reasons) if reasons else "no agent's condition stands out"
+
+
+#: Best-response sweeps of :func:`_best_response_equilibrium` and the largest
+#: relative change of any bid or offer over a sweep at which it stops.
+_BR_SWEEPS = 400
+_BR_TOL = 1e-13
+
+#: Returns to scale the start of the best-response iteration caps ``c`` at,
+#: in turn, until the capped economy solves.
+_BR_START_CAPS = (1.0, 0.95, 0.9, 0.8)
+
+#: The message of an equilibrium found by best responses.
+BEST_RESPONSE_NOTE = ("found by best-response iteration (increasing returns: each producer's best "
+                      "response is the best of several local searches, so a global best response "
+                      "is not guaranteed; market.verify.is_nash checks it)")
+
+
+def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: BoolArray,
+                               evals: int, aggregate_message: str) -> Equilibrium:
+    """Nash equilibrium with increasing returns by best-response iteration.
+
+    Start: the equilibrium of the same economy with every producer's ``c``
+    capped at 1 (or lower, :data:`_BR_START_CAPS`), solved by the aggregate
+    solver. Then Gauss–Seidel sweeps: every participant in turn plays
+    :func:`market.bestresponse.best_response` to the current profile; an
+    agent that cannot pay for its verification leaves. Stops when no bid or
+    offer moves by more than ``_BR_TOL`` (relative) over a sweep. The result
+    is checked like any other (``converged`` needs the first-order residuals
+    of the profile ≤ 1e-9) and carries ``method = "best-response"``.
+    """
+    start: Equilibrium | None = None
+    for cap in _BR_START_CAPS:
+        capped = dataclasses.replace(economy, producers=tuple(
+            dataclasses.replace(g, c=min(g.c, cap)) for g in economy.producers))
+        try:
+            start = solve_nash(capped, v=v)
+        except SolverError:
+            continue
+        break
+    if start is None:
+        raise SolverError(f"Nash: no equilibrium found ({aggregate_message}); increasing returns "
+                          f"(c > 1): the economy with c capped at 1 (the start of the best-response "
+                          f"iteration) has none either")
+    part = participants & ~start.priced_out
+    bids = np.where(part[:, None], start.bids, 0.0)
+    offers = np.where(part[:, None], start.offers, 0.0)
+    change = np.inf
+    sweeps = 0
+    for sweeps in range(1, _BR_SWEEPS + 1):
+        old_b, old_o = bids.copy(), offers.copy()
+        for i in np.nonzero(part)[0]:
+            try:
+                with np.errstate(all="ignore"):
+                    act = best_response(economy, int(i), bids, offers, v=float(v[i]),
+                                        participants=part)
+            except (ValueError, ArithmeticError) as exc:
+                raise SolverError(
+                    f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): "
+                    f"the best-response iteration broke down at sweep {sweeps} on agent "
+                    f"{economy.agents()[int(i)].id} ({exc})") from exc
+            if act.priced_out:
+                part = part.copy()
+                part[i] = False
+                bids[i] = 0.0
+                offers[i] = 0.0
+                continue
+            bids[i], offers[i] = act.bids, act.offers
+        with np.errstate(divide="ignore", invalid="ignore"):
+            db = np.abs(bids - old_b) / np.maximum(np.abs(bids), 1e-300)
+            do = np.abs(offers - old_o) / np.maximum(np.abs(offers), 1e-300)
+        change = float(max(np.nanmax(np.where(bids != old_b, db, 0.0)),
+                           np.nanmax(np.where(offers != old_o, do, 0.0))))
+        if change <= _BR_TOL:
+            break
+    if not part[~economy.arrays.producer].any() or not part[economy.arrays.producer].any():
+        raise SolverError("Nash: no equilibrium found: the best-response iteration (increasing "
+                          "returns) priced out every standard agent or every producer")
+    scale = economy.arrays.bytecoins[part].sum() / bids.sum()
+    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}"
+    return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
+                            iterations=evals + sweeps, converged=change <= 1e-9, message=note,
+                            method="best-response")
 
 
 def _good_in_excess(sysm: NashSystem) -> str | None:

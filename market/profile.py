@@ -112,7 +112,8 @@ def nash_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: Fl
 
 def evaluate_profile(economy: Economy, bids: FloatArray, offers: FloatArray, *, v: FloatArray,
                      participants: BoolArray, kind: str, iterations: int, converged: bool,
-                     message: str = "", residuals: FloatArray | None = None) -> Equilibrium:
+                     message: str = "", residuals: FloatArray | None = None,
+                     method: str = "aggregate") -> Equilibrium:
     """Outcome of a profile as an :class:`Equilibrium` (residuals: Nash FOCs unless given)."""
     arr = economy.arrays
     out = settle(bids, offers)
@@ -127,4 +128,5 @@ def evaluate_profile(economy: Economy, bids: FloatArray, offers: FloatArray, *, 
         capacity=np.where(participants, capacity(offers, arr), 0.0),
         verification=np.asarray(v, dtype=float), consumption=cons, utility=util,
         priced_out=~participants, residuals=residuals, iterations=iterations,
-        converged=bool(converged and np.all(residuals[participants] <= 1e-9)), message=message)
+        converged=bool(converged and np.all(residuals[participants] <= 1e-9)), message=message,
+        method=method)

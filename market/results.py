@@ -63,6 +63,11 @@ class Equilibrium:
         Outer iterations (function evaluations of the aggregate system).
     converged : bool
     message : str
+    method : str
+        How it was found: ``"aggregate"`` (the first-order system, every
+        agent's conditions solved together) or ``"best-response"`` (increasing
+        returns: a best-response iteration whose producers' best responses are
+        the best of several local searches, so not guaranteed global).
     """
 
     kind: str
@@ -81,6 +86,7 @@ class Equilibrium:
     iterations: int
     converged: bool
     message: str = ""
+    method: str = "aggregate"
 
     @property
     def max_residual(self) -> float:

@@ -19,7 +19,7 @@ from market.results import NashCheck
 
 def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
             v: FloatArray | None = None, participants: BoolArray | None = None,
-            starts: int = 4, seed: int = 0) -> NashCheck:
+            starts: int = 4, seed: int = 0, scales: tuple[float, ...] = ()) -> NashCheck:
     """Largest relative utility gain any agent gets by deviating alone.
 
     For every participant the deviation problem — maximise utility over its
@@ -30,6 +30,11 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     perturbations of it. The gain is reported in consumption-equivalent terms
     (ratio of :func:`market.posts.utility_index` minus 1), so ``1e-9`` means the
     deviation is worth a 1e-9 share more of everything.
+
+    ``scales`` adds global starts: for each factor ``f`` the search also
+    starts from the agent's own choices all multiplied by ``f`` (e.g.
+    ``(1e-3, 0.1, 10)``: near shutting down, a tenth, ten times), which is
+    what a non-concave (increasing-returns) deviation problem needs.
 
     Agents outside ``participants`` are checked for entry: a standard agent
     priced out must not be able to buy its verification electricity.
@@ -60,7 +65,7 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
         R = B - bids[i]
         S = Q - offers[i]
         u0 = action_utility(economy, i, bids[i], offers[i], R, S, float(v[i]))
-        best = _deviate(economy, i, bids[i], offers[i], R, S, float(v[i]), rng, starts)
+        best = _deviate(economy, i, bids[i], offers[i], R, S, float(v[i]), rng, starts, scales)
         row = arr.row(i)
         if best == -np.inf:
             # the search found no feasible point, not even the profile's own
@@ -77,7 +82,8 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
 
 
 def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArray, S: FloatArray,
-             v: float, rng: np.random.Generator, starts: int) -> float:
+             v: float, rng: np.random.Generator, starts: int,
+             scales: tuple[float, ...] = ()) -> float:
     """Best utility agent ``i`` finds by SLSQP over its own (log) choices."""
     arr = economy.arrays
     T = economy.T
@@ -153,8 +159,9 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
 
     best = -np.inf
     z0 = np.zeros(scale.size)
-    for k in range(starts):
-        start = z0 if k == 0 else z0 + rng.normal(0.0, 0.05 * k, size=z0.size)
+    trials = [z0 if k == 0 else z0 + rng.normal(0.0, 0.05 * k, size=z0.size) for k in range(starts)]
+    trials += [z0 + np.log(f) for f in scales]
+    for start in trials:
         try:
             with np.errstate(all="ignore"):
                 sol = optimize.minimize(objective, start, method="SLSQP",

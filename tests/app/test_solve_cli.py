@@ -71,3 +71,62 @@ def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"standard\[0\]\.omega"):
         run([str(bad), "--out", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def _variant(tmp_path: Path, name: str, **replace: str) -> str:
+    text = Path(DEFAULT).read_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_no_equilibrium_exits_3_with_the_reason(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from emg.cli import EXIT_NO_EQUILIBRIUM, main
+
+    path = _variant(tmp_path, "nopay", **{'kappa = "pos"': "kappa = 1.0"})
+    assert main(["solve", path]) == EXIT_NO_EQUILIBRIUM == 3
+    err = capsys.readouterr().err
+    assert "no equilibrium" in err and "nobody can pay for verification" in err
+    assert err.count("\n") == 1  # one line
+
+
+def test_missing_benchmark_still_prints_nash(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # constant returns, slack capacity, paid verification: competitive profit is zero,
+    # producers cannot pay their verification, so the benchmark does not exist
+    path = _variant(tmp_path, "flat", **{"c = 0.8 ": "c = 1.0 ", "K = 2000.0": "K = 1e6"})
+    out = tmp_path / "out"
+    assert run([path, "--out", str(out)]) == report.EXIT_NO_EQUILIBRIUM
+    captured = capsys.readouterr()
+    assert "p Nash" in captured.out and "p comp" not in captured.out
+    assert "competitive benchmark: not available" in captured.out
+    assert "Nash: converged=True" in captured.out
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["competitive"] is None and doc["price_ratio"] is None
+    assert "verification" in doc["competitive_error"]
+    assert doc["nash"]["converged"] is True
+    assert "competitive" not in (out / "agents.csv").read_text()
+
+
+def test_cournot_markup_closed_form(tmp_path: Path) -> None:
+    """P identical c = 1 producers valuing only the good, log demand, no verification:
+    at the producers' own cost of the good ψ = p^0/(1 − y^0) the markup is P/(P − 1)."""
+    from market.competitive import solve_competitive
+    from market.model import Economy, ProducerGroup, StandardGroup, Verification
+    from market.nash import solve_nash
+
+    for P in (2, 3, 5):
+        e = Economy(T=1, standard=(StandardGroup("h", 4, 50.0, (1.0,), 0.0, 100.0),),
+                    producers=(ProducerGroup("j", P, (20.0,), 1.0, K=1e9, alpha=(0.0,),
+                                             alpha0=1.0, bytecoins=100.0),),
+                    verification=Verification(kappa=0.0, schedule=(1.0,)))
+        eq = solve_nash(e)
+        assert report.cournot_markups(e, eq)[0] == pytest.approx(P / (P - 1), rel=1e-9)
+        # the p^0-based figure is the closed form (P/(P−1))² of docs/economics.md §5
+        assert report.markups(e, eq)[0] == pytest.approx((P / (P - 1)) ** 2, rel=1e-9)
+        comp = solve_competitive(e)
+        assert report.cournot_markups(e, comp)[0] == pytest.approx(1.0, rel=1e-9)
