@@ -10,7 +10,7 @@ OUT     ?= runs/default
 .PHONY: setup simulate solve compile test test-fast typecheck test-long bench clean chromium
 
 # The venv runs emg (the compiled contracts ship in agents/chain/artifacts/);
-# node_modules (the pinned solcjs) is for `emg compile` and the tests.
+# node_modules (the pinned solcjs and Anvil) is for `emg compile`, `--node anvil` and the tests.
 setup: $(STAMP) node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml
@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The pinned solcjs (package.json + package-lock.json); scripts/solc wraps it for py-solc-x.
+# The pinned solcjs (scripts/solc wraps it for py-solc-x) and Anvil (the binary ships in
+# the npm package; agents/chain/node.py finds it): package.json + package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 

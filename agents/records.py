@@ -285,6 +285,8 @@ class SimulationResult:
         Wall time of the loop (terminal only; never written to a file).
     timing : dict
         Seconds spent per phase (terminal and benchmarks only).
+    chain : dict
+        The chain it ran on (``backend``, ``node``, ``hardfork``, ``revert_data``).
     solver_errors : list of str
         Messages of ``solve_nash`` failures during the run (distances then ``nan``).
     """
@@ -311,3 +313,5 @@ class SimulationResult:
     wall_seconds: float = 0.0
     timing: dict[str, float] = field(default_factory=dict)
     solver_errors: list[str] = field(default_factory=list)
+    #: the chain it ran on: backend, node (client version), hardfork, revert_data; see docs/summary-schema.md
+    chain: dict[str, str] = field(default_factory=dict)

@@ -49,6 +49,7 @@ from agents.agent import Agent, as_float_row, to_wad
 from agents.chain.backend import Chain, Reverted
 from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 from agents.chain.fixedpoint import WAD, FixedSettlement, required_input, settle_order
+from agents.chain.node import AnvilNode
 from agents.records import (
     AgentRound,
     AgentStatus,
@@ -201,14 +202,9 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, settings: SimulationSettings | None = None,
                  strategy_factory: StrategyFactory | None = None, progress: bool = False) -> None:
-        from agents.chain.deploy import deploy_market  # loads the compiler and the client
-
         self.scenario = scenario
         self.economy = economy = scenario.economy
         self.settings = settings or scenario.simulation
-        if self.settings.backend != "eth-tester":
-            raise SimulationError(f"simulation.backend: only \"eth-tester\" is supported by "
-                                  f"emg simulate, got {self.settings.backend!r}")
         economy.check_chain_bounds()  # a hand-built economy: named by field, not by agent index
         self.progress = progress
         self.rng = np.random.default_rng(self.settings.seed)
@@ -217,7 +213,73 @@ class Simulation:
         self.schedule = economy.schedule
         # built before the chain starts, so a bad strategy name fails fast
         strategies = self._make_strategies(strategy_factory)
-        self.chain = Chain.local(self.N, seed=self.settings.seed)
+        #: the managed node (backend "anvil"), stopped by close()
+        self.node: AnvilNode | None = None
+        #: what keeps this run from parity with eth-tester, said at the start (emg simulate prints it)
+        self.parity_notes: list[str] = []
+        try:
+            self._setup(economy, strategies)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self) -> Chain:
+        """The chain of ``settings.backend``: eth-tester, a managed Anvil, or a node's URL / IPC path.
+
+        Same deterministic agent and keeper keys on every backend (so the same
+        addresses, and the same run). A node's base fee that is not zero is
+        signed above (``Chain.rpc``), or the run fails here, before deploying.
+        """
+        backend = self.settings.backend
+        seed = self.settings.seed
+        if backend == "eth-tester":
+            return Chain.local(self.N, seed=seed)
+        if backend == "anvil":
+            from agents.chain.node import start_anvil
+
+            self.node = start_anvil(ipc=True)
+            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True)
+        else:
+            chain = Chain.connect(backend, self.N, seed)
+        if chain.hardfork != "prague":
+            self.parity_notes.append(
+                f"the node runs hardfork {chain.hardfork or '(not reported)'}, eth-tester Prague: "
+                f"reverted transactions may use different gas (EIP-7623's calldata floor)")
+        if chain.revert_data_method == "replay":
+            self.parity_notes.append(
+                "the node has no debug_traceTransaction: a reverted order's error is found by replaying "
+                "it on the block before, which misses errors that depend on the block (LateOrder)")
+        if chain.max_fee:
+            self.parity_notes.append(
+                f"the node's base fee is not zero: agents sign a max fee of {chain.max_fee} wei per gas "
+                f"(priority fee 0; gas used is unaffected)")
+        return chain
+
+    def close(self) -> None:
+        """Close the connection to the chain and stop a managed node (idempotent)."""
+        chain = getattr(self, "chain", None)
+        if chain is not None:
+            chain.close()
+        if self.node is not None:
+            self.node.stop()
+
+    def __enter__(self) -> "Simulation":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def chain_info(self) -> dict[str, str]:
+        """The chain the run is on: backend, node (client version), hardfork, and how a mined
+        transaction's revert data is found (``exact``/``trace``, or ``replay``: inexact)."""
+        c = self.chain
+        return {"backend": self.settings.backend, "node": c.client_version, "hardfork": c.hardfork,
+                "revert_data": c.revert_data_method}
+
+    def _setup(self, economy: Economy, strategies: list[Strategy]) -> None:
+        from agents.chain.deploy import deploy_market  # loads the compiler and the client
+
+        self.chain = self._connect()
         # eth-tester stamps blocks with the wall clock and moves it at least one second per
         # block (every transaction is a block), so on a busy machine or with many agents a
         # short deadline passes while agents are still ordering. The keeper closes a round
@@ -346,12 +408,32 @@ class Simulation:
         self.state.timing["decide"] += time.perf_counter() - t0
 
     def _send_orders(self, rnd: _Round) -> None:
-        """Each agent signs and sends its own order, in a random order; failures are recorded."""
+        """Each agent signs and sends its own order, in a random order; failures are recorded.
+
+        The orders are built in that order, sent together (``order_all``; see
+        ``Chain.send_all`` for why a node still gets them one by one), then
+        booked in that order, exactly as one by one.
+        """
         t0 = time.perf_counter()
         st = self.state
         r = rnd.round
+        plan: list[tuple[_Decision, tuple[int, ...], tuple[int, ...], EmgError | None]] = []
         for k in self.rng.permutation(self.N):
             d = rnd.decisions[int(k)]
+            if d.error or d.order is None:
+                plan.append((d, (), (), None))
+                continue
+            try:
+                bids, offers = d.agent.to_integers(
+                    d.order, d.balance, d.stock,
+                    self._required_input(d.agent) if d.agent.producer else None)
+            except EmgError as exc:
+                plan.append((d, (), (), exc))
+                continue
+            plan.append((d, tuple(bids), tuple(offers), None))
+        to_send = [(d.agent.account, b, o) for d, b, o, e in plan if not d.error and d.order is not None and e is None]
+        results = iter(self.client.order_all(to_send, round=r))
+        for d, bids, offers, pre_error in plan:
             agent = d.agent
             if d.error:
                 rnd.status[agent.id] = (AgentStatus.FAILED, d.error)
@@ -361,10 +443,11 @@ class Simulation:
                 rnd.status[agent.id] = (AgentStatus.ABSTAINED, "")
                 continue
             try:
-                bids, offers = agent.to_integers(
-                    d.order, d.balance, d.stock,
-                    self._required_input(agent) if agent.producer else None)
-                res = self.client.order(agent.account, bids, offers, round=r)
+                if pre_error is not None:
+                    raise pre_error
+                res = next(results)
+                if isinstance(res, EmgError):
+                    raise res
             except Reverted as exc:
                 msg = f"reverted: {exc.name}{tuple(exc.error_args)}" if exc.name else str(exc)
                 rnd.status[agent.id] = (AgentStatus.FAILED, msg)
@@ -573,7 +656,7 @@ class Simulation:
             final_allocations=np.array([list(a.allocations) for a in log.agents[-N:]])
             if log.agents else np.zeros((N, T + 1)),
             participants=participants, wall_seconds=wall, timing=st.timing,
-            solver_errors=list(self.solver_errors))
+            solver_errors=list(self.solver_errors), chain=self.chain_info())
 
     @staticmethod
     def _distance(prices: FloatArray, B: tuple[int, ...], ref: Equilibrium | None) -> float:

@@ -305,6 +305,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
             "rounds": s.rounds, "seed": s.seed, "strategy": s.strategy, "damping": s.damping,
             "tolerance": s.tolerance, "round_duration": s.round_duration, "backend": s.backend,
         },
+        **({"chain": dict(result.chain)} if s.backend != "eth-tester" else {}),
         "convergence": {
             "converged": result.converged,
             "rounds_played": len(log.rounds),

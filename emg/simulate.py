@@ -1,6 +1,8 @@
 """``emg simulate SCENARIO``: the scenario's AI agents trade on a fresh local chain.
 
-Starts an in-process eth-tester chain (zero base fee), deploys the bytecoin
+Starts an in-process eth-tester chain (zero base fee), or connects to a
+JSON-RPC node (``--backend URL``) or starts a managed Anvil (``--node anvil``,
+stopped when the run ends, also on Ctrl-C and errors), deploys the bytecoin
 token and the market, mints and registers as the scenario says, runs rounds
 until the prices settle on the Nash equilibrium or the round limit, prints a
 final table against ``emg solve``'s equilibria and, with ``--out DIR``,
@@ -52,6 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="stop when max_t |p/p_nash - 1| is at most this")
     parser.add_argument("--scale-money", type=float, metavar="K", default=None,
                         help="multiply every initial bytecoin balance by K (money neutrality)")
+    chain = parser.add_mutually_exclusive_group()
+    chain.add_argument("--backend", metavar="URL",
+                       help="run on this Ethereum JSON-RPC node: http(s)://, ws(s):// or an .ipc path "
+                       "(default: [simulation] backend, eth-tester; docs/chain.md, 'Real nodes')")
+    chain.add_argument("--node", choices=["anvil"],
+                       help="start the pinned Anvil (npm ci installs it) for this run and stop it after")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -68,6 +76,11 @@ def _settings(args: argparse.Namespace, scenario: Scenario) -> SimulationSetting
     overrides = {key: getattr(args, key) for key in OVERRIDES if getattr(args, key, None) is not None}
     for key, value in overrides.items():
         check_simulation_value(key, value, f"--{key}")
+    if getattr(args, "backend", None) is not None:
+        check_simulation_value("backend", args.backend, "--backend")
+        if args.backend == "anvil":
+            raise ScenarioError("--backend: a managed Anvil is --node anvil; --backend takes a URL or .ipc path")
+    backend = args.node if getattr(args, "node", None) else getattr(args, "backend", None)
     # the strategy's name and options: --strategy/--damping when given here, else the TOML's
     field = "--strategy" if "strategy" in overrides else "simulation.strategy"
     entry = resolve_strategy(overrides.get("strategy", scenario.simulation.strategy), field)
@@ -79,6 +92,8 @@ def _settings(args: argparse.Namespace, scenario: Scenario) -> SimulationSetting
         if "strategy" in overrides:  # the scenario's value was meant for its own strategy
             overrides[option] = getattr(SimulationSettings(), option)
     settings = replace(scenario.simulation, **overrides)
+    if backend is not None:
+        settings = replace(settings, backend=backend)
     check_settings(settings)
     return settings
 
@@ -159,10 +174,19 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError(f"--scale-money: {k:g} makes {exc}") from None
         scenario = replace(scenario, economy=economy)
     settings = _settings(args, scenario)
-    print(f"emg simulate: {scenario.name}: starting a local chain for {scenario.economy.N} agents",
-          file=sys.stderr)
+    where = {"eth-tester": "a local chain", "anvil": "a managed Anvil"}.get(settings.backend, settings.backend)
+    print(f"emg simulate: {scenario.name}: {scenario.economy.N} agents on {where}", file=sys.stderr)
     sim = Simulation(scenario, settings, progress=not args.quiet)
-    result = sim.run()
+    try:
+        if settings.backend != "eth-tester":
+            info = sim.chain_info()
+            print(f"emg simulate: node {info['node'] or '(unnamed)'}, hardfork {info['hardfork'] or '(not reported)'}"
+                  + (f" at {sim.node.endpoint}" if sim.node is not None else ""), file=sys.stderr)
+        for note in sim.parity_notes:
+            print(f"emg simulate: no parity with eth-tester: {note}", file=sys.stderr)
+        result = sim.run()
+    finally:
+        sim.close()
     print(final_table(result))
     print(f"wall time {result.wall_seconds:.1f} s for {len(result.log.rounds)} rounds "
           f"({result.orders_total / max(result.wall_seconds, 1e-9):.1f} orders/s)", file=sys.stderr)

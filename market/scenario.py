@@ -223,8 +223,10 @@ _SIMULATION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (lambda v: 0 <= v <= MAX_SEED, "must be in [0, 2^64 - 1], got {v}"),
     "damping": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1], got {v}"),
     "tolerance": (lambda v: v > 0.0, "must be > 0, got {v}"),
-    "backend": (lambda v: v == "eth-tester" or v.startswith(("http://", "https://")),
-                "expected \"eth-tester\" or an http(s):// JSON-RPC URL, got {v!r}"),
+    "backend": (lambda v: v in ("eth-tester", "anvil") or v.startswith(("http://", "https://", "ws://", "wss://"))
+                or (v.endswith(".ipc") and len(v) > 4),
+                "expected \"eth-tester\", \"anvil\" (a managed node), an http(s):// or ws(s):// "
+                "JSON-RPC URL or an .ipc path, got {v!r}"),
     "round_duration": (lambda v: 0.0 < v <= MAX_ROUND_DURATION,
                        "must be in (0, 31536000] seconds (365 days, the contract's bound), "
                        "got {v}"),

@@ -142,20 +142,46 @@ class Chain:
     accounts: list[Account]
     keeper: Account
 
-    def __init__(self, w3: "Web3", accounts: Sequence[Account], keeper: Account, tester: Any = None):
+    def __init__(self, w3: "Web3", accounts: Sequence[Account], keeper: Account, tester: Any = None,
+                 transport: Any = None):
         self.w3 = w3
         self.accounts = list(accounts)
         self.keeper = keeper
         self._tester = tester
-        self.chain_id = int(w3.eth.chain_id)
+        self._rpc = transport
+        self.chain_id = int(transport.request("eth_chainId"), 16) if transport is not None else int(w3.eth.chain_id)
         self._nonces: dict[str, int] = {}
         self._signers: dict[bytes, Any] = {}
+        #: max fee per gas the agents sign with (0: the node's base fee is 0); priority fee is 0
+        self.max_fee = 0
+        #: rpc: eth_sendRawTransactionSync works (None: not tried yet)
+        self._sync_send: bool | None = None
+        #: how a mined transaction's revert data is found: "exact" (eth-tester keeps it),
+        #: "trace" (debug_traceTransaction: exact), "replay" (eth_call on the block before: not exact)
+        self.revert_data_method = "exact" if tester is not None else ""
+        #: rpc: emg snapshot id -> the node's current snapshot id (a node's snapshot is used up
+        #: by evm_revert; emg re-takes it so an id can be reverted to again, as on eth-tester)
+        self._snapshots: dict[int, str] = {}
+        #: rpc: the timestamp set for the next block by travel_to (None: none set)
+        self._next_time: int | None = None
+        #: rpc: every block is 1 s after the previous one (anvil_setBlockTimestampInterval)
+        self.fixed_block_interval = False
+        #: rpc: send_all sends a round in one batch (see send_all; off: parity needs the order)
+        self.pipeline = False
+        #: what the node is: "eth-tester", or its web3_clientVersion
+        self.client_version = "eth-tester" if tester is not None else ""
+        self.hardfork = "prague" if tester is not None else ""
+
+    @property
+    def is_local(self) -> bool:
+        """True on the in-process eth-tester chain."""
+        return self._tester is not None
 
     # ------------------------------------------------------------ construction
 
     @classmethod
     def local(cls, n_accounts: int, seed: int | str = 0, ether_per_account: int = DEFAULT_ETHER) -> "Chain":
-        """A fresh in-process eth-tester chain (py-evm, base fee 0).
+        """A fresh in-process eth-tester chain (py-evm, Prague, base fee 0).
 
         Parameters
         ----------
@@ -183,16 +209,98 @@ class Chain:
         return cls(w3, accounts, keeper, tester)
 
     @classmethod
-    def rpc(cls, url: str, accounts: Sequence[Account], keeper: Account | None = None) -> "Chain":
-        """A chain behind a JSON-RPC URL; ``accounts`` must already hold ether for gas."""
-        from web3 import HTTPProvider, Web3
+    def rpc(cls, url: str, accounts: Sequence[Account], keeper: Account | None = None,
+            ether_per_account: int = DEFAULT_ETHER, fixed_block_interval: bool = False) -> "Chain":
+        """A chain behind a JSON-RPC node: ``http(s)://`` or ``ws(s)://`` URL, or an ``.ipc`` path.
 
-        w3 = Web3(HTTPProvider(url))
-        if not w3.is_connected():
-            raise ChainError(f"no Ethereum JSON-RPC node answers at {url}")
+        With the node's base fee 0 (Anvil ``--base-fee 0``, Hardhat
+        ``initialBaseFeePerGas: 0``) gas is free and accounts need no ether.
+        Otherwise agents sign with a max fee of twice the base fee (priority
+        fee 0: ``gasUsed`` is unaffected) and every account must hold ether:
+        those that hold none are funded with ``anvil_setBalance`` /
+        ``hardhat_setBalance`` where the node has it, else :class:`ChainError`
+        names the first one (before anything is deployed).
+
+        Parameters
+        ----------
+        fixed_block_interval : bool
+            Make each block 1 s after the previous one
+            (``anvil_setBlockTimestampInterval``), so block times do not follow
+            the wall clock (a managed node; not done to a user's node).
+        """
+        from web3 import Web3
+
+        from .rpc import connect, provider
+
         if not accounts and keeper is None:
             raise ChainError("rpc chain: give at least one account")
-        return cls(w3, accounts, keeper or accounts[0])
+        transport = connect(url)
+        try:
+            transport.request("eth_chainId")
+        except ChainError as exc:
+            transport.close()
+            raise ChainError(f"no Ethereum JSON-RPC node answers at {url}: {exc}") from None
+        chain = cls(Web3(provider(transport)), accounts, keeper or accounts[0], transport=transport)
+        chain.url = url
+        from .node import node_info
+
+        info = node_info(transport)
+        chain.client_version, chain.hardfork = info["client"], info["hardfork"]
+        from .rpc import RpcError
+
+        try:  # does the node trace transactions (exact revert data)? a made-up hash tells
+            transport.request("debug_traceTransaction", ["0x" + "00" * 32, {"tracer": "callTracer"}])
+            chain.revert_data_method = "trace"
+        except RpcError as exc:
+            chain.revert_data_method = "replay" if exc.unsupported else "trace"
+        if fixed_block_interval:
+            transport.request("anvil_setBlockTimestampInterval", [1])
+            chain.fixed_block_interval = True
+        chain._prepare_fees(ether_per_account)
+        return chain
+
+    @classmethod
+    def connect(cls, backend: str, n_accounts: int, seed: int | str = 0, **rpc_options: Any) -> "Chain":
+        """``"eth-tester"`` → :meth:`local`; a URL or ``.ipc`` path → :meth:`rpc` with the
+        same deterministic agent and keeper keys as the local chain."""
+        if backend == "eth-tester":
+            return cls.local(n_accounts, seed)
+        accounts = derive_accounts(n_accounts, seed)
+        keeper = derive_accounts(1, f"{seed}:keeper")[0]
+        return cls.rpc(backend, accounts, keeper, **rpc_options)
+
+    url: str = "eth-tester"
+
+    def close(self) -> None:
+        """Close the connection to the node (rpc); nothing on the local chain."""
+        if self._rpc is not None:
+            self._rpc.close()
+
+    def _prepare_fees(self, ether: int) -> None:
+        """Sign above a non-zero base fee; make sure every account can pay for gas."""
+        from .rpc import RpcError
+
+        block = self._rpc.request("eth_getBlockByNumber", ["latest", False])
+        base_fee = int(block.get("baseFeePerGas") or "0x0", 16)
+        if base_fee == 0:
+            return
+        self.max_fee = 2 * base_fee
+        everyone = [self.keeper, *self.accounts]
+        balances = self._rpc.batch([("eth_getBalance", [a.address, "latest"]) for a in everyone])
+        poor = [a for a, b in zip(everyone, balances) if isinstance(b, Exception) or int(b, 16) == 0]
+        for a in poor:
+            for method in ("anvil_setBalance", "hardhat_setBalance"):
+                try:
+                    self._rpc.request(method, [a.address, hex(ether)])
+                    break
+                except RpcError as exc:
+                    if not exc.unsupported:
+                        raise
+            else:
+                raise ChainError(
+                    f"backend: the node's base fee is {base_fee} wei and account {a.address} holds no "
+                    f"ether for gas (fund the accounts, or run the node with a zero base fee, "
+                    f"e.g. anvil --base-fee 0)")
 
     # ------------------------------------------------------------ transactions
 
@@ -203,20 +311,21 @@ class Chain:
             if self._tester is not None:  # the local chain: skip web3's request layers
                 n = int(self._tester.get_nonce(account.address))
             else:
-                n = int(self.w3.eth.get_transaction_count(account.address))  # type: ignore[arg-type]
+                n = int(self._rpc.request("eth_getTransactionCount", [account.address, "latest"]), 16)
             self._nonces[account.address] = n
         return n
 
     def sign(self, account: Account, to: str | None, data: bytes, gas: int, value: int = 0,
              nonce: int | None = None) -> bytes:
-        """A raw signed type-2 transaction (fees 0, explicit nonce and gas limit)."""
+        """A raw signed type-2 transaction (explicit nonce and gas limit, max fee
+        :attr:`max_fee` (0 unless the node's base fee is not), priority fee 0)."""
         key = self._signers.get(account.key)
         if key is None:
             from coincurve import PrivateKey
 
             key = self._signers[account.key] = PrivateKey(account.key)
         return sign_type2(key, self.chain_id, self.nonce(account) if nonce is None else nonce,
-                          to, data, gas, value)
+                          to, data, gas, value, self.max_fee)
 
     def send(self, account: Account, to: str | None, data: bytes, gas: int, value: int = 0) -> Receipt:
         """Sign, send and mine one transaction; return its receipt.
@@ -226,6 +335,8 @@ class Chain:
         Reverted
             If it reverted (the receipt is attached; the custom error is decoded
             by :class:`~agents.chain.client.MarketClient`, which knows the ABI).
+        ChainError
+            If the node refused it (nothing was mined).
         """
         raw = self.sign(account, to, data, gas, value)
         return self._send_raw(account, raw, to, data, value)
@@ -237,12 +348,7 @@ class Chain:
         before it were mined (their receipts are in the exception's
         ``completed`` attribute); the ones after it are not sent.
         """
-        raws = []
-        planned: dict[str, int] = {}
-        for account, to, data, gas in txs:
-            n = planned.get(account.address, self.nonce(account))
-            raws.append((account, self.sign(account, to, data, gas, 0, nonce=n), to, data))
-            planned[account.address] = n + 1
+        raws = self._sign_all(txs)
         done: list[Receipt] = []
         for account, raw, to, data in raws:
             try:
@@ -252,59 +358,211 @@ class Chain:
                 raise
         return done
 
+    def send_all(self, txs: Sequence[tuple[Account, str, bytes, int]]) -> list["Receipt | ChainError"]:
+        """Sign every transaction first, send them all in order, then collect each outcome.
+
+        Unlike :meth:`send_many`, a revert does not stop the ones after it
+        (agents order independently): each item of the result is the
+        transaction's :class:`Receipt`, its :class:`Reverted` (receipt
+        attached) or the :class:`ChainError` of a node that refused it.
+
+        With :attr:`pipeline` on (a node), all are sent in one JSON-RPC batch
+        before any receipt is awaited. Off by default: Anvil 1.7.1 takes a
+        batch's transactions concurrently and may mine several in one block
+        in another order than sent, which changes gas (the first write of a
+        slot costs more) and so breaks parity with eth-tester; the order is
+        checked, and a batch mined out of order raises :class:`ChainError`.
+        """
+        raws = self._sign_all(txs)
+        if self._rpc is None or not raws or not self.pipeline:
+            out: list[Receipt | ChainError] = []
+            for account, raw, to, data in raws:
+                try:
+                    out.append(self._send_raw(account, raw, to, data, 0))
+                except ChainError as exc:
+                    out.append(exc)
+            return out
+        return self._send_all_rpc(raws)
+
+    def _sign_all(self, txs: Sequence[tuple[Account, str, bytes, int]]) -> list[tuple[Account, bytes, str, bytes]]:
+        raws = []
+        planned: dict[str, int] = {}
+        for account, to, data, gas in txs:
+            n = planned.get(account.address, self.nonce(account))
+            raws.append((account, self.sign(account, to, data, gas, 0, nonce=n), to, data))
+            planned[account.address] = n + 1
+        return raws
+
     def _send_raw(self, account: Account, raw: bytes, to: str | None, data: bytes, value: int) -> Receipt:
+        if self._tester is None:
+            return self._send_raw_rpc(account, raw, to, data, value)
         try:
-            if self._tester is not None:
-                tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
-                self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
-                receipt = self._tester.backend.last_receipt(bytes.fromhex(tx_hash[2:]))
-                if receipt is None:  # not the only transaction of its block: ask eth-tester
-                    r = self._tester.get_transaction_receipt(tx_hash)
-                    receipt = Receipt(
-                        bytes.fromhex(tx_hash[2:]),
-                        bool(r["status"]),
-                        int(r["gas_used"]),
-                        int(r["block_number"]),
-                        tuple(
-                            {
-                                "address": log["address"],
-                                "topics": [bytes.fromhex(t[2:]) if isinstance(t, str) else bytes(t)
-                                           for t in log["topics"]],
-                                "data": bytes.fromhex(log["data"][2:]) if isinstance(log["data"], str)
-                                else bytes(log["data"]),
-                            }
-                            for log in r["logs"]
-                        ),
-                    )
-            else:
-                h = self.w3.eth.send_raw_transaction(raw)
-                self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
-                r = self.w3.eth.wait_for_transaction_receipt(h)
+            tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
+            self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
+            receipt = self._tester.backend.last_receipt(bytes.fromhex(tx_hash[2:]))
+            if receipt is None:  # not the only transaction of its block: ask eth-tester
+                r = self._tester.get_transaction_receipt(tx_hash)
                 receipt = Receipt(
-                    bytes(h),
+                    bytes.fromhex(tx_hash[2:]),
                     bool(r["status"]),
-                    int(r["gasUsed"]),
-                    int(r["blockNumber"]),
-                    tuple({"address": lg["address"], "topics": [bytes(t) for t in lg["topics"]],
-                           "data": bytes(lg["data"])} for lg in r["logs"]),
+                    int(r["gas_used"]),
+                    int(r["block_number"]),
+                    tuple(
+                        {
+                            "address": log["address"],
+                            "topics": [bytes.fromhex(t[2:]) if isinstance(t, str) else bytes(t)
+                                       for t in log["topics"]],
+                            "data": bytes.fromhex(log["data"][2:]) if isinstance(log["data"], str)
+                            else bytes(log["data"]),
+                        }
+                        for log in r["logs"]
+                    ),
                 )
-        except Reverted:
-            raise
         except Exception as exc:  # the node refused it before mining (nonce, gas, ...)
             self._nonces.pop(account.address, None)
             raise ChainError(f"transaction from {account.address} refused: {exc}") from exc
         if not receipt.status:
-            if self._tester is not None:
-                data_out = self._tester.backend.last_output
-            else:
-                data_out = self._revert_data(account.address, to, data, value, receipt.block_number)
-            raise Reverted("", (), data_out, receipt)
+            raise Reverted("", (), self._tester.backend.last_output, receipt)
         return receipt
 
-    def _revert_data(self, sender: str, to: str | None, data: bytes, value: int, block: int) -> bytes:
-        """Re-run a failed transaction as a call on the state before it, for its revert data."""
-        if to is None:
-            return b""
+    # ------------------------------------------------------------ the rpc path
+
+    def _send_raw_rpc(self, account: Account, raw: bytes, to: str | None, data: bytes, value: int) -> Receipt:
+        """Send one raw transaction to the node and wait for its receipt.
+
+        ``eth_sendRawTransactionSync`` (EIP-7966; Anvil) answers with the
+        receipt once mined; elsewhere ``eth_sendRawTransaction`` and a tight
+        receipt poll. A node that mines a reverted transaction but answers its
+        send with an error (Hardhat: -32603 with the revert data) still gives
+        the receipt: the hash is ``keccak(raw)``, and a receipt under it means
+        the transaction was mined.
+        """
+        from eth_hash.auto import keccak
+
+        from .rpc import RpcError
+
+        tx_hash = keccak(raw)
+        hex_raw = "0x" + raw.hex()
+        rcpt: Any = None
+        error_data: bytes | None = None
+        try:
+            if self._sync_send is not False:
+                try:
+                    rcpt = self._rpc.request("eth_sendRawTransactionSync", [hex_raw])
+                    self._sync_send = True
+                except RpcError as exc:
+                    if self._sync_send is None and exc.unsupported:
+                        self._sync_send = False
+                    else:
+                        raise
+            if rcpt is None:
+                self._rpc.request("eth_sendRawTransaction", [hex_raw])
+        except RpcError as exc:
+            rcpt = self._rpc.request("eth_getTransactionReceipt", ["0x" + tx_hash.hex()])
+            if rcpt is None:  # refused before mining (nonce, gas, fee, ...)
+                self._nonces.pop(account.address, None)
+                raise ChainError(f"transaction from {account.address} refused: {exc.message}") from None
+            error_data = _hex_data(exc.data)
+        self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
+        if rcpt is None:
+            rcpt = self._wait_receipt(tx_hash)
+        receipt = _receipt_of(tx_hash, rcpt)
+        self._next_time = None
+        if not receipt.status:
+            raise Reverted("", (), self._revert_data(tx_hash, account.address, to, data, value,
+                                                     receipt.block_number, error_data), receipt)
+        return receipt
+
+    def _send_all_rpc(self, raws: list[tuple[Account, bytes, str, bytes]]) -> list["Receipt | ChainError"]:
+        """One JSON-RPC batch of sends (synchronous ones where the node has them), then the
+        outcomes in order. The node must mine them in the order sent (checked: the
+        receipts' (block, index) increase), else :class:`ChainError`."""
+        from eth_hash.auto import keccak
+
+        from .rpc import RpcError
+
+        hashes = [keccak(raw) for _, raw, _, _ in raws]
+        method = "eth_sendRawTransactionSync" if self._sync_send else "eth_sendRawTransaction"
+        answers = self._rpc.batch([(method, ["0x" + raw.hex()]) for _, raw, _, _ in raws])
+        self._next_time = None
+        out: list[Receipt | ChainError] = []
+        last = (-1, -1)
+        for (account, raw, to, data), h, ans in zip(raws, hashes, answers):
+            error_data: bytes | None = None
+            if isinstance(ans, dict) and ans.get("blockNumber") is not None:  # a synchronous send's receipt
+                rcpt = ans
+            elif isinstance(ans, RpcError):
+                rcpt = self._rpc.request("eth_getTransactionReceipt", ["0x" + h.hex()])
+                if rcpt is None:
+                    self._nonces.pop(account.address, None)
+                    out.append(ChainError(f"transaction from {account.address} refused: {ans.message}"))
+                    continue
+                error_data = _hex_data(ans.data)
+            else:
+                rcpt = self._wait_receipt(h)
+            self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
+            place = (int(rcpt["blockNumber"], 16), int(rcpt.get("transactionIndex") or "0x0", 16))
+            if place <= last:
+                raise ChainError(f"the node mined a batch of transactions out of the order sent "
+                                 f"({place} after {last}): no parity with eth-tester; run it without batches")
+            last = place
+            receipt = _receipt_of(h, rcpt)
+            if receipt.status:
+                out.append(receipt)
+            else:
+                out.append(Reverted("", (), self._revert_data(h, account.address, to, data, 0,
+                                                              receipt.block_number, error_data), receipt))
+        return out
+
+    def _wait_receipt(self, tx_hash: bytes, timeout: float = 120.0) -> Any:
+        from .rpc import wait_until
+
+        found: list[Any] = []
+        h = "0x" + tx_hash.hex()
+
+        def mined() -> bool:
+            r = self._rpc.request("eth_getTransactionReceipt", [h])
+            if r is not None and r.get("blockNumber") is not None:
+                found.append(r)
+                return True
+            return False
+
+        wait_until(mined, timeout, f"the receipt of {h}")
+        return found[0]
+
+    def _revert_data(self, tx_hash: bytes, sender: str, to: str | None, data: bytes, value: int,
+                     block: int, error_data: bytes | None) -> bytes:
+        """The exact revert data of a mined failed transaction.
+
+        From its own trace (``debug_traceTransaction``: the call tracer's
+        ``output``, else the struct logger's ``returnValue``), which holds what
+        the transaction returned as it ran, block-dependent errors included;
+        else the data the node's error answer carried; else (a node without
+        traces) a replay as ``eth_call`` on the state before its block, which
+        misses errors that depend on the block (a deadline) —
+        :attr:`revert_data_method` then says ``"replay"``.
+        """
+        from .rpc import RpcError
+
+        h = "0x" + tx_hash.hex()
+        for opts, key in (({"tracer": "callTracer"}, "output"),
+                          ({"disableStack": True, "disableMemory": True, "disableStorage": True},
+                           "returnValue")):
+            try:
+                res = self._rpc.request("debug_traceTransaction", [h, opts])
+            except RpcError:
+                continue
+            if isinstance(res, dict):
+                out = res.get(key)
+                if isinstance(out, str):
+                    self.revert_data_method = "trace"
+                    return bytes.fromhex(out.removeprefix("0x"))
+                if key == "output" and "error" in res:  # reverted without data
+                    self.revert_data_method = "trace"
+                    return b""
+        if error_data is not None:
+            return error_data
+        self.revert_data_method = "replay"
         try:
             self._call(sender, to, data, value, max(block - 1, 0))
         except Reverted as exc:
@@ -313,72 +571,198 @@ class Chain:
             return b""
         return b""
 
-    def _call(self, sender: str, to: str, data: bytes, value: int, block: int | str) -> bytes:
+    def _call(self, sender: str, to: str | None, data: bytes, value: int, block: int | str) -> bytes:
         if self._tester is not None:
             from eth_tester.exceptions import TransactionFailed
 
-            tx = {"from": sender, "to": to, "data": "0x" + data.hex(), "value": value, "gas": 30_000_000}
+            tx: dict[str, Any] = {"from": sender, "data": "0x" + data.hex(), "value": value, "gas": 30_000_000}
+            if to is not None:
+                tx["to"] = to
             try:
                 out = self._tester.call(tx, block)
             except TransactionFailed as exc:
                 raise Reverted("", (), _revert_bytes(exc)) from None
             return bytes.fromhex(out[2:]) if isinstance(out, str) else bytes(out)
+        from .rpc import RpcError
+
+        call: dict[str, Any] = {"from": sender, "data": "0x" + data.hex(), "value": hex(value)}
+        if to is not None:
+            call["to"] = to
+        tag = hex(block) if isinstance(block, int) else block
         try:
-            return bytes(self.w3.eth.call({"from": sender, "to": to, "data": data, "value": value},  # type: ignore[typeddict-item]
-                                          block_identifier=block))  # type: ignore[arg-type]
-        except Exception as exc:  # web3 raises ContractCustomError / ContractLogicError with .data
-            raw = getattr(exc, "data", None)
-            if isinstance(raw, str) and raw.startswith("0x"):
-                raise Reverted("", (), bytes.fromhex(raw[2:])) from None
-            raise ChainError(f"call to {to} failed: {exc}") from exc
+            out = self._rpc.request("eth_call", [call, tag])
+        except RpcError as exc:
+            raw = _hex_data(exc.data)
+            if raw is not None or "revert" in exc.message.lower():
+                raise Reverted("", (), raw or b"") from None
+            raise ChainError(f"call to {to} failed: {exc.message}") from None
+        return bytes.fromhex(str(out).removeprefix("0x"))
 
     def call(self, to: str, data: bytes, sender: str | None = None) -> bytes:
         """``eth_call`` at the latest block; raises :class:`Reverted` (undecoded) on revert."""
         return self._call(sender or self.keeper.address, to, data, 0, "latest")
 
+    def logs(self, address: str, from_block: int = 0, to_block: int | None = None) -> list[dict[str, Any]]:
+        """Raw logs of ``address`` in the block range (``to_block`` None: the latest), as
+        dicts with ``topics`` (bytes), ``data`` (bytes), ``blockNumber`` (int); ``[]`` when
+        ``from_block`` is past the head (a node would answer an error)."""
+        head = self.block_number()
+        if from_block > head or (to_block is not None and to_block < from_block):
+            return []
+        last = head if to_block is None else min(to_block, head)
+        if self._rpc is None:
+            raw = self.w3.eth.get_logs({"address": address, "fromBlock": from_block,  # type: ignore[typeddict-item]
+                                        "toBlock": last})
+            return [{"topics": [bytes(t) for t in lg["topics"]], "data": bytes(lg["data"]),
+                     "blockNumber": int(lg["blockNumber"])} for lg in raw]
+        return [{"topics": [bytes.fromhex(t[2:]) for t in lg["topics"]], "data": bytes.fromhex(lg["data"][2:]),
+                 "blockNumber": int(lg["blockNumber"], 16)}
+                for lg in self._rpc.request("eth_getLogs", [{"address": address, "fromBlock": hex(from_block),
+                                                             "toBlock": hex(last)}])]
+
+    def block_number(self) -> int:
+        """Number of the latest block."""
+        if self._rpc is None:
+            return int(self.w3.eth.block_number)
+        return int(self._rpc.request("eth_blockNumber"), 16)
+
     # ------------------------------------------------------------ snapshots, time
 
     def snapshot(self) -> Any:
-        """Take a snapshot of the chain state (local: eth-tester; rpc: ``evm_snapshot``)."""
+        """Take a snapshot of the chain state (local: eth-tester; rpc: ``evm_snapshot``).
+
+        On both, the id can be reverted to any number of times.
+
+        Raises
+        ------
+        ChainError
+            The node has no ``evm_snapshot`` (only development nodes have it).
+        """
         if self._tester is not None:
             return self._tester.take_snapshot()
-        return self.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        node_id = self._node_snapshot()
+        emg_id = len(self._snapshots) + 1
+        self._snapshots[emg_id] = node_id
+        return emg_id
+
+    def _node_snapshot(self) -> str:
+        from .rpc import RpcError
+
+        try:
+            return str(self._rpc.request("evm_snapshot"))
+        except RpcError as exc:
+            raise ChainError(f"the node at {self.url} cannot take snapshots (evm_snapshot: {exc.message}); "
+                             f"use a development node such as Anvil or Hardhat") from None
 
     def revert(self, snapshot_id: Any) -> None:
-        """Return to a snapshot; tracked nonces are re-read afterwards."""
+        """Return to a snapshot; tracked nonces are re-read afterwards.
+
+        Raises
+        ------
+        ChainError
+            The node did not revert (it answered ``false``, e.g. the id is unknown).
+        """
         if self._tester is not None:
             self._tester.revert_to_snapshot(snapshot_id)
         else:
-            self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+            node_id = self._snapshots.get(snapshot_id)
+            if node_id is None:
+                raise ChainError(f"revert: unknown snapshot id {snapshot_id!r}")
+            ok = self._rpc.request("evm_revert", [node_id])
+            if ok is not True:
+                raise ChainError(f"revert: the node did not revert to snapshot {snapshot_id!r} "
+                                 f"(evm_revert answered {ok!r})")
+            # the node's snapshot is used up: take it again, so the id stays valid
+            self._snapshots[snapshot_id] = self._node_snapshot()
+            self._next_time = None
         self._nonces.clear()
 
     def now(self) -> int:
         """Timestamp of the latest block."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        if self._rpc is None:
+            return int(self.w3.eth.get_block("latest")["timestamp"])
+        return int(self._rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
 
     def pending_time(self) -> int:
-        """Timestamp the next transaction's block will carry (local chain)."""
+        """Timestamp the next transaction's block will carry.
+
+        Exact on the local chain and on a node with :attr:`fixed_block_interval`
+        (or after :meth:`travel_to`); elsewhere the node follows the wall clock,
+        and this is ``max(latest + 1, wall clock)``.
+        """
         if self._tester is not None:
             return int(self._tester.get_block_by_number("pending")["timestamp"])
-        return self.now() + 1
+        if self._next_time is not None:
+            return self._next_time
+        latest = self.now()
+        if self.fixed_block_interval:
+            return latest + 1
+        import time
+
+        return max(latest + 1, int(time.time()))
 
     def travel_to(self, timestamp: int) -> None:
-        """Set the next block's timestamp (local chain; ``evm_setNextBlockTimestamp`` on a node)."""
+        """Make the next block's timestamp at least ``timestamp``.
+
+        Time never runs backwards: if the next block would already be that
+        late (the chain is past ``timestamp``), nothing happens, on both
+        backends. A node that refuses ``evm_setNextBlockTimestamp`` raises.
+
+        Raises
+        ------
+        ChainError
+            The node refused to set the time (its answer is quoted).
+        """
+        from .rpc import RpcError
+
         if self._tester is not None:
             if timestamp > self.pending_time():
                 self._tester.time_travel(timestamp)
             return
-        self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
+        latest = self.now()
+        if timestamp <= latest or (timestamp <= self.pending_time()
+                                   and (self._next_time is not None or self.fixed_block_interval)):
+            return
+        try:
+            self._rpc.request("evm_setNextBlockTimestamp", [timestamp])
+        except RpcError as exc:
+            raise ChainError(f"travel_to: the node refused evm_setNextBlockTimestamp({timestamp}): "
+                             f"{exc.message}") from None
+        self._next_time = timestamp
+
+
+def _hex_data(data: Any) -> bytes | None:
+    """Revert data in a JSON-RPC error's ``data``: a hex string, or (Hardhat) a dict holding one."""
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    return None
+
+
+def _receipt_of(tx_hash: bytes, r: dict[str, Any]) -> Receipt:
+    """A :class:`Receipt` from a node's JSON receipt."""
+    return Receipt(
+        tx_hash,
+        int(r["status"], 16) == 1,
+        int(r["gasUsed"], 16),
+        int(r["blockNumber"], 16),
+        tuple({"address": lg["address"], "topics": [bytes.fromhex(t[2:]) for t in lg["topics"]],
+               "data": bytes.fromhex(lg["data"][2:])} for lg in r.get("logs", ())),
+    )
 
 
 def sign_type2(key: Any, chain_id: int, nonce: int, to: str | None, data: bytes, gas: int,
-               value: int = 0) -> bytes:
-    """A raw signed EIP-1559 (type-2) transaction with zero fees and no access list.
+               value: int = 0, max_fee: int = 0) -> bytes:
+    """A raw signed EIP-1559 (type-2) transaction, priority fee 0, no access list.
 
     Byte-identical to ``eth_account.Account.sign_transaction`` of the same
     fields (both sign the same keccak digest with libsecp256k1's deterministic,
     low-s RFC 6979 nonces), at a fraction of its cost:
-    ``0x02 || rlp([chainId, nonce, 0, 0, gas, to, value, data, [], yParity, r, s])``.
+    ``0x02 || rlp([chainId, nonce, 0, maxFee, gas, to, value, data, [], yParity, r, s])``.
 
     Parameters
     ----------
@@ -386,11 +770,13 @@ def sign_type2(key: Any, chain_id: int, nonce: int, to: str | None, data: bytes,
         The sender's key.
     to : str or None
         Hex address, or None for a contract creation.
+    max_fee : int
+        Max fee per gas (wei); 0 where the base fee is 0.
     """
     import rlp
     from eth_hash.auto import keccak
 
-    fields = [chain_id, nonce, 0, 0, gas, b"" if to is None else bytes.fromhex(to[2:]), value, data, []]
+    fields = [chain_id, nonce, 0, max_fee, gas, b"" if to is None else bytes.fromhex(to[2:]), value, data, []]
     sig = key.sign_recoverable(keccak(b"\x02" + rlp.encode(fields)), hasher=None)
     fields += [sig[64], int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big")]
     return b"\x02" + rlp.encode(fields)

@@ -240,6 +240,28 @@ class MarketClient:
             raise err from None
         return [self._order_result(a, b, o, r) for (a, b, o), r in zip(orders, receipts)]
 
+    def order_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],
+                  round: int | None = None) -> list["OrderResult | ChainError"]:
+        """One round's orders, all signed, then sent together (:meth:`Chain.send_all`): on a
+        node, without waiting for each receipt before the next send.
+
+        Each item is the order's :class:`OrderResult`, or its error: :class:`Reverted`
+        (by name, receipt attached) or the :class:`ChainError` of a refused
+        transaction. A failed order does not stop the ones after it. ``round``: as in :meth:`order`.
+        """
+        if round is None and orders:
+            round = self.current_round().round
+        txs = [(a, self.market_address, self.encode_order(a, b, o, round), self.order_gas) for a, b, o in orders]
+        out: list[OrderResult | ChainError] = []
+        for (a, b, o), r in zip(orders, self.chain.send_all(txs)):
+            if isinstance(r, Reverted):
+                out.append(self._named(r))
+            elif isinstance(r, ChainError):
+                out.append(r)
+            else:
+                out.append(self._order_result(a, b, o, r))
+        return out
+
     def _order_result(self, account: Account, bids: Sequence[int], offers: Sequence[int],
                       receipt: Receipt) -> OrderResult:
         self._prev[account.address] = (tuple(bids), tuple(offers))
@@ -321,12 +343,9 @@ class MarketClient:
 
     def events(self, from_block: int = 0, to_block: int | None = None) -> list[Event]:
         """Every market event in the block range, decoded, in chain order."""
-        flt: dict[str, Any] = {"address": self.market_address, "fromBlock": from_block,
-                               "toBlock": "latest" if to_block is None else to_block}
         out = []
-        for log in self.chain.w3.eth.get_logs(flt):  # type: ignore[arg-type]
-            e = self.codec.decode_log(
-                {"topics": [bytes(t) for t in log["topics"]], "data": bytes(log["data"])}, int(log["blockNumber"]))
+        for log in self.chain.logs(self.market_address, from_block, to_block):
+            e = self.codec.decode_log(log, log["blockNumber"])
             if e is not None:
                 out.append(e)
         return out

@@ -35,6 +35,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from agents.chain.events import pack_values
 from agents.chain import fixedpoint as fx
 from market.posts import settle as float_settle
+from tests.conftest import BACKENDS, make_chain
 
 #: the Hypothesis state machine: ~20 s in the default profile (EMG_FUZZ=long: ~20 min)
 pytestmark = pytest.mark.slow
@@ -48,6 +49,8 @@ PROFILE = settings(
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
+#: on a managed Anvil (every step is a few JSON-RPC round trips): a bounded run
+ANVIL_PROFILE = settings(PROFILE, max_examples=100 if LONG else 10, stateful_step_count=25)
 STEPS = {"count": 0}
 #: outcomes seen (success kinds and custom error names), printed after the run
 OUTCOMES: dict[str, int] = {}
@@ -79,13 +82,12 @@ class World:
     agents: list[Agent] = field(default_factory=list)
 
 
-@pytest.fixture(scope="module")
-def world():  # type: ignore[no-untyped-def]
-    from agents.chain.backend import Chain
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request):  # type: ignore[no-untyped-def]
     from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
     from agents.chain.deploy import deploy_market
 
-    chain = Chain.local(7, seed="machine")
+    chain = make_chain(request, 7, "machine")
     acc = chain.accounts
     standard = tuple(StandardSpec(acc[i].address, (10 + 7 * i) * WAD + i, (50 + 30 * i) * WAD + 17 * i)
                      for i in range(4))
@@ -96,7 +98,7 @@ def world():  # type: ignore[no-untyped-def]
     config = MarketConfig(T, 600, standard, producers)
     market = deploy_market(chain, config)
     supply = sum(s.bytecoins for s in standard) + sum(p.bytecoins for p in producers)
-    return World(chain, market, chain.snapshot(), config, supply, chain.w3.eth.block_number)
+    return World(chain, market, chain.snapshot(), config, supply, chain.block_number())
 
 
 def _exact_input(offers, theta, c, rho):  # type: ignore[no-untyped-def]
@@ -415,6 +417,7 @@ def test_market_state_machine(world):  # type: ignore[no-untyped-def]
     STEPS["count"] = 0
     OUTCOMES.clear()
     MarketMachine.world = world
-    run_state_machine_as_test(MarketMachine, settings=PROFILE)
+    local = world.chain.is_local
+    run_state_machine_as_test(MarketMachine, settings=PROFILE if local else ANVIL_PROFILE)
     print(f"state-machine steps: {STEPS['count']}; outcomes: {dict(sorted(OUTCOMES.items()))}")
-    assert STEPS["count"] >= (10_000 if LONG else 50)
+    assert STEPS["count"] >= (10_000 if LONG and local else 50)
