@@ -807,7 +807,7 @@ def _cached_keys_backend_class() -> type:
 
         ``PyEVMBackend._key_lookup`` rebuilds a dict of every account key per
         transaction it signs (10–13 ms a transaction with 1,000 accounts,
-        CHAIN-FACTS.md); the keys never change after genesis, so cache it.
+        measured on a 2-core machine); the keys never change after genesis, so cache it.
         """
 
         _lookup_cache: dict[bytes, Any] | None = None
