@@ -208,15 +208,21 @@ def solve_with_benchmark(scenario: Scenario) -> tuple[Equilibrium, Equilibrium |
     return nash, comp, error
 
 
+def _scenario_line(scenario: Scenario) -> str:
+    """The first line of ``emg solve``'s table: the economy in brief."""
+    e = scenario.economy
+    return (f"scenario {scenario.name}: T={e.T}, M={e.M} standard agents, P={e.P} producers, "
+            f"kappa={e.kappa:.3g} kWh/gas"
+            + (f" ({e.verification.kappa_name})" if e.verification.kappa_name else ""))
+
+
 def format_table(scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
                  comp_error: str | None = None) -> str:
     """The side-by-side text table ``emg solve`` prints (the Nash side alone without a benchmark)."""
     if comp is None:
         return _nash_table(scenario, nash, comp_error)
     e = scenario.economy
-    lines = [f"scenario {scenario.name}: T={e.T}, M={e.M} standard agents, P={e.P} producers, "
-             f"kappa={e.kappa:.3g} kWh/gas"
-             + (f" ({e.verification.kappa_name})" if e.verification.kappa_name else ""),
+    lines = [_scenario_line(scenario),
              "prices renormalised to p^0 = 1 (units of the good per kWh); "
              f"bytecoin level: p^0 = {nash.prices[0]:.6g} (Nash), {comp.prices[0]:.6g} (competitive)",
              ""]
@@ -261,9 +267,7 @@ def _status_line(name: str, eq: Equilibrium) -> str:
 def _nash_table(scenario: Scenario, nash: Equilibrium, comp_error: str | None) -> str:
     """The Nash columns alone, and why the competitive benchmark is missing."""
     e = scenario.economy
-    lines = [f"scenario {scenario.name}: T={e.T}, M={e.M} standard agents, P={e.P} producers, "
-             f"kappa={e.kappa:.3g} kWh/gas"
-             + (f" ({e.verification.kappa_name})" if e.verification.kappa_name else ""),
+    lines = [_scenario_line(scenario),
              "prices renormalised to p^0 = 1 (units of the good per kWh); "
              f"bytecoin level: p^0 = {nash.prices[0]:.6g} (Nash)",
              f"competitive benchmark: not available: {comp_error}",
