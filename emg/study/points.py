@@ -163,7 +163,6 @@ def run_task(task: Task, out_dir: str) -> dict[str, Any]:
     """
     folder = Path(out_dir) / "points" / task.id
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / SCENARIO_FILE, json.dumps(task.doc, indent=2, sort_keys=True) + "\n")
     start = time.perf_counter()
     error = ""
     metrics: dict[str, Any] = {}
@@ -174,6 +173,8 @@ def run_task(task: Task, out_dir: str) -> dict[str, Any]:
         status = STATUS_FAILED
         error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
         atomic_write_text(folder / "error.txt", traceback.format_exc())
+    # after the run: emg's writers replace an output folder whole (market.io.atomic_folder)
+    atomic_write_text(folder / SCENARIO_FILE, json.dumps(task.doc, indent=2, sort_keys=True) + "\n")
     row = {"id": task.id, "status": status, "error": error,
            "wall_seconds": time.perf_counter() - start, "work_seconds": work, "metrics": metrics}
     atomic_write_text(folder / ROW_FILE, json.dumps(row, indent=2, allow_nan=False) + "\n")

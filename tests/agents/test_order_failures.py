@@ -90,13 +90,13 @@ def test_malformed_orders_are_recorded_failures_and_the_run_goes_on() -> None:
 
     sim = Simulation(sc, replace(sc.simulation, rounds=5), strategy_factory=factory)
     sent: list[tuple[str, tuple[int, ...]]] = []
-    real_order = sim.client.order
+    real_order_all = sim.client.order_all  # the loop sends a round's orders together
 
-    def spy(account, bids, offers, round=None):  # type: ignore[no-untyped-def]
-        sent.append((account.address, bids))
-        return real_order(account, bids, offers, round=round)
+    def spy(orders, round=None):  # type: ignore[no-untyped-def]
+        sent.extend((account.address, bids) for account, bids, _ in orders)
+        return real_order_all(orders, round=round)
 
-    sim.client.order = spy  # type: ignore[method-assign]
+    sim.client.order_all = spy  # type: ignore[method-assign]
     res = sim.run()
     assert len(res.log.rounds) == 5  # the run went on
     failures = {(f.round, f.agent): f for f in res.log.failures}
