@@ -23,7 +23,6 @@ import itertools
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 
 from market.errors import ScenarioError
 from market.model import Scenario
-from market.scenario import scenario_from_dict
+from market.scenario import parse_scenario_text, read_scenario_text, scenario_from_dict
 
 #: version of the point outputs; part of every point id (bump when a point's files change)
 POINT_FORMAT = 1
@@ -48,6 +47,17 @@ _TOP = {"name", "description", "scenario", "mode", "combine", "n", "design_seed"
 
 class StudyError(ScenarioError):
     """A study file is invalid; the message names the field."""
+
+
+def _read_toml(p: Path, field: str) -> dict[str, Any]:
+    """A TOML file read as scenario files are (regular files only, size cap, UTF-8,
+    bounded nesting: :func:`market.scenario.read_scenario_text`), errors as :class:`StudyError`."""
+    try:
+        return parse_scenario_text(read_scenario_text(p), str(p))
+    except StudyError:
+        raise
+    except ScenarioError as exc:
+        raise StudyError(f"{field}: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- axes
@@ -439,13 +449,9 @@ def study_from_dict(doc: Mapping[str, Any], path: str | None = None) -> Study:
         p = Path(raw)
         if not p.is_absolute() and path is not None:
             p = Path(path).parent / p
-        try:
-            with p.open("rb") as fh:
-                base = tomllib.load(fh)
-        except FileNotFoundError:
-            raise StudyError(f"scenario: no such scenario file {str(p)!r}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise StudyError(f"scenario: {str(p)!r} is not valid TOML: {exc}") from None
+        if not p.exists():
+            raise StudyError(f"scenario: no such scenario file {str(p)!r}")
+        base = _read_toml(p, "scenario")
         base.setdefault("name", p.stem)
     elif isinstance(raw, dict):
         base = copy.deepcopy(dict(raw))
@@ -546,11 +552,6 @@ def load_study(path: str | Path) -> Study:
         The file is missing, is not TOML, or a field is invalid (the message names it).
     """
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise StudyError(f"{p}: no such study file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise StudyError(f"{p}: not valid TOML: {exc}") from None
-    return study_from_dict(doc, str(p))
+    if not p.exists():
+        raise StudyError(f"{p}: no such study file")
+    return study_from_dict(_read_toml(p, "study"), str(p))
