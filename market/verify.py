@@ -7,6 +7,8 @@ several starts), so it checks the solver rather than repeating it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import optimize
 
@@ -159,6 +161,12 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
 
     best = -np.inf
     z0 = np.zeros(scale.size)
+    with np.errstate(all="ignore"):
+        # the profile's own action is as feasible as the solver made it: a
+        # deviation may be as far outside (its utility is compared with the
+        # own action's), but no further than rounding (_FEASIBLE)
+        own = float(np.min(constraints(z0)))
+    tol = max(_FEASIBLE, -own) if np.isfinite(own) else _FEASIBLE
     trials = [z0 if k == 0 else z0 + rng.normal(0.0, 0.05 * k, size=z0.size) for k in range(starts)]
     trials += [z0 + np.log(f) for f in scales]
     for start in trials:
@@ -170,7 +178,35 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
         except (ValueError, FloatingPointError):  # pragma: no cover - defensive
             continue
         with np.errstate(all="ignore"):
-            feasible = bool(np.all(constraints(sol.x) >= -1e-10))
-        if feasible:
-            best = max(best, -float(sol.fun))
+            worst = float(np.min(constraints(sol.x)))
+            if worst >= -tol:
+                best = max(best, -float(sol.fun))
+            elif worst >= -_SLSQP_FEASIBLE and np.isfinite(own):
+                best = max(best, -objective(_pull_back(constraints, z0, sol.x, tol)))
     return best
+
+
+#: How far outside its constraints (relative) a deviation may be and still
+#: count (rounding; or the profile's own action's violation, if larger).
+#: SLSQP stops up to ~1e-10 outside, and an overrun is worth its leverage in
+#: utility: a producer that consumes 1/38 of the good it buys (the rest is
+#: input) turns a budget overrun of 3e-11 into a "gain" of 1.7e-9.
+_FEASIBLE = 1e-13
+
+#: SLSQP's own feasibility at its stopping point: a solution this close is
+#: pulled back inside (:func:`_pull_back`) rather than discarded.
+_SLSQP_FEASIBLE = 1e-10
+
+
+def _pull_back(constraints: Callable[[FloatArray], FloatArray], z0: FloatArray, z1: FloatArray,
+               tol: float) -> FloatArray:
+    """The point nearest ``z1`` on the segment from the feasible ``z0`` whose constraints
+    hold to ``tol`` (bisection on the segment)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(np.min(constraints(z0 + mid * (z1 - z0)))) >= -tol:
+            lo = mid
+        else:
+            hi = mid
+    return z0 + lo * (z1 - z0)
