@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from market.bestresponse import best_response
+from market.bestresponse import NoBestResponse, best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
 from market.participants import ParticipantHistory, entry_possible, worse_off_half
@@ -802,7 +802,8 @@ def _leavers(sysm: NashSystem, r: Responses, cannot_pay: BoolArray, n: int) -> B
     return leave
 
 
-def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30) -> Equilibrium:
+def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30,
+               methods: tuple[str, ...] | None = None) -> Equilibrium:
     """The active Nash equilibrium of the market game with verification electricity.
 
     Parameters
@@ -813,6 +814,9 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         ``economy.verification_energy()`` (``κ`` × gas per order).
     max_rounds : int
         Bound on the iterations over the participant set.
+    methods : tuple of str, optional
+        The aggregate system's methods, in turn (default: all of ``_METHODS``,
+        or the fast pair ``_METHODS_INCREASING`` with increasing returns).
 
     Returns
     -------
@@ -845,8 +849,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         start = sysm.initial_guess() if x0 is None or x0.size != 2 * economy.T + 2 * sysm.P else x0
         increasing = bool(np.any(sysm.pr.c > 1.0))
         with np.errstate(all="ignore"):
-            x, converged, message = _solve_system(sysm, start,
-                                                  _METHODS_INCREASING if increasing else _METHODS)
+            x, converged, message = _solve_system(
+                sysm, start, methods or (_METHODS_INCREASING if increasing else _METHODS))
         total_evals += sysm.evaluations
         if not converged and increasing:
             # increasing returns: the producers' responses jump (shut down or not) and
@@ -1023,7 +1027,9 @@ _BR_SWEEPS = 400
 _BR_TOL = 1e-13
 
 #: Returns to scale the start of the best-response iteration caps ``c`` at,
-#: in turn, until the capped economy solves.
+#: in turn, until the capped economy solves (by the fast pair of methods,
+#: ``_METHODS_INCREASING``: the slow ones took minutes per cap on economies
+#: whose capped version has no equilibrium near the start either).
 _BR_START_CAPS = (1.0, 0.95, 0.9, 0.8)
 
 #: The message of an equilibrium found by best responses.
@@ -1050,7 +1056,7 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
         capped = dataclasses.replace(economy, producers=tuple(
             dataclasses.replace(g, c=min(g.c, cap)) for g in economy.producers))
         try:
-            start = solve_nash(capped, v=v)
+            start = solve_nash(capped, v=v, methods=_METHODS_INCREASING)
         except SolverError:
             continue
         break
@@ -1070,6 +1076,11 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
                 with np.errstate(all="ignore"):
                     act = best_response(economy, int(i), bids, offers, v=float(v[i]),
                                         participants=part)
+            except NoBestResponse as exc:
+                raise SolverError(
+                    f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): "
+                    f"the best-response iteration reached, at sweep {sweeps}, a profile where {exc}"
+                ) from exc
             except (ValueError, ArithmeticError) as exc:
                 raise SolverError(
                     f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): "

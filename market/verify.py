@@ -38,6 +38,10 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     ``(1e-3, 0.1, 10)``: near shutting down, a tenth, ten times), which is
     what a non-concave (increasing-returns) deviation problem needs.
 
+    An agent of the same group as one already checked, playing the same
+    action with the same ``v``, faces the same deviation problem: it gets
+    that agent's gain without a second search.
+
     Agents outside ``participants`` are checked for entry: a standard agent
     priced out must not be able to buy its verification electricity.
 
@@ -59,10 +63,18 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     Q = offers[part].sum(axis=0)
     rng = np.random.default_rng(seed)
     gains = np.zeros(N)
+    agents = economy.agents()
+    # an agent of the same group playing the same action with the same v as one
+    # already checked has the same deviation problem (the others' totals too)
+    checked: dict[tuple[str, str, bytes, bytes, float], float] = {}
     for i in range(N):
         if not part[i]:
             gains[i] = 1.0 if (not arr.producer[i] and entry_possible(
                 arr.omega[i], economy.schedule * float(v[i]), B, Q)) else 0.0
+            continue
+        key = (agents[i].kind, agents[i].group, bids[i].tobytes(), offers[i].tobytes(), float(v[i]))
+        if key in checked:
+            gains[i] = checked[key]
             continue
         R = B - bids[i]
         S = Q - offers[i]
@@ -73,10 +85,12 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
             # the search found no feasible point, not even the profile's own
             # action: nothing was checked, which must not read as "no gain"
             gains[i] = np.nan
+            checked[key] = np.nan
             continue
         idx0 = utility_index(np.array([u0]), row)[0]
         idx1 = utility_index(np.array([max(best, u0)]), row)[0]
         gains[i] = idx1 / idx0 - 1.0
+        checked[key] = float(gains[i])
     worst = int(np.nanargmax(gains)) if not np.all(np.isnan(gains)) else 0
     if np.any(np.isnan(gains)):
         worst = int(np.flatnonzero(np.isnan(gains))[0])
