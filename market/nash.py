@@ -1026,6 +1026,11 @@ def _diagnose(sysm: NashSystem, x: FloatArray) -> str:
 _BR_SWEEPS = 400
 _BR_TOL = 1e-13
 
+#: The iteration stops early when its change has not halved over this many
+#: sweeps (a cycle or a crawl, which ran the 400 sweeps for many minutes): the
+#: result is then converged only if that change is ≤ 1e-9 like at the end.
+_BR_WINDOW = 25
+
 #: Returns to scale the start of the best-response iteration caps ``c`` at,
 #: in turn, until the capped economy solves (by the fast pair of methods,
 #: ``_METHODS_INCREASING``: the slow ones took minutes per cap on economies
@@ -1047,7 +1052,8 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     solver. Then Gauss–Seidel sweeps: every participant in turn plays
     :func:`market.bestresponse.best_response` to the current profile; an
     agent that cannot pay for its verification leaves. Stops when no bid or
-    offer moves by more than ``_BR_TOL`` (relative) over a sweep. The result
+    offer moves by more than ``_BR_TOL`` (relative) over a sweep, or when the
+    change has not halved over ``_BR_WINDOW`` sweeps (the message says so). The result
     is checked like any other (``converged`` needs the first-order residuals
     of the profile ≤ 1e-9) and carries ``method = "best-response"``.
     """
@@ -1068,6 +1074,8 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     bids = np.where(part[:, None], start.bids, 0.0)
     offers = np.where(part[:, None], start.offers, 0.0)
     change = np.inf
+    changes: list[float] = []
+    stalled = ""
     sweeps = 0
     for sweeps in range(1, _BR_SWEEPS + 1):
         old_b, old_o = bids.copy(), offers.copy()
@@ -1098,13 +1106,18 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
             do = np.abs(offers - old_o) / np.maximum(np.abs(offers), 1e-300)
         change = float(max(np.nanmax(np.where(bids != old_b, db, 0.0)),
                            np.nanmax(np.where(offers != old_o, do, 0.0))))
+        changes.append(change)
         if change <= _BR_TOL:
+            break
+        if sweeps > _BR_WINDOW and change > 0.5 * changes[-_BR_WINDOW - 1]:
+            stalled = (f"; stopped: the change did not halve over {_BR_WINDOW} sweeps "
+                       f"(was {changes[-_BR_WINDOW - 1]:.2g})")
             break
     if not part[~economy.arrays.producer].any() or not part[economy.arrays.producer].any():
         raise SolverError("Nash: no equilibrium found: the best-response iteration (increasing "
                           "returns) priced out every standard agent or every producer")
     scale = economy.arrays.bytecoins[part].sum() / bids.sum()
-    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}"
+    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}{stalled}"
     return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
                             iterations=evals + sweeps, converged=change <= 1e-9, message=note,
                             method="best-response")

@@ -196,7 +196,10 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
             if worst >= -tol:
                 best = max(best, -float(sol.fun))
             elif worst >= -_SLSQP_FEASIBLE and np.isfinite(own):
-                best = max(best, -objective(_pull_back(constraints, z0, sol.x, tol)))
+                inside = _project(constraints, sol.x, tol)
+                if inside is None:
+                    inside = _pull_back(constraints, z0, sol.x, tol)
+                best = max(best, -objective(inside))
     return best
 
 
@@ -208,8 +211,39 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
 _FEASIBLE = 1e-13
 
 #: SLSQP's own feasibility at its stopping point: a solution this close is
-#: pulled back inside (:func:`_pull_back`) rather than discarded.
+#: moved inside (:func:`_project`, else :func:`_pull_back`) rather than discarded.
 _SLSQP_FEASIBLE = 1e-10
+
+
+def _project(constraints: Callable[[FloatArray], FloatArray], z: FloatArray,
+             tol: float) -> FloatArray | None:
+    """The point nearest ``z`` where the nearly active constraints hold: Gauss–Newton steps.
+
+    Each step is the least-norm ``d`` with ``J d = max(c, 0) − c`` on the
+    constraints within 1e-9 of active (``J`` by central differences): the
+    violated ones are moved to 0, the others kept where they are. A move of
+    the size of the violation costs the deviation only what the violation was
+    worth, so a real gain survives (pulling back towards the own action, on
+    the boundary of the budget too, shrank it in proportion). None if three
+    steps do not bring every constraint within ``tol``.
+    """
+    h = 1e-7
+    for _ in range(3):
+        c = constraints(z)
+        if not np.all(np.isfinite(c)):
+            return None
+        if float(c.min()) >= -tol:
+            return z
+        act = c < 1e-9
+        J = np.empty((int(act.sum()), z.size))
+        for j in range(z.size):
+            e = np.zeros(z.size)
+            e[j] = h
+            J[:, j] = (constraints(z + e)[act] - constraints(z - e)[act]) / (2.0 * h)
+        d = np.linalg.lstsq(J, np.maximum(c[act], 0.0) - c[act], rcond=None)[0]
+        z = z + d
+    c = constraints(z)
+    return z if np.all(np.isfinite(c)) and float(c.min()) >= -tol else None
 
 
 def _pull_back(constraints: Callable[[FloatArray], FloatArray], z0: FloatArray, z1: FloatArray,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Success rate of ``solve_nash`` and ``solve_competitive`` over random economies.
 
-``python scripts/econ_check.py [--n 1000] [--seed 0] [--check-every 1] [--time-limit S] [--json]``
+``python scripts/econ_check.py [--n 1000] [--seed 0] [--check-every 1] [--time-limit S] [--timeout S] [--json]``
 ``python scripts/econ_check.py --merge A.json B.json ...`` (one table from chunks run apart)
 
 Economies from :func:`market.samples.random_economy` (``c`` in [0.5, 2],
@@ -19,17 +19,23 @@ whose solve may fall back to the best-response iteration): run it in chunks,
 ``--seed 1 --n 25 --json > c1.json`` and so on (each seed draws its own
 economies), and ``--merge`` the chunks' JSON into one table. The table
 gives the median time of each phase (the Nash solve, the ``is_nash`` check,
-the competitive solve) so that the slow one shows.
+the competitive solve) so that the slow one shows. ``--timeout S`` gives
+up a phase after ``S`` seconds (counted as "gave up", or for the check as
+"timed out (unchecked)": never as a pass), so that one economy on which a
+solver crawls for an hour does not hold up the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import re
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -50,6 +56,29 @@ def reason(exc: Exception) -> str:
     return re.sub(r"[-+]?\d[\d.e+-]*", "#", head)[:150]
 
 
+class Timeout(BaseException):
+    """A phase ran past ``--timeout`` (a BaseException: the solvers' own handlers let it through)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`Timeout` in the block after ``seconds`` of wall time (SIGALRM; None: no limit)."""
+    if seconds is None:
+        yield
+        return
+
+    def fire(signum: int, frame: object) -> None:
+        raise Timeout
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="econ_check")
     ap.add_argument("--n", type=int, default=1000)
@@ -58,6 +87,9 @@ def main(argv: list[str]) -> int:
                     help="run is_nash on every k-th converged Nash result")
     ap.add_argument("--time-limit", type=float, default=None, metavar="S",
                     help="stop drawing economies after S seconds (the table then says how many were done)")
+    ap.add_argument("--timeout", type=float, default=None, metavar="S",
+                    help="give up a phase (Nash solve, is_nash check, competitive solve) after S "
+                         "seconds; counted as its own outcome, never as a pass")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="print one table from the --json outputs of chunks run apart")
@@ -86,7 +118,8 @@ def main(argv: list[str]) -> int:
         e = random_economy(rng)
         t0 = time.perf_counter()
         try:
-            eq = solve_nash(e)
+            with deadline(args.timeout):
+                eq = solve_nash(e)
             if not eq.converged:
                 nash["not converged"] += 1
                 reasons["nash"]["(not converged) " + reason(Exception(eq.message))] += 1
@@ -94,12 +127,19 @@ def main(argv: list[str]) -> int:
                 nash["converged (" + eq.method + ")"] += 1
                 if k % args.check_every == 0:
                     t_chk = time.perf_counter()
-                    chk = is_nash(e, eq.bids, eq.offers, v=eq.verification,
-                                  participants=~eq.priced_out, starts=2, scales=GLOBAL)
+                    try:
+                        with deadline(args.timeout):
+                            chk = is_nash(e, eq.bids, eq.offers, v=eq.verification,
+                                          participants=~eq.priced_out, starts=2, scales=GLOBAL)
+                    except Timeout:
+                        nash["  is_nash timed out (unchecked)"] += 1
+                    else:
+                        nash["  checked by is_nash"] += 1
+                        if not chk.max_gain <= 1e-9:
+                            wrong.append(f"economy {k}: gain {chk.max_gain:.3g} (agent {chk.worst_agent})")
                     check_times.append(time.perf_counter() - t_chk)
-                    nash["  checked by is_nash"] += 1
-                    if not chk.max_gain <= 1e-9:
-                        wrong.append(f"economy {k}: gain {chk.max_gain:.3g} (agent {chk.worst_agent})")
+        except Timeout:
+            nash[f"gave up after {args.timeout:g} s"] += 1
         except EmgError as exc:
             nash["failed with a reason"] += 1
             reasons["nash"][reason(exc)] += 1
@@ -110,10 +150,13 @@ def main(argv: list[str]) -> int:
         checked = len(check_times)
         t_comp = time.perf_counter()
         try:
-            ce = solve_competitive(e)
+            with deadline(args.timeout):
+                ce = solve_competitive(e)
             comp["converged" if ce.converged else "not converged"] += 1
             if not ce.converged:
                 reasons["competitive"]["(not converged) " + reason(Exception(ce.message))] += 1
+        except Timeout:
+            comp[f"gave up after {args.timeout:g} s"] += 1
         except EmgError as exc:
             comp["failed with a reason"] += 1
             reasons["competitive"][reason(exc)] += 1

@@ -8,7 +8,8 @@ is 1/38 of its purchases; SLSQP stopped 3.4e-11 (relative) outside the
 budget, inside the feasibility slack (1e-10) the check then allowed, and the
 overrun, spent on the good, was worth 38 times as much in consumption. The
 check now takes a deviation only where its constraints hold to rounding (or
-to the profile's own violation), pulling SLSQP's point back inside.
+to the profile's own violation), moving SLSQP's point inside by the least
+change (Gauss–Newton on the nearly active constraints).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from market.bestresponse import best_response, action_utility
-from market.model import Economy, GasPerOrder, ProducerGroup, StandardGroup, Utility, Verification
+from market.bestresponse import action_utility, best_response
+from market.model import Economy, FloatArray, GasPerOrder, ProducerGroup, StandardGroup, Utility, Verification
 from market.nash import solve_nash
+from market.results import Equilibrium
 from market.posts import utility_index
 from market.verify import is_nash
 
@@ -67,12 +69,61 @@ def test_checker_gain_is_rounding_on_a_leveraged_producer() -> None:
     assert chk.max_gain <= 1e-11, (chk.max_gain, chk.worst_agent)
 
 
+def br_gain(e: Economy, i: int, bids: FloatArray, offers: FloatArray, v: float) -> float:
+    """What agent ``i``'s exact best response gains over its action (consumption-equivalent)."""
+    R = bids.sum(0) - bids[i]
+    S = offers.sum(0) - offers[i]
+    u0 = action_utility(e, i, bids[i], offers[i], R, S, v)
+    act = best_response(e, i, bids, offers, v=v)
+    row = e.arrays.row(i)
+    return float(utility_index(np.array([act.utility]), row)[0]
+                 / utility_index(np.array([u0]), row)[0] - 1.0)
+
+
+def small_real_gain(e: Economy, eq: Equilibrium, step: float) -> tuple[float, float]:
+    """Producer ``p2-0`` offers ``1 + step`` times its equilibrium offers: ``(is_nash gain, exact gain)``."""
+    i = 7
+    offers = eq.offers.copy()
+    offers[i, 1:] *= 1.0 + step
+    expected = br_gain(e, i, eq.bids, offers, float(eq.verification[i]))
+    assert expected > step  # a real gain, first order in the step
+    chk = is_nash(e, eq.bids, offers, v=eq.verification, starts=2, scales=GLOBAL)
+    return float(chk.gains[i]), expected
+
+
+def test_a_small_real_gain_is_measured_not_shrunk() -> None:
+    """Moving SLSQP's point inside must not cost a real deviation its gain (constant-returns
+    variant: the check measures what the exact best response gains)."""
+    e = leveraged_economy()
+    e = dataclasses.replace(e, producers=tuple(
+        dataclasses.replace(g, c=min(g.c, 1.0)) for g in e.producers))
+    eq = solve_nash(e)
+    assert not eq.priced_out.any()
+    got, expected = small_real_gain(e, eq, 1e-8)
+    assert abs(got - expected) <= 1e-4 * expected, (got, expected)
+
+
+@pytest.fixture(scope="module")
+def leveraged() -> tuple[Economy, Equilibrium]:
+    e = leveraged_economy()
+    return e, solve_nash(e)
+
+
 @pytest.mark.slow
-def test_the_reported_wrong_answer_passes_and_agrees_with_the_exact_best_response() -> None:
+def test_a_small_real_gain_is_not_inflated_by_the_slack(leveraged: tuple[Economy, Equilibrium]) -> None:
+    """The economy itself: a 1e-8 step of ``p2-0``'s offers is worth 5.107e-7 to its exact
+    best response; with the old 1e-10 slack the check read 5.112e-7 (1e-3 too high)."""
+    e, eq = leveraged
+    got, expected = small_real_gain(e, eq, 1e-8)
+    assert abs(got - expected) <= 1e-4 * expected, (got, expected)
+
+
+@pytest.mark.slow
+def test_the_reported_wrong_answer_passes_and_agrees_with_the_exact_best_response(
+        leveraged: tuple[Economy, Equilibrium]) -> None:
     """The economy itself (increasing returns, ~20 s): the solve passes ``is_nash`` with
     global starts, and the producer's exact best response gains nothing either."""
-    e = leveraged_economy()
-    eq = solve_nash(e)
+    e, eq = leveraged
     assert eq.converged
     chk = is_nash(e, eq.bids, eq.offers, v=eq.verification, participants=~eq.priced_out,
                   starts=2, scales=GLOBAL)
