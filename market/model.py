@@ -16,12 +16,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from market.errors import ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from market.events import Event
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -509,10 +512,15 @@ class Economy:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A loaded scenario file: the economy and the simulation settings."""
+    """A loaded scenario file: the economy, the simulation settings and the scripted events.
+
+    ``events`` (``[[event]]`` tables, :mod:`market.events`) happen between rounds,
+    in the order listed; ``economy`` is the economy before the first.
+    """
 
     name: str
     description: str
     economy: Economy
     simulation: SimulationSettings
     path: str | None = None
+    events: tuple[Event, ...] = ()
