@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from market.model import FloatArray, Scenario, SimulationSettings
+from market.model import Economy, FloatArray, Scenario, SimulationSettings
 
 from agents.chain.fixedpoint import WAD
 
@@ -334,3 +334,5 @@ class SimulationResult:
     chain: dict[str, str] = field(default_factory=dict)
     #: the scenario's events as applied, each with the measures of the path after it
     events: list[EventReport] = field(default_factory=list)
+    #: the economy in force at the end (after the events; the equilibria are its own)
+    economy: Economy | None = None

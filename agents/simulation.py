@@ -732,7 +732,7 @@ class Simulation:
             if log.agents else np.zeros((N, T + 1)),
             participants=participants, wall_seconds=wall, timing=st.timing,
             solver_errors=list(self.solver_errors), chain=self.chain_info(),
-            events=self._event_reports())
+            events=self._event_reports(), economy=self.economy)
 
     def _event_reports(self) -> list[EventReport]:
         """Each applied event with the measures of the path after it (market.events.recovery)."""
