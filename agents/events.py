@@ -1,4 +1,4 @@
-"""Carrying a scenario's events (:mod:`market.events`) out on the chain, between rounds.
+"""Carrying a scenario's events (:mod:`market.events`, :mod:`market.shocks`) out on the chain, between rounds.
 
 Money moves only through transactions, each signed by whoever holds the key:
 
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from market.errors import SimulationError
-from market.events import ALL, Event, Issue, KappaChange, PreferenceChange, Recovery, Transfer, economy_after
+from market.events import ALL, Event, Issue, KappaChange, PreferenceChange, Transfer
+from market.shocks import Recovery, economy_after
 
 from agents.agent import to_wad
 from agents.chain.fixedpoint import WAD

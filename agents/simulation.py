@@ -47,7 +47,8 @@ import numpy as np
 
 from market.competitive import solve_competitive
 from market.errors import EmgError, ScenarioError, SimulationError, SolverError
-from market.events import Issue, Transfer, recovery
+from market.events import Issue, Transfer
+from market.shocks import recovery
 from market.model import AgentSpec, Economy, FloatArray, Scenario, SimulationSettings
 from market.nash import solve_nash
 from market.profile import evaluate_profile

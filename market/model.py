@@ -16,15 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from market.errors import ScenarioError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from market.events import Event
+from market.events import Event
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -31,7 +31,7 @@ from market.model import (
     Utility,
     Verification,
 )
-from market.events import events_from_list
+from market.shocks import events_from_list
 from market.presets import kappa_value
 
 _TOP = {"name", "description", "T", "verification", "standard", "producer", "simulation", "event"}

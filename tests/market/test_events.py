@@ -10,15 +10,8 @@ import numpy as np
 import pytest
 
 from market.errors import ScenarioError
-from market.events import (
-    Issue,
-    KappaChange,
-    PreferenceChange,
-    Transfer,
-    economy_after,
-    event_record,
-    recovery,
-)
+from market.events import Issue, KappaChange, PreferenceChange, Transfer, event_record
+from market.shocks import economy_after, recovery
 from market.presets import KAPPA_PRESETS
 from market.scenario import scenario_from_dict
 
