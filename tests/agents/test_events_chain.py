@@ -107,6 +107,11 @@ def test_transfer_preferences_and_issue_on_chain(tmp_path: Path) -> None:
     assert [e["kind"] for e in summary["events"]] == ["transfer", "preferences", "issue"]
     assert summary["events"][2]["supply_after"] == 305.0
     assert len(summary["constrained_by_round"]) == 6
+    # the HTML report: an events table, markers, the constrained chart
+    from emg.report import run_report_html
+
+    page = run_report_html(tmp_path / "out")
+    assert "<h2>Events</h2>" in page and 'id="emg-constrained"' in page and "dashdot" in page
 
 
 @pytest.mark.slow
