@@ -187,7 +187,14 @@ def check_order(order: object, spec: AgentSpec, T: int) -> Order | None:
     offers = _order_row(order.offers, T, "offers") if spec.kind == "producer" else order.offers
     if not isinstance(order.note, str):
         raise MalformedOrder(f"note must be a string, got a {type(order.note).__name__}")
-    return Order(bids=bids, offers=offers, note=" ".join(order.note.split())[:300])
+    wants = {}
+    for name in ("wanted_spend", "wanted_input"):
+        w = getattr(order, name)
+        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float, np.floating))
+                              or not math.isfinite(float(w)) or float(w) < 0):
+            raise MalformedOrder(f"{name} must be None or a finite number >= 0, got {_brief(w)}")
+        wants[name] = None if w is None else float(w)
+    return Order(bids=bids, offers=offers, note=" ".join(order.note.split())[:300], **wants)
 
 
 @runtime_checkable

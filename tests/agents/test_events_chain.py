@@ -92,6 +92,11 @@ def test_transfer_preferences_and_issue_on_chain(tmp_path: Path) -> None:
     assert prefs.recovery.money_ratio == issue.recovery.money_ratio == 305 / 300  # one window: round 3
     assert [r.event for r in res.log.rounds] == ["", "", "transfer", "preferences;issue", "", ""]
     assert all(r.constrained is not None and 0.0 <= r.constrained <= 1.0 for r in res.log.rounds)
+    # the plants, who just gave 5 bytecoins each, want to spend more than they hold
+    plants = [a for a in res.log.agents if a.round == 2 and a.kind == "producer"]
+    assert plants and all(a.cash_binds and not a.input_binds for a in plants)
+    assert res.log.rounds[2].constrained == pytest.approx(len(plants) / 5)
+    assert not any(a.cash_binds for a in res.log.agents if a.round == 0)  # the opening order wants nothing
     # the homes shift their bids towards period 2 after the shock
     rows = [a for a in res.log.agents if a.agent == "home-0"]
     assert rows[-1].bids[2] / rows[-1].bids[1] > rows[1].bids[2] / rows[1].bids[1]

@@ -144,6 +144,11 @@ def test_a_lump_sum_issue_reaches_the_proportional_state_by_another_path() -> No
     assert rep.recovery.rounds_to_recover is not None and rep.recovery.rounds_to_recover > 5
     assert _round(lump, r).distance > 100 * lump.settings.tolerance
     assert max(rep.recovery.overshoot) > 0.01
+    # the plants, whom the new money reaches only through the homes' spending, are cash
+    # constrained after the event; nobody is at the stationary state
+    after = [a for a in lump.log.agents if a.round == r + 1 and a.kind == "producer"]
+    assert after and all(a.cash_binds for a in after)
+    assert lump.log.rounds[-1].constrained == 0.0
     assert rep.recovery.price_level_ratio == pytest.approx(1.0, abs=1e-5)
 
 
