@@ -48,7 +48,7 @@ import numpy as np
 from market.competitive import solve_competitive
 from market.errors import EmgError, ScenarioError, SimulationError, SolverError
 from market.events import Issue, Transfer
-from market.shocks import recovery
+from market.shocks import check_issues, recovery
 from market.model import AgentSpec, Economy, FloatArray, Scenario, SimulationSettings
 from market.nash import solve_nash
 from market.profile import evaluate_profile
@@ -305,6 +305,7 @@ class Simulation:
             if ev.round >= self.settings.rounds:
                 raise ScenarioError(f"event[{k}].round: {ev.round} is not before the run's last round "
                                     f"(rounds = {self.settings.rounds})")
+        check_issues(economy, events)  # the balances may have been scaled since loading
         # a monetary authority only when the scenario issues money (otherwise the supply is fixed)
         authority = (authority_account(self.settings.seed)
                      if any(isinstance(ev, Issue) for ev in events) else None)

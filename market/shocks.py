@@ -134,6 +134,37 @@ def _one_event(t: Mapping[str, Any], where: str, economy: Economy, rounds: int) 
     return PreferenceChange(r, group, tuple(values), alpha0)
 
 
+def issued(ev: Issue, counts: Mapping[str, int], n_agents: int) -> float:
+    """Bytecoins an issue creates: ``amount``, or ``per_agent`` times the agents of ``to``."""
+    if ev.amount is not None:
+        return ev.amount
+    return (ev.per_agent or 0.0) * (n_agents if ev.to == ALL else counts[ev.to])
+
+
+def _check_supply(ev: Issue, supply: float, where: str) -> None:
+    if supply > MAX_AMOUNT:
+        raise ScenarioError(f"{where}.{'amount' if ev.amount is not None else 'per_agent'}: the "
+                            f"supply would reach {supply:.7g} bytecoins, above {MAX_AMOUNT:.7g} "
+                            "(below 2^84 wei, the contract's bound)")
+
+
+def check_issues(economy: Economy, events: Sequence[Event]) -> None:
+    """The supply after every issue stays within the chain's bound, for ``economy`` (e.g. one
+    whose balances ``emg simulate --scale-money`` scaled after the events were loaded).
+
+    Raises
+    ------
+    ScenarioError
+        ``event[k].amount`` (or ``per_agent``): the supply it would reach.
+    """
+    supply = economy.total_bytecoins
+    counts = {g.name: g.count for g in economy.groups}
+    for k, ev in enumerate(events):
+        if isinstance(ev, Issue):
+            supply += issued(ev, counts, economy.N)
+            _check_supply(ev, supply, f"event[{k}]")
+
+
 def events_from_list(tables: Any, economy: Economy, rounds: int) -> tuple[Event, ...]:
     """Validate a scenario's ``[[event]]`` tables against its economy and its ``rounds``.
 
@@ -162,12 +193,8 @@ def events_from_list(tables: Any, economy: Economy, rounds: int) -> tuple[Event,
             raise ScenarioError(f"{where}.round: {ev.round} is before event[{i - 1}]'s round "
                                 f"{out[-1].round} (list events in the order they happen)")
         if isinstance(ev, Issue):
-            n = economy.N if ev.to == ALL else counts[ev.to]
-            supply += ev.amount if ev.amount is not None else (ev.per_agent or 0.0) * n
-            if supply > MAX_AMOUNT:
-                raise ScenarioError(f"{where}.{'amount' if ev.amount is not None else 'per_agent'}: the "
-                                    f"supply would reach {supply:.7g} bytecoins, above {MAX_AMOUNT:.7g} "
-                                    "(below 2^84 wei, the contract's bound)")
+            supply += issued(ev, counts, economy.N)
+            _check_supply(ev, supply, where)
         try:
             current = economy_after(current, ev)
         except ScenarioError as exc:

@@ -98,6 +98,11 @@ def claims(runs: dict[str, Any]) -> None:
           f"{e_first:.4f} kWh in round {rl} against {e_final:.4f} at the stationary state "
           f"(+{100 * (e_first / e_final - 1):.1f}%); back under the tolerance after "
           f"{rec.rounds_to_recover} rounds (proportional: {neu.events[0].recovery.rounds_to_recover})")
+    bound = [x.round for x in lump.log.rounds if x.round >= rl and (x.constrained or 0) > 0]
+    print(f"lump sum: agents cash or input constrained in {len(bound)} rounds after the event "
+          f"(rounds {bound[0] if bound else '-'}..{bound[-1] if bound else '-'}; at most "
+          f"{100 * max((x.constrained or 0) for x in lump.log.rounds if x.round >= rl):.0f}% of the agents), "
+          f"{100 * (lump.log.rounds[-1].constrained or 0):.0f}% in the last round")
     rp = pos.scenario.events[0].round
     rr = rounds_of(pos)
     trading = {x.round: sum(1 for a in pos.log.agents if a.round == x.round and a.status == "ok")

@@ -148,3 +148,13 @@ def test_an_event_after_the_last_round_is_refused() -> None:
     sc = scenario('[[event]]\nround = 5\nkind = "kappa"\nkappa = "pos"\n')
     with pytest.raises(ScenarioError, match=r"^event\[0\]\.round: 5 is not before the run's last round \(rounds = 3\)"):
         Simulation(sc, settings=replace(sc.simulation, rounds=3))
+
+
+def test_issues_beyond_the_supply_bound_are_refused_before_the_chain_starts() -> None:
+    """--scale-money scales the balances after the events were loaded: the bound is re-checked."""
+    from dataclasses import replace
+
+    sc = scenario('[[event]]\nround = 1\nkind = "issue"\nto = "all"\namount = 1.0e7\n')
+    big = replace(sc, economy=sc.economy.scale_bytecoins(40000.0))  # 1.2e7 bytecoins
+    with pytest.raises(ScenarioError, match=r"^event\[0\]\.amount: the supply would reach 2\.2e\+07"):
+        Simulation(big)
