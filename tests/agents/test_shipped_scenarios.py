@@ -112,6 +112,9 @@ def test_a_proportional_issue_moves_every_price_by_k_and_no_allocation() -> None
     (ev,) = res.scenario.events
     r, k = ev.round, 2.0
     assert res.ledger.bytecoins.supply == pytest.approx(k * res.scenario.economy.total_bytecoins, rel=1e-15)
+    # the stopping rule: within tolerance rounds before the event, the run still played up to it
+    assert any(x.distance <= res.settings.tolerance for x in res.log.rounds if x.round < r - 1)
+    assert res.log.rounds[-1].round == r
     before, after = _round(res, r - 1), _round(res, r)
     assert after.event == "issue" and before.event == ""
     np.testing.assert_allclose(np.array(after.prices) / np.array(before.prices), k, rtol=1e-6)
