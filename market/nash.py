@@ -1116,10 +1116,21 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     if not part[~economy.arrays.producer].any() or not part[economy.arrays.producer].any():
         raise SolverError("Nash: no equilibrium found: the best-response iteration (increasing "
                           "returns) priced out every standard agent or every producer")
-    scale = economy.arrays.bytecoins[part].sum() / bids.sum()
+    arr = economy.arrays
+    # a standard agent priced out during the sweeps that could pay for its
+    # verification at the final prices was wrongly left out: not converged
+    rejoin = (~part) & participants & ~arr.producer & entry_possible(
+        arr.omega, economy.schedule[None, :] * v[:, None], bids[part].sum(axis=0),
+        offers[part].sum(axis=0))
+    if rejoin.any():
+        names = ", ".join(economy.agents()[int(i)].id for i in np.flatnonzero(rejoin))
+        stalled += (f"; not an equilibrium: {names} left during the iteration but could pay "
+                    f"for verification at these prices")
+    scale = arr.bytecoins[part].sum() / bids.sum()
     note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}{stalled}"
     return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
-                            iterations=evals + sweeps, converged=change <= 1e-9, message=note,
+                            iterations=evals + sweeps, converged=change <= 1e-9 and not rejoin.any(),
+                            message=note,
                             method="best-response")
 
 

@@ -91,3 +91,37 @@ def test_the_reported_wrong_answer_is_now_an_equilibrium() -> None:
     chk = is_nash(e, eq.bids, eq.offers, v=eq.verification, participants=~eq.priced_out,
                   starts=2, scales=GLOBAL)
     assert chk.max_gain <= 1e-9, (chk.max_gain, chk.worst_agent)
+
+
+def reentry_economy() -> Economy:
+    """Economy 5 of ``random_economy`` with seed 8 (dear verification, ``c > 1``)."""
+    return Economy(
+        T=2,
+        standard=(
+            StandardGroup(name="s0", count=2, omega=6.673234594923695,
+                          alpha=(0.11545506934778915, 0.854579219230547), bytecoins=722.5342372235634),
+            StandardGroup(name="s1", count=2, omega=17.485234618375426,
+                          alpha=(0.7230794873703388, 0.41797266950925693),
+                          bytecoins=812.2623257058683, utility=Utility("ces", 0.6))),
+        producers=(
+            ProducerGroup(name="p0", count=2, theta=(33.64714516404852, 53.54703433984429),
+                          c=1.4775431436558146, K=1481.0318268473009,
+                          alpha=(0.7482230163519497, 0.13470405968026478), bytecoins=750.5414015400636),
+            ProducerGroup(name="p1", count=2, theta=(33.32418693598326, 47.388797531680176),
+                          c=1.1559183240470818, K=1e7, alpha=(0.0, 0.0), alpha0=1.0,
+                          bytecoins=89.30745225240912)),
+        verification=Verification(kappa=1e-3, schedule=(0.5, 0.5), gas_per_order=GasPerOrder()))
+
+
+@pytest.mark.slow
+def test_agents_priced_out_during_the_iteration_who_could_pay_mean_not_converged() -> None:
+    """econ_check (seed 8, economy 5): the fallback priced ``s0`` out during its sweeps and
+    reported converged, while ``s0`` could pay for verification at the final prices
+    (``is_nash``: entry possible). That is now ``converged = False``, saying why."""
+    e = reentry_economy()
+    eq = solve_nash(e)
+    chk = is_nash(e, eq.bids, eq.offers, v=eq.verification, participants=~eq.priced_out,
+                  starts=2, scales=GLOBAL)
+    assert eq.converged == (chk.max_gain <= 1e-9), (eq.converged, chk.max_gain, eq.message)
+    if not eq.converged:
+        assert "could pay for verification" in eq.message
