@@ -238,7 +238,8 @@ class Simulation:
             from agents.chain.node import start_anvil
 
             self.node = start_anvil(ipc=True)
-            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True)
+            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True,
+                                  pipeline=True)
         else:
             chain = Chain.connect(backend, self.N, seed)
         if chain.hardfork != "prague":
