@@ -477,9 +477,10 @@ class Simulation:
     def _send_orders(self, rnd: _Round) -> None:
         """Each agent signs and sends its own order, in a random order; failures are recorded.
 
-        The orders are built in that order, sent together (``order_all``; see
-        ``Chain.send_all`` for why a node still gets them one by one), then
-        booked in that order, exactly as one by one.
+        The orders are built in that order, sent together (``order_all``: on
+        the managed Anvil mined in blocks of many, in that order, without
+        waiting on each receipt; see ``Chain.send_all``), then booked in that
+        order, exactly as one by one.
         """
         t0 = time.perf_counter()
         st = self.state
