@@ -251,7 +251,8 @@ class Simulation:
             from agents.chain.node import start_anvil
 
             self.node = start_anvil(ipc=True)
-            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True)
+            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True,
+                                  pipeline=True)
         else:
             chain = Chain.connect(backend, self.N, seed)
         if chain.hardfork != "prague":
@@ -476,9 +477,10 @@ class Simulation:
     def _send_orders(self, rnd: _Round) -> None:
         """Each agent signs and sends its own order, in a random order; failures are recorded.
 
-        The orders are built in that order, sent together (``order_all``; see
-        ``Chain.send_all`` for why a node still gets them one by one), then
-        booked in that order, exactly as one by one.
+        The orders are built in that order, sent together (``order_all``: on
+        the managed Anvil mined in blocks of many, in that order, without
+        waiting on each receipt; see ``Chain.send_all``), then booked in that
+        order, exactly as one by one.
         """
         t0 = time.perf_counter()
         st = self.state
