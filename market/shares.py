@@ -324,3 +324,111 @@ class BidCurve:
         b[p] = bp
         db[p] = dbp
         return b, db
+
+
+#: Safeguarded Newton steps of :class:`ExpectedBidCurve` (each at least halves the
+#: bracket when it bisects) and its relative stopping step.
+_EU_BID_MAXITER = 200
+_EU_BID_TOL = 1e-15
+
+
+class ExpectedBidCurve:
+    """Best bids under uncertain verification: expected utility over states ``k``.
+
+    On each post the agent must receive ``r_k`` in state ``k`` (probability
+    ``π_k``) before it consumes, ``E_k = bQ/(R+b) − r_k``, and maximises
+    ``α Σ_k π_k u(E_k) − λ b`` with ``u = ln`` (log) or ``u(E) = E^ρ/ρ`` (CES),
+    so the bid meets
+
+    ``F(b) = α M(b) QR/(R+b)² = λ``,  ``M(b) = Σ_k π_k E_k^{ρ−1}``,
+
+    with ``b`` above ``b_min = r̂R/(Q − r̂)``, ``r̂ = max_k r_k`` (consumption
+    non-negative in every state). ``F`` falls from ``+∞`` at ``b_min`` to 0,
+    so the root is unique. ``E^{ρ−1}`` is convex and decreasing in ``E``, so by
+    Jensen ``F`` lies between the certain ``F`` at the mean requirement
+    ``r̄ = Σ π_k r_k`` and at ``r̂``: the root lies between the certain best
+    bids (:func:`best_bid`) at ``r̄`` and at ``r̂``. It is found there by
+    Newton's method on ``g(b) = ln F(b) − ln λ`` (decreasing), bisecting when
+    a step leaves the bracket; ``∂b/∂ ln λ = 1/g'(b)``,
+    ``g' = M'/M − 2/(R+b)``, ``M' = (ρ−1) Σ_k π_k E_k^{ρ−2} QR/(R+b)²``.
+    With one state the bracket is a point and the bid is :func:`best_bid`'s.
+
+    The interface is :class:`BidCurve`'s (``at``, ``bmin``, ``exhausted``,
+    ``log_consumption``), so the best responses use either.
+
+    Parameters
+    ----------
+    alpha, Q, R : ndarray, shape (n,)
+    req : ndarray, shape (n, K)
+        Requirement of each post in each state.
+    probs : ndarray, shape (K,)
+    rho : float
+        CES exponent (0 = log).
+    """
+
+    def __init__(self, alpha: FloatArray, req: FloatArray, probs: FloatArray, Q: FloatArray,
+                 R: FloatArray, rho: float) -> None:
+        self.alpha, self.req, self.probs, self.Q, self.R = alpha, req, probs, Q, R
+        self.rho = float(rho)
+        self.rmax = req.max(axis=1)
+        self.rmean = req @ probs
+        self.bmin = self.rmax * R / (Q - self.rmax)
+        self.pos = alpha > 0
+        self.exhausted = 0
+        self.log_consumption: FloatArray | None = None
+
+    def at(self, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Bids ``b`` and slopes ``∂b/∂ ln λ`` at multipliers ``lam`` (finite, > 0)."""
+        p = self.pos
+        b = self.bmin.copy()
+        db = np.zeros_like(b)
+        if not p.any():
+            return b, db
+        al, Q, R, req = self.alpha[p], self.Q[p], self.R[p], self.req[p]
+        la = np.broadcast_to(lam, self.alpha.shape)[p]
+        rho = np.full(al.shape, self.rho)
+        lo = best_bid(al, self.rmean[p], Q, R, la, rho)
+        hi = best_bid(al, self.rmax[p], Q, R, la, rho)
+        lo = np.maximum(lo, self.bmin[p])
+        hi = np.maximum(hi, lo)
+        bb = hi.copy()
+        rm1 = self.rho - 1.0
+        pr = self.probs[None, :]
+        loglam = np.log(la)
+        c0 = np.log(al) + np.log(Q * R)
+
+        def g_and_dg(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+            RB = R + x
+            dx = Q * R / (RB * RB)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                E = np.maximum((x * Q / RB)[:, None] - req, 0.0)
+                Ep = E ** rm1
+                M = (pr * Ep).sum(axis=1)
+                Mp = rm1 * (pr * Ep / E).sum(axis=1) * dx
+                g = c0 + np.log(M) - 2.0 * np.log(RB) - loglam
+                dg = Mp / M - 2.0 / RB
+            return g, dg
+
+        done = hi <= lo
+        g, dg = g_and_dg(bb)
+        for _ in range(_EU_BID_MAXITER):
+            # keep the bracket: g(lo) >= 0 >= g(hi)
+            lo = np.where(g > 0, bb, lo)
+            hi = np.where(g > 0, hi, bb)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                new = bb - g / dg
+            bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
+            new = np.where(bad, 0.5 * (lo + hi), new)
+            new = np.where(done, bb, new)
+            step = np.abs(new - bb)
+            bb = new
+            done = done | (step <= _EU_BID_TOL * np.maximum(np.abs(bb), 1e-300)) | (hi - lo <= _EU_BID_TOL * hi)
+            g, dg = g_and_dg(bb)
+            if bool(done.all()):
+                break
+        else:
+            self.exhausted += 1
+        b[p] = bb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            db[p] = np.where((dg < 0) & np.isfinite(dg), 1.0 / dg, 0.0)
+        return b, db
