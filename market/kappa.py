@@ -5,9 +5,12 @@ A scenario may give ``κ`` (kWh per gas) as a distribution instead of a number
 list of states ``κ_k`` with probabilities ``π_k``:
 
 * a list of values with probabilities is used as it is;
-* a uniform range and a truncated lognormal are replaced by Gauss–Legendre
+* a uniform range and a truncated lognormal are replaced by Gauss–Lobatto
   quadrature with a stated number of nodes (on ``κ`` for the uniform, on
-  ``ln κ`` for the lognormal, whose density weights the nodes);
+  ``ln κ`` for the lognormal, whose density weights the nodes). Lobatto's
+  nodes include both ends of the support, so the dearest state is the
+  largest ``κ`` the distribution can draw: a plan feasible in every state
+  is feasible whatever is drawn;
 * a time series (read from a CSV file) is, for the economics, its empirical
   distribution (every distinct value with its frequency); the simulation
   plays the series itself, round after round.
@@ -30,10 +33,11 @@ from market.errors import ScenarioError
 
 KappaForm = Literal["discrete", "uniform", "lognormal", "series"]
 
-#: default number of Gauss–Legendre nodes for a continuous distribution
+#: default number of Gauss–Lobatto nodes for a continuous distribution
 DEFAULT_NODES = 8
-#: most nodes (every node is one more state each best response sums over)
-MAX_NODES = 64
+#: fewest and most nodes (Lobatto's include both ends; every node is one more
+#: state each best response sums over)
+MIN_NODES, MAX_NODES = 2, 64
 #: most states of a discrete distribution or distinct values of a series
 MAX_STATES = 256
 #: longest κ series (rows of the CSV file)
@@ -128,16 +132,35 @@ def discrete_states(values: list[float], probs: list[float]) -> KappaStates:
     return KappaStates(tuple(keys), tuple(merged[k] for k in keys), "discrete")
 
 
+def lobatto(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Lobatto nodes and weights on ``[−1, 1]`` (``nodes ≥ 2``; both ends are nodes).
+
+    The interior nodes are the roots of ``P'_{n−1}``, the weights
+    ``2/(n(n−1) P_{n−1}(x)²)``; the rule integrates polynomials of degree
+    ``≤ 2n − 3`` exactly.
+    """
+    n = nodes
+    if n < 2:
+        raise ValueError("Gauss-Lobatto needs at least 2 nodes")
+    c = np.zeros(n)
+    c[-1] = 1.0  # P_{n-1}
+    inner = np.polynomial.legendre.legroots(np.polynomial.legendre.legder(c)) if n > 2 else np.array([])
+    x = np.concatenate(([-1.0], np.sort(np.real(inner)), [1.0]))
+    w = 2.0 / (n * (n - 1) * np.polynomial.legendre.legval(x, c) ** 2)
+    return x, w
+
+
 def uniform_states(low: float, high: float, nodes: int) -> KappaStates:
-    """Uniform ``κ`` on ``[low, high]`` by ``nodes``-point Gauss–Legendre quadrature.
+    """Uniform ``κ`` on ``[low, high]`` by ``nodes``-point Gauss–Lobatto quadrature.
 
     The nodes are ``low + (high − low)(1 + ξ_k)/2`` and the weights ``w_k/2``
-    (``ξ_k, w_k`` the Legendre nodes and weights on ``[−1, 1]``): expectations
-    of polynomials of degree ``≤ 2·nodes − 1`` in ``κ`` are exact, the mean
-    among them.
+    (``ξ_k, w_k`` of :func:`lobatto`): ``low`` and ``high`` are states, and
+    expectations of polynomials of degree ``≤ 2·nodes − 3`` in ``κ`` are
+    exact, the mean among them.
     """
-    xi, w = np.polynomial.legendre.leggauss(nodes)
+    xi, w = lobatto(nodes)
     vals = low + (high - low) * (1.0 + xi) / 2.0
+    vals[0], vals[-1] = low, high
     return KappaStates(tuple(float(x) for x in vals), tuple(float(x) for x in w / w.sum()),
                        "uniform", nodes=nodes)
 
@@ -146,18 +169,20 @@ def lognormal_states(median: float, sigma: float, low: float, high: float,
                      nodes: int) -> KappaStates:
     """Lognormal ``κ`` (``ln κ ~ N(ln median, sigma²)``) truncated to ``[low, high]``.
 
-    Gauss–Legendre quadrature on ``y = ln κ`` over ``[ln low, ln high]``: node
+    Gauss–Lobatto quadrature on ``y = ln κ`` over ``[ln low, ln high]``: node
     ``y_k`` gets weight ``w_k φ((y_k − ln median)/sigma)``, normalised to sum
     to 1 (the truncated density; the normal density's constant cancels).
     """
-    xi, w = np.polynomial.legendre.leggauss(nodes)
+    xi, w = lobatto(nodes)
     a, b = math.log(low), math.log(high)
     y = a + (b - a) * (1.0 + xi) / 2.0
     dens = w * np.exp(-0.5 * ((y - math.log(median)) / sigma) ** 2)
     if not dens.sum() > 0:
         raise ScenarioError("verification.kappa: the lognormal has no mass in [low, high] "
                             "(too far in its tail for floating point)")
-    return KappaStates(tuple(float(x) for x in np.exp(y)), tuple(float(x) for x in dens / dens.sum()),
+    vals = np.exp(y)
+    vals[0], vals[-1] = low, high
+    return KappaStates(tuple(float(x) for x in vals), tuple(float(x) for x in dens / dens.sum()),
                        "lognormal", nodes=nodes)
 
 

@@ -35,6 +35,7 @@ from market.model import (
 from market.kappa import (
     DEFAULT_NODES,
     MAX_NODES,
+    MIN_NODES,
     MAX_SERIES,
     MAX_STATES,
     KappaStates,
@@ -440,7 +441,7 @@ def kappa_states_from_table(table: Mapping[str, Any], base: Path | None = None) 
     ``distribution`` is ``"discrete"`` (``values``, each a number or a preset
     name, and ``probs``), ``"uniform"`` (``low``, ``high``), ``"lognormal"``
     (``median``, ``sigma`` of ``ln κ``, truncated to ``[low, high]``, ``low > 0``)
-    — the continuous ones with ``nodes`` Gauss–Legendre nodes (default
+    — the continuous ones with ``nodes`` Gauss–Lobatto nodes (default
     :data:`~market.kappa.DEFAULT_NODES`) — or ``"series"`` (a CSV ``file``,
     one κ per round in the column named ``column``, default ``"kappa"``).
 
@@ -479,8 +480,9 @@ def kappa_states_from_table(table: Mapping[str, Any], base: Path | None = None) 
     if form == "series":
         return _kappa_series(table, base)
     nodes = _int(table, "nodes", where, DEFAULT_NODES)
-    if not 1 <= nodes <= MAX_NODES:
-        raise ScenarioError(f"{where}.nodes: must be an integer in [1, {MAX_NODES}], got {nodes!r}")
+    if not MIN_NODES <= nodes <= MAX_NODES:
+        raise ScenarioError(f"{where}.nodes: must be an integer in [{MIN_NODES}, {MAX_NODES}] "
+                            f"(Gauss-Lobatto: both ends of the support are nodes), got {nodes!r}")
     low, high = _kappa_bound(table, "low"), _kappa_bound(table, "high")
     if not high > low:
         raise ScenarioError(f"{where}.high: must be above low = {low!r}, got {high!r}")

@@ -330,6 +330,8 @@ class BidCurve:
 #: bracket when it bisects) and its relative stopping step.
 _EU_BID_MAXITER = 200
 _EU_BID_TOL = 1e-15
+#: A Newton step of :class:`ExpectedBidCurve` below this (relative) is its last.
+_EU_BID_STEP = 1e-8
 
 
 class ExpectedBidCurve:
@@ -376,6 +378,8 @@ class ExpectedBidCurve:
         self.pos = alpha > 0
         self.exhausted = 0
         self.log_consumption: FloatArray | None = None
+        #: the last solve's bids, slopes and ln λ (a warm start for the next)
+        self._last: tuple[FloatArray, FloatArray, FloatArray] | None = None
 
     def at(self, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Bids ``b`` and slopes ``∂b/∂ ln λ`` at multipliers ``lam`` (finite, > 0)."""
@@ -384,14 +388,17 @@ class ExpectedBidCurve:
         db = np.zeros_like(b)
         if not p.any():
             return b, db
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            bb, dg = self._solve(np.broadcast_to(lam, self.alpha.shape)[p])
+            db[p] = np.where((dg < 0) & np.isfinite(dg), 1.0 / dg, 0.0)
+        b[p] = bb
+        return b, db
+
+    def _solve(self, la: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The bids of the valued posts at their multipliers ``la``, and ``g'`` there."""
+        p = self.pos
         al, Q, R, req = self.alpha[p], self.Q[p], self.R[p], self.req[p]
-        la = np.broadcast_to(lam, self.alpha.shape)[p]
-        rho = np.full(al.shape, self.rho)
-        lo = best_bid(al, self.rmean[p], Q, R, la, rho)
-        hi = best_bid(al, self.rmax[p], Q, R, la, rho)
-        lo = np.maximum(lo, self.bmin[p])
-        hi = np.maximum(hi, lo)
-        bb = hi.copy()
+        bmin = self.bmin[p]
         rm1 = self.rho - 1.0
         pr = self.probs[None, :]
         loglam = np.log(la)
@@ -399,36 +406,43 @@ class ExpectedBidCurve:
 
         def g_and_dg(x: FloatArray) -> tuple[FloatArray, FloatArray]:
             RB = R + x
-            dx = Q * R / (RB * RB)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                E = np.maximum((x * Q / RB)[:, None] - req, 0.0)
-                Ep = E ** rm1
-                M = (pr * Ep).sum(axis=1)
-                Mp = rm1 * (pr * Ep / E).sum(axis=1) * dx
-                g = c0 + np.log(M) - 2.0 * np.log(RB) - loglam
-                dg = Mp / M - 2.0 / RB
-            return g, dg
+            E = np.maximum((x * Q / RB)[:, None] - req, 0.0)
+            Ep = E ** rm1
+            M = (pr * Ep).sum(axis=1)
+            Mp = rm1 * (pr * Ep / E).sum(axis=1) * (Q * R / (RB * RB))
+            return c0 + np.log(M) - 2.0 * np.log(RB) - loglam, Mp / M - 2.0 / RB
 
+        warm = self._last
+        if warm is not None:
+            # the previous solve moved along its slope: Newton then needs a step or two
+            bb = warm[0] + warm[1] * (loglam - warm[2])
+            lo, hi = bmin.copy(), np.full(bb.shape, np.inf)
+            bb = np.where(bb > bmin, bb, warm[0])
+        else:
+            # the bracket of the certain bids at the mean and the largest requirement (Jensen)
+            rho = np.full(al.shape, self.rho)
+            lo = np.maximum(best_bid(al, self.rmean[p], Q, R, la, rho), bmin)
+            hi = np.maximum(best_bid(al, self.rmax[p], Q, R, la, rho), lo)
+            bb = hi.copy()
         done = hi <= lo
         g, dg = g_and_dg(bb)
         for _ in range(_EU_BID_MAXITER):
             # keep the bracket: g(lo) >= 0 >= g(hi)
             lo = np.where(g > 0, bb, lo)
             hi = np.where(g > 0, hi, bb)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                new = bb - g / dg
+            step = -g / dg
+            new = bb + step
             bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
-            new = np.where(bad, 0.5 * (lo + hi), new)
+            new = np.where(bad, np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * bb), new)
             new = np.where(done, bb, new)
-            step = np.abs(new - bb)
+            # a Newton step below _EU_BID_STEP (relative) is the last: the error after it is ~its square
+            fin = done | (~bad & (np.abs(step) <= _EU_BID_STEP * bb)) | (hi - lo <= _EU_BID_TOL * hi)
             bb = new
-            done = done | (step <= _EU_BID_TOL * np.maximum(np.abs(bb), 1e-300)) | (hi - lo <= _EU_BID_TOL * hi)
             g, dg = g_and_dg(bb)
+            done = fin
             if bool(done.all()):
                 break
         else:
             self.exhausted += 1
-        b[p] = bb
-        with np.errstate(divide="ignore", invalid="ignore"):
-            db[p] = np.where((dg < 0) & np.isfinite(dg), 1.0 / dg, 0.0)
-        return b, db
+        self._last = (bb, np.where((dg < 0) & np.isfinite(dg), 1.0 / dg, 0.0), loglam)
+        return bb, dg

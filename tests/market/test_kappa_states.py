@@ -63,14 +63,19 @@ def test_one_state_is_certain(tmp_path: Path) -> None:
     assert e.kappa == 1e-4
 
 
-@pytest.mark.parametrize("nodes", [1, 2, 5, 16])
+@pytest.mark.parametrize("nodes", [2, 3, 5, 16])
 def test_uniform_quadrature_moments_are_exact(nodes: int) -> None:
     st = uniform_states(1e-4, 5e-4, nodes)
     v, p = np.array(st.values), np.array(st.probs)
     assert len(v) == nodes and p.sum() == pytest.approx(1.0, abs=1e-15)
+    assert v[0] == 1e-4 and v[-1] == 5e-4  # Lobatto: the ends of the support are states
     assert float(p @ v) == pytest.approx(3e-4, rel=1e-13)
-    if nodes >= 2:  # degree 2 exact from 2 nodes: the variance (b-a)^2/12
+    if nodes >= 3:  # degree 2n-3 exact: the variance (b-a)^2/12 from 3 nodes
         assert float(p @ (v - 3e-4) ** 2) == pytest.approx((4e-4) ** 2 / 12, rel=1e-10)
+    # every moment up to degree 2n-3 against the exact integral
+    for d in range(2 * nodes - 2):
+        exact = (5e-4 ** (d + 1) - 1e-4 ** (d + 1)) / ((d + 1) * 4e-4)
+        assert float(p @ v ** d) == pytest.approx(exact, rel=1e-10)
 
 
 def test_lognormal_quadrature_converges_to_the_truncated_mean() -> None:
@@ -81,6 +86,8 @@ def test_lognormal_quadrature_converges_to_the_truncated_mean() -> None:
     exact = math.exp(mu + s * s / 2) * (Phi(b - s) - Phi(a - s)) / (Phi(b) - Phi(a))
     errs = [abs(lognormal_states(3e-4, s, lo, hi, n).mean / exact - 1) for n in (4, 8, 16)]
     assert errs[2] < 1e-10 and errs[0] > errs[1] > errs[2]
+    st = lognormal_states(3e-4, s, lo, hi, 5)
+    assert st.values[0] == lo and st.values[-1] == hi
 
 
 def test_with_dispersion_keeps_the_mean() -> None:
@@ -112,7 +119,8 @@ def test_series_from_csv_is_its_empirical_distribution(tmp_path: Path) -> None:
      "verification.kappa.high: must be in [0, 1] kWh/gas, got 2.0"),
     ('{ distribution = "uniform", low = 3e-4, high = 1e-4 }', "verification.kappa.high: must be above low"),
     ('{ distribution = "uniform", low = 1e-4, high = 2e-4, nodes = 0 }',
-     "verification.kappa.nodes: must be an integer in [1, 64], got 0"),
+     "verification.kappa.nodes: must be an integer in [2, 64] (Gauss-Lobatto: both ends of the "
+     "support are nodes), got 0"),
     ('{ distribution = "lognormal", median = 3e-4, sigma = 0.5, low = 0.0, high = 1e-3 }',
      "verification.kappa.low: must be > 0 for a lognormal"),
     ('{ distribution = "lognormal", median = 3e-4, sigma = -1, low = 1e-4, high = 1e-3 }',
