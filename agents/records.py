@@ -123,6 +123,8 @@ class RoundRecord:
         ``Σ_i V_i^t`` for ``t = 1..T`` (kWh).
     delivered : tuple of float
         Electricity delivered ``Q^t``, ``t = 1..T`` (kWh).
+    kappa : float or None
+        The round's drawn ``κ`` (kWh per gas) when ``κ`` is uncertain, else None.
     """
 
     round: int
@@ -135,6 +137,7 @@ class RoundRecord:
     gas: int
     verification: tuple[float, ...]
     delivered: tuple[float, ...]
+    kappa: float | None = None
 
 
 @dataclass(frozen=True)

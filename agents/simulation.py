@@ -50,6 +50,7 @@ from agents.chain.backend import Chain, Reverted
 from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 from agents.chain.fixedpoint import WAD, FixedSettlement, required_input, settle_order
 from agents.chain.node import AnvilNode
+from agents.kappa_draws import KappaDraws
 from agents.records import (
     AgentRound,
     AgentStatus,
@@ -129,6 +130,8 @@ class _Round:
     gas: int = 0
     B: tuple[int, ...] = ()
     Q: tuple[int, ...] = ()
+    #: the round's κ when it is uncertain, drawn after the orders (None: certain)
+    kappa: float | None = None
 
 
 @dataclass
@@ -208,6 +211,8 @@ class Simulation:
         economy.check_chain_bounds()  # a hand-built economy: named by field, not by agent index
         self.progress = progress
         self.rng = np.random.default_rng(self.settings.seed)
+        #: each round's κ when it is uncertain (a stream of its own: self.rng is untouched)
+        self.kappa_draws = KappaDraws(economy.kappa_states, self.settings.seed)
         self.T = economy.T
         self.N = economy.N
         self.schedule = economy.schedule
@@ -370,6 +375,7 @@ class Simulation:
         rnd = _Round(st.round)
         self._decide(rnd)
         self._send_orders(rnd)
+        rnd.kappa = self.kappa_draws.draw(rnd.round)  # after the orders: agents bid not knowing it
         self._close(rnd)
         bids_m, offers_m, vsum = self._settle(rnd)
         record = self._measure(rnd, bids_m, offers_m, vsum)
@@ -515,7 +521,7 @@ class Simulation:
                 alloc_m[i] = as_float_row(f.allocations, T)
                 for t in range(T + 1):
                     xsum_int[t] += f.allocations[t]
-            v = agent.verification(gas)
+            v = agent.verification(gas, rnd.kappa)
             V = self.schedule * v if gas else np.zeros(T)
             vsum += V
             nxt_balance, nxt_stock = agent.spendable(st.closed)
@@ -560,7 +566,7 @@ class Simulation:
             distance=distance, orders=len(rnd.sent),
             failed=sum(1 for s, _ in rnd.status.values() if s == AgentStatus.FAILED),
             gas=rnd.gas, verification=tuple(vsum.tolist()),
-            delivered=tuple(q / WAD for q in Q[1:]))
+            delivered=tuple(q / WAD for q in Q[1:]), kappa=rnd.kappa)
         st.log.rounds.append(record)
         st.last_bids, st.last_offers, st.last_prices = bids_m, offers_m, prices
         return record

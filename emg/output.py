@@ -66,8 +66,9 @@ def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> N
     atomic_write_text(path, dumps_json(summary))
 
 
-def rounds_header(T: int) -> list[str]:
-    """Columns of ``rounds.csv`` for ``T`` electricity periods."""
+def rounds_header(T: int, kappa: bool = False) -> list[str]:
+    """Columns of ``rounds.csv`` for ``T`` electricity periods (``kappa``: κ is uncertain,
+    its drawn value per round is the last column)."""
     posts = range(T + 1)
     periods = range(1, T + 1)
     return (
@@ -78,17 +79,19 @@ def rounds_header(T: int) -> list[str]:
         + ["distance", "orders", "failed", "gas"]
         + [f"V{t}" for t in periods]
         + [f"delivered{t}" for t in periods]
+        + (["kappa"] if kappa else [])
     )
 
 
 def rounds_csv(rounds: Sequence[RoundRecord], T: int) -> str:
     """The text of ``rounds.csv``: one line per closed round."""
+    kappa = any(r.kappa is not None for r in rounds)
     rows = [
         [r.round, *r.prices, *r.bids, *r.offers, r.distance, r.orders, r.failed, r.gas,
-         *r.verification, *r.delivered]
+         *r.verification, *r.delivered] + ([r.kappa] if kappa else [])
         for r in rounds
     ]
-    return csv_text(rounds_header(T), rows)
+    return csv_text(rounds_header(T, kappa), rows)
 
 
 def agents_header(T: int) -> list[str]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy import special
 
 from market.errors import ScenarioError
 
@@ -61,6 +62,8 @@ class KappaStates:
         Quadrature nodes of a continuous form (None otherwise).
     series : tuple of float or None
         The κ series of a ``"series"`` form, one value per round, in order.
+    median, sigma : float or None
+        A lognormal's parameters (``ln κ ~ N(ln median, sigma²)``), for :meth:`draw`.
     """
 
     values: tuple[float, ...]
@@ -68,6 +71,32 @@ class KappaStates:
     form: KappaForm = "discrete"
     nodes: int | None = None
     series: tuple[float, ...] | None = None
+    median: float | None = None
+    sigma: float | None = None
+
+    def draw(self, rng: np.random.Generator, round: int) -> float:
+        """Round ``round``'s ``κ``: drawn from the distribution itself, or read from the series.
+
+        A discrete distribution draws one of its values; a uniform draws
+        ``κ ~ U[low, high]``; a truncated lognormal draws ``ln κ`` from the
+        normal truncated to ``[ln low, ln high]`` by inverting its distribution
+        function; a series gives its entry ``round`` (repeating from the start
+        when the run is longer). Continuous draws are not the quadrature nodes,
+        but never leave ``[low, high]``, whose ends are states, so a plan
+        feasible in every state is feasible in every round.
+        """
+        if self.series is not None:
+            return self.series[round % len(self.series)]
+        low, high = self.values[0], self.values[-1]
+        if self.form == "uniform":
+            return float(min(max(rng.uniform(low, high), low), high))
+        if self.form == "lognormal" and self.median is not None and self.sigma is not None:
+            mu, s = math.log(self.median), self.sigma
+            a = float(special.ndtr((math.log(low) - mu) / s))
+            b = float(special.ndtr((math.log(high) - mu) / s))
+            y = mu + s * float(special.ndtri(a + (b - a) * rng.random()))
+            return float(min(max(math.exp(y), low), high))
+        return float(self.values[int(rng.choice(len(self.values), p=np.asarray(self.probs)))])
 
     @property
     def mean(self) -> float:
@@ -183,7 +212,7 @@ def lognormal_states(median: float, sigma: float, low: float, high: float,
     vals = np.exp(y)
     vals[0], vals[-1] = low, high
     return KappaStates(tuple(float(x) for x in vals), tuple(float(x) for x in dens / dens.sum()),
-                       "lognormal", nodes=nodes)
+                       "lognormal", nodes=nodes, median=median, sigma=sigma)
 
 
 def series_states(series: list[float]) -> KappaStates:
@@ -198,7 +227,8 @@ def with_dispersion(states: KappaStates, scale: float) -> KappaStates:
 
     ``scale = 1`` returns the same values; ``scale → 0`` shrinks the
     dispersion to nothing while keeping the mean (the limit checks and the
-    precautionary-demand figure use it).
+    precautionary-demand figure use it). A uniform stays a uniform on the
+    shrunk range; anything else draws from its shrunk states (:meth:`KappaStates.draw`).
     """
     m = states.mean
     vals = tuple(m + scale * (x - m) for x in states.values)
