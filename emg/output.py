@@ -86,9 +86,9 @@ def rounds_header(T: int, kappa: bool = False) -> list[str]:
 def rounds_csv(rounds: Sequence[RoundRecord], T: int) -> str:
     """The text of ``rounds.csv``: one line per closed round."""
     kappa = any(r.kappa is not None for r in rounds)
-    rows = [
+    rows: list[list[float | None]] = [
         [r.round, *r.prices, *r.bids, *r.offers, r.distance, r.orders, r.failed, r.gas,
-         *r.verification, *r.delivered] + ([r.kappa] if kappa else [])
+         *r.verification, *r.delivered, *([r.kappa] if kappa else [])]
         for r in rounds
     ]
     return csv_text(rounds_header(T, kappa), rows)

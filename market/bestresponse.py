@@ -112,7 +112,7 @@ _LAMBDA_STEP_TOL = 1e-9
 _LAMBDA_NEWTON_MAXITER = 100
 
 
-def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: float,
+def _newton_log_lambda(curve: BidCurve | ExpectedBidCurve, w: FloatArray, target: float, scale: float,
                        t: float) -> tuple[float, FloatArray] | None:
     """``(λ, bids)`` with ``f(ln λ) = (Σ_k w_k b_k(λ w_k) − target)/scale = 0``, or None.
 
@@ -428,7 +428,7 @@ class _ProducerProblem:
                                 0.0)
         return float((self.alpha * logs).sum())
 
-    def _newton_lambda(self, curve: BidCurve, wedge: FloatArray, income: float,
+    def _newton_lambda(self, curve: BidCurve | ExpectedBidCurve, wedge: FloatArray, income: float,
                        scale: float) -> tuple[float, FloatArray] | None:
         """``(λ, bids)`` by :func:`_newton_log_lambda` from the last ``λ``, or None (bracket)."""
         t = self._t if self._t is not None else math.log(self._guess / scale)
