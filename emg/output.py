@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from market.io import atomic_folder, atomic_write_bytes, atomic_write_text
+from market.model import Economy
 
 from agents.records import AgentRound, AgentStatus, Ledger, RoundRecord, SimulationResult
 from emg.formats import SIMULATE_FILES, csv_text, json_num
@@ -64,6 +65,15 @@ def dumps_json(obj: Any) -> str:
 def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> None:
     """Write ``summary.json`` atomically (see ``docs/summary-schema.md``)."""
     atomic_write_text(path, dumps_json(summary))
+
+
+def _uncertain_kappa(economy: Economy) -> dict[str, Any]:
+    """``verification.kappa_states`` of summary.json, only when ``κ`` is uncertain (else nothing)."""
+    st = economy.kappa_states
+    if st is None:
+        return {}
+    return {"kappa_states": {"form": st.form, "nodes": st.nodes, "values": list(st.values),
+                             "probs": list(st.probs), "mean": st.mean, "std": st.std}}
 
 
 def rounds_header(T: int, kappa: bool = False) -> list[str]:
@@ -343,6 +353,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
             "share": verif / delivered if delivered > 0 else 0.0,
             "share_last_round": (sum(last.verification) / sum(last.delivered)
                                  if last and sum(last.delivered) > 0 else 0.0),
+            **_uncertain_kappa(economy),
         },
         "ledger": ledger_json(result.ledger),
         "solver_errors": list(result.solver_errors),

@@ -117,3 +117,41 @@ def test_standard_best_response_is_feasible_in_the_dearest_state() -> None:
     B = eq.bids.sum(axis=0) - eq.bids[i] + act.bids
     x = act.bids[1:] * Q[1:] / B[1:]
     assert np.all(x > e.schedule * v[i] * f.max())
+
+
+def test_price_taking_demand_with_two_states_has_a_closed_form() -> None:
+    """T = 1, the good valued: α^0/c = λ p^0 and α Σ_k π_k/(x − r_k) = λ p^1 with
+    p^0 c + p^1 x = I give p^1 α^0 (x − r_1)(x − r_2) = α (I − p^1 x)(x − r̃),
+    r̃ = π_1 r_2 + π_2 r_1: a quadratic."""
+    from market.competitive import expected_consumer_demand
+
+    a0, a1, inc, p0, p1 = 0.3, 0.7, 50.0, 1.3, 0.8
+    for r1, r2, pi1 in ((1.0, 9.0, 0.5), (0.0, 20.0, 0.9), (5.0, 5.5, 0.2)):
+        rbar = pi1 * r2 + (1 - pi1) * r1
+        # p1 a0 (x^2 - (r1+r2) x + r1 r2) - a1 (-p1 x^2 + (I + p1 rbar) x - I rbar) = 0
+        coeffs = [p1 * a0 + a1 * p1, -p1 * a0 * (r1 + r2) - a1 * (inc + p1 * rbar),
+                  p1 * a0 * r1 * r2 + a1 * inc * rbar]
+        roots = np.roots(coeffs)
+        x_exact = float(max(r.real for r in roots if abs(r.imag) < 1e-12 and r.real > r2))
+        req = np.array([[[0.0, 0.0], [r1, r2]]])
+        x, ok = expected_consumer_demand(np.array([[a0, a1]]), req, np.array([pi1, 1 - pi1]),
+                                         np.array([inc]), np.array([p0, p1]), np.array([1.0]))
+        assert ok[0]
+        assert x[0, 1] == pytest.approx(x_exact, rel=1e-12)
+        assert p0 * x[0, 0] + p1 * x[0, 1] == pytest.approx(inc, rel=1e-13)
+
+
+def test_competitive_one_state_is_exact_and_uncertainty_is_second_order() -> None:
+    from market.competitive import solve_competitive
+
+    e = small_economy()
+    base = solve_competitive(e)
+    one = solve_competitive(e.with_kappa_states(discrete_states([2e-4], [1.0])))
+    assert np.array_equal(base.bids, one.bids) and np.array_equal(base.offers, one.offers)
+    gaps = []
+    for k in (1.0, 0.1):
+        eq = solve_competitive(e.with_kappa_states(with_dispersion(STATES, k)))
+        assert eq.converged and eq.max_residual <= 1e-9
+        gaps.append(float(np.max(np.abs(eq.allocations - base.allocations))
+                          / np.abs(base.allocations).max()))
+    assert gaps[0] > 0 and gaps[0] > 30 * gaps[1]
