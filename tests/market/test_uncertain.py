@@ -79,6 +79,7 @@ def test_one_state_reproduces_the_scalar_economy_bit_for_bit() -> None:
     assert np.array_equal(a.utility, b.utility)
 
 
+@pytest.mark.slow
 def test_uncertain_nash_passes_the_deviation_check_and_differs_from_the_mean() -> None:
     e = small_economy().with_kappa_states(STATES)
     eq = solve_nash(e)
@@ -94,6 +95,7 @@ def test_uncertain_nash_passes_the_deviation_check_and_differs_from_the_mean() -
                    starts=1).max_gain > 1e-9
 
 
+@pytest.mark.slow
 def test_dispersion_to_zero_converges_to_the_mean_kappa_equilibrium() -> None:
     e = small_economy()
     mean = solve_nash(e)
