@@ -50,8 +50,12 @@ MAX_AMOUNT = 1.9e7
 MIN_AMOUNT = 1e-18
 #: returns-to-scale exponent c: the contract's range (wad 1e17 .. 1e20)
 MIN_C, MAX_C = 0.1, 100.0
-#: most agents in one economy (a bound on the solver's memory and the simulation's rounds)
-MAX_AGENTS = 10_000
+#: most agents in one economy the solvers take (a bound on their memory; M = 100,000 solves
+#: in seconds, scripts/bench.py solve)
+MAX_AGENTS = 100_000
+#: most agents in a scenario file, for both commands (the chain's rounds: one order per
+#: agent and round; checked by :meth:`Economy.check_chain_bounds`)
+MAX_CHAIN_AGENTS = 10_000
 #: largest utility weight alpha^t, alpha^0 (weights are relative: larger ones overflow the tables)
 MAX_WEIGHT = 1e6
 #: CES elasticity of substitution sigma: beyond this range the CES powers overflow
@@ -353,7 +357,8 @@ class Economy:
         Raises
         ------
         ScenarioError
-            ``T`` above 700; ``c`` outside [0.1, 100]; an amount (``omega``,
+            ``T`` above 700; more than :data:`MAX_CHAIN_AGENTS` agents; ``c``
+            outside [0.1, 100]; an amount (``omega``,
             ``theta``, ``K``, ``rho``, ``stock``, ``bytecoins``) that is positive
             but below one wei/wad or above :data:`MAX_AMOUNT`; a post's total
             (the bytecoin supply, the good offered) above :data:`MAX_AMOUNT`.
@@ -361,6 +366,12 @@ class Economy:
         if self.T > MAX_T:
             _fail("T", f"must be an integer >= 1 and <= {MAX_T} (the contract's bound), "
                   f"got {self.T!r}")
+        for kind, gs in (("standard", self.standard), ("producer", self.producers)):
+            for g_i, g in enumerate(gs):
+                if g.count > MAX_CHAIN_AGENTS:
+                    _fail(f"{kind}[{g_i}].count", f"must be <= {MAX_CHAIN_AGENTS}, got {g.count!r}")
+        if self.N > MAX_CHAIN_AGENTS:
+            _fail("count", f"the economy has {self.N} agents, at most {MAX_CHAIN_AGENTS} are allowed")
         kinds: tuple[tuple[str, tuple[StandardGroup | ProducerGroup, ...]], ...] = (
             ("standard", self.standard), ("producer", self.producers))
         for kind, groups in kinds:
