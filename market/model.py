@@ -366,7 +366,9 @@ class Economy:
         if self.T > MAX_T:
             _fail("T", f"must be an integer >= 1 and <= {MAX_T} (the contract's bound), "
                   f"got {self.T!r}")
-        for kind, gs in (("standard", self.standard), ("producer", self.producers)):
+        groups: tuple[tuple[str, tuple[StandardGroup | ProducerGroup, ...]], ...] = (
+            ("standard", self.standard), ("producer", self.producers))
+        for kind, gs in groups:
             for g_i, g in enumerate(gs):
                 if g.count > MAX_CHAIN_AGENTS:
                     _fail(f"{kind}[{g_i}].count", f"must be <= {MAX_CHAIN_AGENTS}, got {g.count!r}")
