@@ -366,19 +366,13 @@ class Economy:
         if self.T > MAX_T:
             _fail("T", f"must be an integer >= 1 and <= {MAX_T} (the contract's bound), "
                   f"got {self.T!r}")
-        groups: tuple[tuple[str, tuple[StandardGroup | ProducerGroup, ...]], ...] = (
-            ("standard", self.standard), ("producer", self.producers))
-        for kind, gs in groups:
-            for g_i, g in enumerate(gs):
-                if g.count > MAX_CHAIN_AGENTS:
-                    _fail(f"{kind}[{g_i}].count", f"must be <= {MAX_CHAIN_AGENTS}, got {g.count!r}")
-        if self.N > MAX_CHAIN_AGENTS:
-            _fail("count", f"the economy has {self.N} agents, at most {MAX_CHAIN_AGENTS} are allowed")
         kinds: tuple[tuple[str, tuple[StandardGroup | ProducerGroup, ...]], ...] = (
             ("standard", self.standard), ("producer", self.producers))
         for kind, groups in kinds:
             for g_i, g in enumerate(groups):
                 where = f"{kind}[{g_i}]"
+                if g.count > MAX_CHAIN_AGENTS:
+                    _fail(f"{where}.count", f"must be <= {MAX_CHAIN_AGENTS}, got {g.count!r}")
                 _amount(g.bytecoins, f"{where}.bytecoins", "bytecoins", positive=False)
                 if isinstance(g, StandardGroup):
                     _amount(g.omega, f"{where}.omega", "units", positive=True)
@@ -393,6 +387,8 @@ class Economy:
                 if g.rho is not None:
                     _amount(g.rho, f"{where}.rho", "units of the good per kWh", positive=True)
                 _amount(g.stock, f"{where}.stock", "units", positive=False)
+        if self.N > MAX_CHAIN_AGENTS:
+            _fail("count", f"the economy has {self.N} agents, at most {MAX_CHAIN_AGENTS} are allowed")
         for name, total in (("bytecoins", self.total_bytecoins),
                             ("standard.omega", sum(g.omega * g.count for g in self.standard))):
             if total > MAX_AMOUNT:
