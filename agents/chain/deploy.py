@@ -30,6 +30,8 @@ def create_address(sender: str, nonce: int) -> str:
 def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> MarketClient:
     """Deploy token and market for ``config``, register every agent, open round 0.
 
+    The market is ``Market``, or ``SealedMarket`` when ``config.mode`` is "sealed".
+
     Parameters
     ----------
     chain : Chain
@@ -55,10 +57,12 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
     chain.send(keeper, None,
                art["Bytecoin"].bytecode + encode(["address[]", "uint256[]"], [[market_address], [supply]]),
                gas=3_000_000)
+    args = [token_address, config.T, config.round_duration, len(config.producers)]
+    if config.sealed:  # SealedMarket: the reveal phase's length too
+        args.append(config.reveal_duration)
     chain.send(keeper, None,
-               art["Market"].bytecode + encode(["address", "uint256", "uint256", "uint256"],
-                                               [token_address, config.T, config.round_duration,
-                                                len(config.producers)]),
+               art["SealedMarket" if config.sealed else "Market"].bytecode
+               + encode(["address"] + ["uint256"] * (len(args) - 1), args),
                gas=gas_limit("deploy Market", config.T, block_gas))
     client = MarketClient(chain, config, market_address, token_address, art)
     for i in range(0, len(config.standard), REGISTER_BATCH):
