@@ -369,14 +369,14 @@ class MarketClient:
                         self.encode("reveal", [round, salt, pack_values(b, "bids"), pack_values(o, "offers")]),
                         self.order_gas))
         out: list[OrderResult | ChainError] = []
-        for a, r in zip(accounts, self.chain.send_all(txs)):
-            if isinstance(r, Reverted):
-                out.append(self._named(r))
-            elif isinstance(r, ChainError):
-                out.append(r)
+        for a, res in zip(accounts, self.chain.send_all(txs)):
+            if isinstance(res, Reverted):
+                out.append(self._named(res))
+            elif isinstance(res, ChainError):
+                out.append(res)
             else:
                 _, _, b, o = self._sealed.pop(a.address)
-                out.append(self._order_result(a, b, o, r))
+                out.append(self._order_result(a, b, o, res))
         return out
 
     def sealed_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],

@@ -68,7 +68,7 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2, sealed:
         orders of rounds 1 and 2 (each settles the previous round); sealed, of
         each agent's commit + reveal gas in those rounds.
     """
-    from .backend import Chain
+    from .backend import Account, Chain
     from .errors import ChainError
     from .config import MarketConfig, ProducerSpec, StandardSpec
     from .deploy import deploy_market
@@ -100,7 +100,8 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2, sealed:
     steady_s: list[int] = []
     steady_p: list[int] = []
     for r in range(3):
-        orders = [(a, _bids(T, 90 * WAD, i + r), ()) for i, a in enumerate(acc[:standard])]
+        orders: list[tuple[Account, list[int], list[int]]] = [
+            (a, _bids(T, 90 * WAD, i + r), []) for i, a in enumerate(acc[:standard])]
         for j, a in enumerate(acc[standard:standard + producers]):
             # offers of 20 + j kWh per period: input Σ (q/θ^t)^{1/c} stays well inside the stock
             # (above T = 100 scaled by 100/T, so that it still does up to T = 700)
