@@ -106,10 +106,14 @@ contract SealedMarket is Market, ISealedMarket {
         _acct[msg.sender] = acct;
         _sealed[msg.sender] = escrow | ((r + 1) << _BITPOS_SEALED_ROUND);
         _sealedOrder[msg.sender] = sealedOrder;
+        // count the commitment, the count restarting at a new round; branch-free, so that every
+        // commitment costs the same gas whoever commits first (gas is v = κ·gas: no jitter)
         uint256 c = _commits;
-        unchecked {
+        assembly ("memory-safe") {
+            let tag := add(r, 1) // r < 2^32 − 1 (the round counter's bound): no overflow
+            let same := eq(shr(_BITPOS_COMMITS_ROUND, c), tag)
             // at most one commitment per agent and round: the count stays below 2^32
-            _commits = c >> _BITPOS_COMMITS_ROUND == r + 1 ? c + 1 : ((r + 1) << _BITPOS_COMMITS_ROUND) | 1;
+            sstore(_commits.slot, or(shl(_BITPOS_COMMITS_ROUND, tag), add(mul(and(c, _BITMASK_COMMITS), same), 1)))
         }
         emit Committed(msg.sender, r, sealedOrder, escrow);
     }

@@ -87,7 +87,8 @@ def test_happy_path_two_rounds(sm) -> None:  # type: ignore[no-untyped-def]
     for (a, b, o), c in zip(orders(chain), commits):
         ev = [e for e in sm._decode(c.receipt) if isinstance(e, Committed)][0]
         assert (ev.agent, ev.round, ev.escrow) == (a.address, 0, sum(b))
-        assert ev.sealed_order == sm.sealed_order(a, 0, sm.salt(a, 0), b, o)
+        assert ev.sealed_order == sm.sealed_order(a, 0, sm.salt(a, 0, b, o), b, o)
+        assert 0 not in ev.sealed_order and 0 not in sm.salt(a, 0, b, o)  # constant calldata gas
         assert sm.sealed_state(a.address) == (0, sum(b), ev.sealed_order)
     conserved(sm)
     assert chain.now() < deadline(sm) - REVEAL  # still the commit phase: reveal opened early
@@ -213,7 +214,7 @@ def test_unrevealed_commitment_is_forfeited(sm) -> None:  # type: ignore[no-unty
     closed = sm.close().closed
     assert list(closed.B) == [sum(o[1][t] for o in everyone[1:]) for t in range(T + 1)]
     assert isinstance(commits[0], CommitResult)
-    assert sm.sealed_state(shirker.address) == (0, escrowed, sm.sealed_order(shirker, 0, sm.salt(shirker, 0), sb))
+    assert sm.sealed_state(shirker.address) == (0, escrowed, sm.sealed_order(shirker, 0, sm.salt(shirker, 0, sb, so), sb, so))
     conserved(sm)
     sm._sealed.pop(shirker.address)
     res = sm.sealed_all(everyone, 1)
