@@ -11,10 +11,12 @@ Prints two tables.
    sealed commit + reveal, at T = 1 and T = 24, and therefore the verification
    electricity ``v = κ · gas`` per agent and round at each shipped ``κ`` preset.
 2. Each scenario simulated twice with the same seed, plain and sealed
-   (``simulation.market``): converged, rounds, the last round's prices, the
-   largest relative gap of the sealed run's prices and allocations to the plain
-   run's, the gas per order (median of the last round) and the verification share
-   of the electricity delivered.
+   (``simulation.market``): converged, rounds, the last round's prices, their
+   distance to the Nash equilibrium solved here with the run's final ``v``
+   (independently of the run's own reference), the largest relative gap of the
+   sealed run's prices and allocations to the plain run's, the gas per order
+   (median of the last round) and the verification share of the electricity
+   delivered.
 """
 
 from __future__ import annotations
@@ -65,13 +67,15 @@ def _last_gas(res, kind: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def simulate_table(paths: list[str], rounds: int | None) -> None:
+    from market.errors import EmgError
+    from market.nash import solve_nash
     from market.scenario import load_scenario
 
     from agents.simulation import Simulation
 
     print("\nPlain vs sealed market, same scenario and seed (emg simulate's loop)")
     header = (f"  {'scenario':<16} {'market':<7} {'conv':<5} {'rounds':>6} {'prices (last round)':<44} "
-              f"{'|Δp/p|':>9} {'|Δx|/x':>9} {'gas std':>9} {'gas prd':>9} {'verif %':>9} {'secs':>6}")
+              f"{'to Nash':>9} {'|Δp/p|':>9} {'|Δx|/x':>9} {'gas std':>9} {'gas prd':>9} {'verif %':>9} {'secs':>6}")
     print(header)
     for path in paths:
         sc = load_scenario(REPO / path if not Path(path).is_absolute() else Path(path))
@@ -98,8 +102,14 @@ def simulate_table(paths: list[str], rounds: int | None) -> None:
             delivered = sum(last.delivered)
             verif = 100.0 * sum(last.verification) / delivered if delivered > 0 else 0.0
             prices = " ".join(f"{v:.6g}" for v in last.prices)
+            try:
+                eq = solve_nash(sc.economy, v=res.v_used)
+                ref = eq.prices * (sum(last.bids) / eq.bids.sum())
+                to_nash = float(np.max(np.abs(p / ref - 1.0)))
+            except EmgError:
+                to_nash = float("nan")
             print(f"  {sc.name[:16]:<16} {market:<7} {str(res.converged):<5} {len(res.log.rounds):>6} "
-                  f"{prices[:44]:<44} {dp:>9.2e} {dx:>9.2e} {_last_gas(res, 'standard'):>9,} "
+                  f"{prices[:44]:<44} {to_nash:>9.2e} {dp:>9.2e} {dx:>9.2e} {_last_gas(res, 'standard'):>9,} "
                   f"{_last_gas(res, 'producer'):>9,} {verif:>9.4g} {secs:>6.0f}")
 
 
