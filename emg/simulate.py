@@ -110,7 +110,7 @@ def final_table(result: SimulationResult) -> str:
     lines = [
         f"scenario {result.scenario.name}: T={e.T}, {e.M} standard agents, {e.P} producers, "
         f"kappa={e.kappa:.3g} kWh/gas, strategy={result.settings.strategy}, "
-        f"seed={result.settings.seed}",
+        f"seed={result.settings.seed}" + (", sealed bids" if result.settings.market == "sealed" else ""),
         f"last round {last.round}: prices in bytecoins per unit; equilibria renormalised to the "
         f"round's total bids {sum(last.bids):.6g}",
         "",
