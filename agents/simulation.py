@@ -13,7 +13,10 @@ the run's state, :class:`_RunState`)::
              previous order in the same call, and that settlement must match
              the forecast. A strategy that raises or a transaction that reverts
              is a failure of that agent in that round: recorded, and the run
-             goes on without its order
+             goes on without its order. In the sealed market
+             (``simulation.market = "sealed"``) each order is two transactions
+             (:meth:`Simulation._submit`): every agent commits (which settles its
+             previous order), then every agent reveals
     close    a keeper account (not an agent) calls close(); if not every
              registered agent ordered, the chain first travels to the deadline
     settle   what each order of the round will settle to (the contract's
@@ -84,6 +87,10 @@ from agents.strategies import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from market.results import Equilibrium
+
+    from agents.chain.backend import Account
+    from agents.chain.client import CommitResult, OrderResult
+    from agents.chain.errors import ChainError
 
     from agents.chain.events import Settled
 
@@ -189,6 +196,8 @@ class _RunState:
     orders_total: int = 0
     dust_total: int = 0
     settle_checked: int = 0
+    #: sealed market: wei escrowed by commitments never revealed (forfeited; held by the market)
+    forfeited_total: int = 0
     ref: Equilibrium | None = None
     ref_v: FloatArray | None = None
     timing: dict[str, float] = field(
@@ -306,6 +315,8 @@ class Simulation:
         # deadline costs nothing: at least an hour, and 2(N+1) seconds
         duration = max(int(math.ceil(self.settings.round_duration)), 2 * (self.N + 1), 3600)
         self.config = market_config(economy, [a.address for a in self.chain.accounts], duration)
+        if self.settings.market == "sealed":  # commit in the round's first half, reveal in its second
+            self.config = replace(self.config, mode="sealed", reveal_duration=duration // 2)
         events = self.scenario.events
         for k, ev in enumerate(events):
             if ev.round >= self.settings.rounds:
@@ -507,7 +518,7 @@ class Simulation:
                 continue
             plan.append((d, tuple(bids), tuple(offers), None))
         to_send = [(d.agent.account, b, o) for d, b, o, e in plan if not d.error and d.order is not None and e is None]
-        results = iter(self.client.order_all(to_send, round=r))
+        results = iter(self._submit(to_send, r))
         for d, bids, offers, pre_error in plan:
             agent = d.agent
             if d.error:
@@ -529,20 +540,47 @@ class Simulation:
                 st.log.failures.append(Failure(r, agent.id, "revert", msg))
                 if exc.receipt is not None:
                     rnd.gas += exc.receipt.gas_used
+                self._forfeit(rnd, agent, exc)
                 continue
             except EmgError as exc:
                 msg = str(exc)
                 rnd.status[agent.id] = (AgentStatus.FAILED, msg)
                 st.log.failures.append(Failure(r, agent.id, "revert", msg))
+                self._forfeit(rnd, agent, exc)
                 continue
             if res.settlement is not None:
                 self._check_settlement(f"round {r}", agent, res.settlement)
-            agent.placed(res.round, bids, offers, res.input, res.settlement, res.receipt.gas_used)
-            rnd.sent[agent.id] = _Sent(bids, offers, res.receipt.gas_used)
+            agent.placed(res.round, bids, offers, res.input, res.settlement, res.gas_used)
+            rnd.sent[agent.id] = _Sent(bids, offers, res.gas_used)
             rnd.status[agent.id] = (AgentStatus.OK, d.order.note)  # a fallback's note, or ""
-            rnd.gas += res.receipt.gas_used
+            rnd.gas += res.gas_used
             st.orders_total += 1
         st.timing["order"] += time.perf_counter() - t0
+
+    def _submit(self, orders: list[tuple[Account, tuple[int, ...], tuple[int, ...]]],
+                r: int) -> list[OrderResult | ChainError]:
+        """Send the round's orders: plain, one ``order`` each (``order_all``); sealed, every
+        order committed, then every committed order revealed (``sealed_all``: the reveal
+        phase opens once every agent has committed, or at the commit deadline, to which the
+        chain travels). Either way the agents decided before any order of the round was sent,
+        from the last closed round only (see docs/strategies.md, "What a strategy sees")."""
+        if self.config.sealed:
+            return self.client.sealed_all(orders, round=r)
+        return self.client.order_all(orders, round=r)
+
+    def _forfeit(self, rnd: _Round, agent: Agent, exc: EmgError) -> None:
+        """Sealed market, a reveal that failed after its commitment was mined: the commitment
+        settled the agent's previous order (checked against the forecast) and its escrow is
+        forfeited (it stays in the market: see contracts/SealedMarket.sol)."""
+        commit: CommitResult | None = getattr(exc, "commit", None)
+        if commit is None:
+            return
+        rnd.gas += commit.receipt.gas_used
+        if commit.settlement is not None:
+            self._check_settlement(f"round {rnd.round}", agent, commit.settlement)
+            agent.claimed(commit.settlement)
+        agent.balance -= commit.escrow
+        self.state.forfeited_total += commit.escrow
 
     def _close(self, rnd: _Round) -> None:
         """The keeper closes the round (at its deadline if someone did not order)."""
@@ -815,8 +853,9 @@ class Simulation:
         booked = [a.balance for a in self.agents]
         escrow = self.client.escrow()
         market_tokens = self.client.token_balance(self.client.market_address)
+        # escrow: the rounding dust, and (sealed market) the escrow of commitments never revealed
         bytecoins_ok = (sum(on_chain) + escrow == supply and on_chain == booked
-                        and escrow == st.dust_total and market_tokens == supply)
+                        and escrow == st.dust_total + st.forfeited_total and market_tokens == supply)
         return Ledger(
             electricity=ElectricityLedger(last_round=tuple(last_rows), max_dust_wad=worst,
                                           ok=bool(electricity_ok)),

@@ -73,9 +73,9 @@ contract Market is IMarket {
     uint256 private constant _BITMASK_PRODUCER_INDEX = 0xffff;
     /// @dev Kind and producer index: `_meta` without its order part (commitment and pending
     /// round, bits 0–191), which a claim clears and an order replaces.
-    uint256 private constant _BITMASK_AGENT = ~uint256(type(uint192).max);
+    uint256 internal constant _BITMASK_AGENT = ~uint256(type(uint192).max);
     // `_acct`: balance | stock or ω.
-    uint256 private constant _BITMASK_BALANCE = (1 << 128) - 1;
+    uint256 internal constant _BITMASK_BALANCE = (1 << 128) - 1;
     uint256 private constant _BITPOS_STOCK_OR_OMEGA = 128;
     // A closed round's history word for post t: B^t | Q^t.
     uint256 private constant _BITMASK_HISTORY_BIDS = (1 << 128) - 1;
@@ -170,27 +170,27 @@ contract Market is IMarket {
     // ------------------------------------------------------- packed-word getters
 
     /// @dev The open round's number.
-    function _roundOf(uint256 rs) private pure returns (uint256) {
+    function _roundOf(uint256 rs) internal pure returns (uint256) {
         return _BITMASK_ROUND & rs;
     }
 
     /// @dev The open round's deadline (0 before `start`).
-    function _deadlineOf(uint256 rs) private pure returns (uint256) {
+    function _deadlineOf(uint256 rs) internal pure returns (uint256) {
         return _BITMASK_DEADLINE & (rs >> _BITPOS_DEADLINE);
     }
 
     /// @dev The orders placed in the open round so far.
-    function _ordersOf(uint256 rs) private pure returns (uint256) {
+    function _ordersOf(uint256 rs) internal pure returns (uint256) {
         return _BITMASK_ORDERS & (rs >> _BITPOS_ORDERS);
     }
 
     /// @dev An agent's kind: 0 unknown, STANDARD or PRODUCER.
-    function _kindOf(uint256 meta) private pure returns (uint256) {
+    function _kindOf(uint256 meta) internal pure returns (uint256) {
         return _BITMASK_KIND & (meta >> _BITPOS_KIND);
     }
 
     /// @dev 1 + the round of the agent's unsettled order; 0 if none.
-    function _pendingRoundOf(uint256 meta) private pure returns (uint256) {
+    function _pendingRoundOf(uint256 meta) internal pure returns (uint256) {
         return _BITMASK_PENDING & (meta >> _BITPOS_PENDING);
     }
 
@@ -314,7 +314,7 @@ contract Market is IMarket {
         bytes calldata prevOffers,
         bytes calldata bids,
         bytes calldata offers
-    ) external {
+    ) external virtual {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
         uint256 r = _roundOpenTo(meta, expectedRound);

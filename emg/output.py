@@ -355,6 +355,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "settings": {
             "rounds": s.rounds, "seed": s.seed, "strategy": s.strategy, "damping": s.damping,
             "tolerance": s.tolerance, "round_duration": s.round_duration, "backend": s.backend,
+            **({"market": s.market} if s.market != "plain" else {}),  # plain runs' files unchanged
         },
         **({"chain": dict(result.chain)} if s.backend != "eth-tester" else {}),
         "convergence": {

@@ -113,7 +113,7 @@ def final_table(result: SimulationResult) -> str:
         + ("" if e.kappa_states is None else
            f" (mean of {len(e.kappa_states.values)} states, drawn each round after the orders)")
         + f", strategy={result.settings.strategy}, "
-        f"seed={result.settings.seed}",
+        f"seed={result.settings.seed}" + (", sealed bids" if result.settings.market == "sealed" else ""),
         f"last round {last.round}: prices in bytecoins per unit; equilibria renormalised to the "
         f"round's total bids {sum(last.bids):.6g}",
         "",

@@ -200,6 +200,7 @@ class SimulationSettings:
     tolerance: float = 1e-6
     backend: str = "eth-tester"
     round_duration: float = 60.0
+    market: str = "plain"  # "plain" (public orders) or "sealed" (commit-reveal: agents.chain SealedMarket)
 
 
 def _fail(field_name: str, message: str) -> None:

@@ -53,7 +53,7 @@ _GAS = {"standard", "producer"}
 _STANDARD = {"name", "count", "omega", "alpha", "alpha0", "bytecoins", "utility", "sigma"}
 _PRODUCER = {"name", "count", "theta", "c", "K", "rho", "alpha", "alpha0", "bytecoins", "stock",
              "utility", "sigma"}
-_SIMULATION = {"rounds", "seed", "strategy", "damping", "tolerance", "backend", "round_duration"}
+_SIMULATION = {"rounds", "seed", "strategy", "damping", "tolerance", "backend", "round_duration", "market"}
 
 #: largest scenario file read (bytes): checked before reading
 MAX_FILE_BYTES = 1 << 20
@@ -254,6 +254,8 @@ _SIMULATION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "round_duration": (lambda v: 0.0 < v <= MAX_ROUND_DURATION,
                        "must be in (0, 31536000] seconds (365 days, the contract's bound), "
                        "got {v}"),
+    "market": (lambda v: v in ("plain", "sealed"),
+               "expected \"plain\" (public orders) or \"sealed\" (commit-reveal), got {v}"),
 }
 
 
@@ -297,10 +299,12 @@ def simulation_from_dict(table: Mapping[str, Any]) -> SimulationSettings:
     check_simulation_value("round_duration", round_duration, f"{w}.round_duration")
     seed = _int(table, "seed", w, d.seed)
     check_simulation_value("seed", seed, f"{w}.seed")
+    market = _str(table, "market", w, d.market)
+    check_simulation_value("market", market, f"{w}.market")
     return SimulationSettings(rounds=rounds, seed=seed,
                               strategy=strategy,
                               damping=damping, tolerance=tolerance, backend=backend,
-                              round_duration=round_duration)
+                              round_duration=round_duration, market=market)
 
 
 def scenario_from_dict(doc: Mapping[str, Any], path: str | None = None) -> Scenario:
