@@ -7,7 +7,7 @@ pragma solidity 0.8.28;
 /// tests compare the two on chain). The constants below are printed by
 /// `scripts/fixedpoint_constants.py` (floors of 90-digit logarithms).
 ///
-/// `pow(x, a, TABLES) = (x/1e18)^(a/2^120)` in wad, from below, at a binary
+/// The power r = (x/1e18)^(a/2^120) in wad (inside `powUp`), from below, at a binary
 /// internal scale of 2^120 (ε = 2^-120 ≈ 7.5e-37; every operation floors):
 ///   log2: x = 2^n·μ, μ ∈ [1, 2) (n = floor(log2 x), μ kept to 121 bits);
 ///         β = h/64 the table point below μ, z = (μ − β)/(μ + β) < 1/129, and
@@ -25,7 +25,7 @@ pragma solidity 0.8.28;
 ///   exp side, all downward: the Taylor tail (u·ln 2)^8/8!·2^u < 4.8e-21 relative
 ///   (u·ln 2 < 0.01084), the floors of the Horner steps, the C_n and the table < 20ε
 ///   relative; the final shift floors to the wei.
-///   Together: exact·(1 − 3.8e-19) − 1 ≤ pow ≤ exact·(1 + 1e-34) (a < 16; for
+///   Together: exact·(1 − 3.8e-19) − 1 ≤ r ≤ exact·(1 + 1e-34) (a < 16; for
 ///   c ≥ 0.3, a ≤ 3.34: 8.1e-20 below).
 /// tests/chain/test_fixedpoint.py checks the tables against exact logarithms, the
 /// bound against a 60-digit reference, and the contract against the mirror bit for bit.
@@ -91,24 +91,30 @@ library FixedPoint {
 
     error PowOutOfRange(uint256 x, uint256 a);
 
-    /// @notice The exponent 1/c for `pow`: floor(2^120·1e18/c), c in wad (> 0).
+    /// @notice The exponent 1/c for `powUp`: floor(2^120·1e18/c), c in wad (> 0).
     function exponent(uint256 c) internal pure returns (uint256) {
         return (WAD << 120) / c;
     }
 
-    /// @notice (x/1e18)^(a/2^120) in wad, from below (see the contract doc for the
-    /// bound); type(uint256).max for results of 2^254 or more.
-    /// @param x the base in wad (0 < x < 2^160)
-    /// @param a the exponent at scale 2^120 (< 2^124; `exponent(c)` for 1/c)
+    /// @notice (x/1e18)^α in wad, rounded up: the power r of the contract doc plus
+    /// floor(r/2^60) + 2 wei. r is at most 3.8e-19 relative + 1 wei below the exact power;
+    /// 2^-60 ≈ 8.67e-19 relative + 1 wei covers it (r + r/2^60 − 1 + 2 ≥
+    /// (exact·(1 − 3.8e-19) − 1)(1 + 2^-60) + 1 ≥ exact once exact ≥ 2 wei; ≥ 2 otherwise),
+    /// so the result is never below the exact power, and above it by at most 8.7e-19
+    /// relative + 2 wei. Results of 2^254 or more come back as type(uint256).max.
+    /// @param x the base in wad (0 < x ≤ 2^160)
+    /// @param a the exponent α at scale 2^120 (a = floor(2^120·α) < 2^124; `exponent(c)` for 1/c)
     /// @param tables `TABLES` in memory
-    function pow(uint256 x, uint256 a, bytes memory tables) internal pure returns (uint256 y) {
+    function powUp(uint256 x, uint256 a, bytes memory tables) internal pure returns (uint256 y) {
+        bool bad;
         // memory-safe: reads `tables` only. Bounds (no overflow): x·2^(255−n) < 2^256; μ-part
         // d < 2^114, d·2^120 < 2^234; z < 2^113, z² < 2^226, p < 2^122, p·w and z·p < 2^236;
-        // |l| < 101·2^120 < 2^127, a < 2^124: |l·a| < 2^251 (signed mul exact); 2^u-part
-        // poly < 2^121, poly·u < 2^235, poly·table < 2^242; k ≤ 253: mant·2^(k−120) < 2^254
-        bool bad;
+        // |l| < 101·2^120 < 2^127 (x ≤ 2^160), a < 2^124: |l·a| < 2^251 (signed mul exact);
+        // 2^u-part poly < 2^121, poly·u < 2^235, poly·table < 2^242; k ≤ 253: the power
+        // mant·2^(k−120) < 2^254, with the margin < 2^255
         assembly ("memory-safe") {
-            bad := or(or(iszero(x), shr(160, x)), gt(a, MAX_EXPONENT)) // (the steps below cannot fail)
+            bad := or(shr(160, sub(x, 1)), gt(a, MAX_EXPONENT)) // x = 0, x > 2^160 or a too large
+            let tbl := add(tables, 0x20) // entry i (16 bytes): tbl + 16·i
             // n = floor(log2 x): binary search to 8 bits, then a 32-entry byte table
             let n := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
             n := or(n, shl(6, lt(0xffffffffffffffff, shr(n, x))))
@@ -119,7 +125,6 @@ library FixedPoint {
                 0x0706060506020504060203020504030106050205030304010505030400000000))
             let m := shr(135, shl(sub(255, n), x)) // μ·2^120 in [2^120, 2^121)
             let h := shr(LOW_BITS, m) // 64·β = 64 + j
-            let tbl := add(tables, 0x20) // entry i (16 bytes): tbl + 16·i
             // z = (μ − β)/(μ + β) = (m − b)/(m + b), b = h·2^114
             let z := div(shl(120, and(m, LOW_MASK)), add(m, shl(LOW_BITS, h)))
             let w := shr(120, mul(z, z))
@@ -146,23 +151,10 @@ library FixedPoint {
                 switch sgt(k, 120)
                 case 1 { y := shl(sub(k, 120), y) }
                 default { y := shr(sub(120, k), y) }
+                y := add(y, add(shr(60, y), 2)) // the margin (y < 2^254)
             }
         }
         if (bad) revert PowOutOfRange(x, a);
-    }
-
-    /// @notice `pow` rounded up past the exact (x/1e18)^α, α the exponent a stands for:
-    /// + floor(r/2^60) + 2 wei. `pow` is at most 3.8e-19 relative + 1 wei below the exact
-    /// power (contract doc); 2^-60 ≈ 8.67e-19 relative + 1 wei covers it
-    /// (r ≥ (exact·(1 − 3.8e-19) − 1)(1 + 2^-60) + 1 ≥ exact once exact ≥ 2 wei; r ≥ 2
-    /// otherwise), so the charged input is never below the exact one, and above it by at
-    /// most 8.7e-19 relative + 2 wei. type(uint256).max stays.
-    function powUp(uint256 x, uint256 a, bytes memory tables) internal pure returns (uint256 r) {
-        r = pow(x, a, tables);
-        unchecked {
-            // r < 2^254 unless uint max: no overflow
-            if (r != type(uint256).max) r += (r >> 60) + 2;
-        }
     }
 
     /// @notice ceil(a · b / d).

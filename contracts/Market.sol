@@ -536,7 +536,7 @@ contract Market is IMarket {
                 }
             }
             unchecked {
-                ++t;
+                ++t; // t ≤ upto ≤ 700
             }
         }
     }

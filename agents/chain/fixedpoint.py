@@ -118,7 +118,8 @@ def exponent(c: int) -> int:
 
 
 def pow_down(x: int, a: int) -> int:
-    """``(x/1e18)^(a/2^120)`` in wad, from below (FixedPoint.pow), for ``0 < x < 2^160``, ``a < 2^124``.
+    """``(x/1e18)^(a/2^120)`` in wad, from below, for ``0 < x ≤ 2^160``, ``a < 2^124``: the
+    contract's power before its margin (the r inside FixedPoint.powUp; :func:`pow_up` adds it).
 
     ``log2(x/1e18)`` then ``2^(a·that)``, all at the binary scale 2^120:
 
@@ -130,15 +131,15 @@ def pow_down(x: int, a: int) -> int:
       ``2^E = 2^k·2^(j/64)·Σ_{n≤7} (u·ln 2)^n/n!`` (table, Taylor by Horner in u).
 
     Every step floors; the error bound is proven in ``contracts/FixedPoint.sol``
-    (``pow``): ``exact·(1 − 3.8e-19) − 1 ≤ pow_down ≤ exact·(1 + 1e-34)``. Results of
+    (its doc): ``exact·(1 − 3.8e-19) − 1 ≤ pow_down ≤ exact·(1 + 1e-34)``. Results of
     2^254 or more come back as ``2^256 − 1``.
 
     Raises
     ------
     FixedPointError
-        ``x = 0``, ``x ≥ 2^160`` or ``a ≥ 2^124`` (the contract's ``PowOutOfRange``).
+        ``x = 0``, ``x > 2^160`` or ``a ≥ 2^124`` (the contract's ``PowOutOfRange``).
     """
-    if x <= 0 or x >= 1 << 160 or not 0 <= a < 1 << 124:
+    if x <= 0 or x > 1 << 160 or not 0 <= a < 1 << 124:
         raise FixedPointError(f"power out of range: x={x}, a={a}")
     tb = POW_TABLES
     s = SCALE_BITS
@@ -165,7 +166,7 @@ def pow_down(x: int, a: int) -> int:
 
 
 def pow_up(x: int, a: int) -> int:
-    """``pow_down(x, a)`` rounded up past the exact power (FixedPoint.powUp):
+    """``pow_down(x, a)`` rounded up past the exact power (FixedPoint.powUp, sumPowUp):
     ``+ floor(r/2^60) + 2`` (8.67e-19 relative covers the 3.8e-19 and the 1 wei below;
     see the contract's comment). ``2^256 − 1`` stays."""
     r = pow_down(x, a)

@@ -9,16 +9,12 @@ contract FixedPointHarness {
         return FixedPoint.exponent(c);
     }
 
-    function pow(uint256 x, uint256 a) external pure returns (uint256) {
-        return FixedPoint.pow(x, a, FixedPoint.TABLES);
-    }
-
-    /// @notice pow and the gas it used (execution only, measured with gasleft; the tables'
+    /// @notice powUp and the gas it used (execution only, measured with gasleft; the tables'
     /// copy to memory excluded: the market makes it once per order).
-    function powGas(uint256 x, uint256 a) external view returns (uint256 result, uint256 gasUsed) {
+    function powUpGas(uint256 x, uint256 a) external view returns (uint256 result, uint256 gasUsed) {
         bytes memory tables = FixedPoint.TABLES;
         uint256 g = gasleft();
-        result = FixedPoint.pow(x, a, tables);
+        result = FixedPoint.powUp(x, a, tables);
         gasUsed = g - gasleft();
     }
 
