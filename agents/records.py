@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from market.model import FloatArray, Scenario, SimulationSettings
+from market.model import Economy, FloatArray, Scenario, SimulationSettings
 
 from agents.chain.fixedpoint import WAD
 
 if TYPE_CHECKING:  # pragma: no cover
     from market.results import Equilibrium
+    from agents.events import EventReport
 
 
 class AgentStatus(StrEnum):
@@ -77,6 +78,12 @@ class AgentRound:
         standard agent).
     error : str
         The failure, if any (empty otherwise).
+    cash_binds : bool
+        Its order spent its whole balance and its unconstrained best response
+        (the order's ``wanted_spend``) would have spent more.
+    input_binds : bool
+        A producer whose wanted offers needed more input than its stock (they
+        were cut to fit).
     """
 
     round: int
@@ -93,6 +100,8 @@ class AgentRound:
     balance: float
     stock: float
     error: str = ""
+    cash_binds: bool = False
+    input_binds: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,12 @@ class RoundRecord:
         ``Σ_i V_i^t`` for ``t = 1..T`` (kWh).
     delivered : tuple of float
         Electricity delivered ``Q^t``, ``t = 1..T`` (kWh).
+    event : str
+        The kinds of the scenario's events that took effect before this round
+        (``;``-separated; empty if none).
+    constrained : float or None
+        The share of agents whose cash or input constraint binds this round
+        (``None`` in a run of a scenario without events, where it is not written).
     """
 
     round: int
@@ -135,6 +150,8 @@ class RoundRecord:
     gas: int
     verification: tuple[float, ...]
     delivered: tuple[float, ...]
+    event: str = ""
+    constrained: float | None = None
 
 
 @dataclass(frozen=True)
@@ -315,3 +332,7 @@ class SimulationResult:
     solver_errors: list[str] = field(default_factory=list)
     #: the chain it ran on: backend, node (client version), hardfork, revert_data; see docs/summary-schema.md
     chain: dict[str, str] = field(default_factory=dict)
+    #: the scenario's events as applied, each with the measures of the path after it
+    events: list[EventReport] = field(default_factory=list)
+    #: the economy in force at the end (after the events; the equilibria are its own)
+    economy: Economy | None = None

@@ -22,11 +22,17 @@ the run's state, :class:`_RunState`)::
 
 :meth:`Simulation.run` steps until the distance of the round's prices to the
 Nash equilibrium (solved with the verification electricity the agents
-measured, renormalised to the round's total bids) is at most ``tolerance``, or
-for ``rounds`` rounds; then every agent with a pending order claims it, the
+measured, renormalised to the round's total bids) is at most ``tolerance``
+(never before the scenario's last event has happened), or for ``rounds`` rounds; then every agent with a pending order claims it, the
 ledger is checked and the final equilibria are solved. The simulation owns
 ``numpy.random.Generator(seed)``: the same scenario and seed give the same
 run, to the byte in the output files.
+
+A scenario's events (``[[event]]``, :mod:`market.events`) take effect between
+rounds: after round ``r − 1`` settled, before the agents observe round ``r``
+(:mod:`agents.events` carries them out on the chain). A ``kappa`` or
+``preferences`` event changes the economy in force, so the reference
+equilibrium is solved again for it (cached per economy and ``v``).
 """
 
 from __future__ import annotations
@@ -40,16 +46,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from market.competitive import solve_competitive
-from market.errors import EmgError, SimulationError, SolverError
+from market.errors import EmgError, ScenarioError, SimulationError, SolverError
+from market.events import Issue, Transfer
+from market.shocks import check_issues, recovery
 from market.model import AgentSpec, Economy, FloatArray, Scenario, SimulationSettings
 from market.nash import solve_nash
 from market.profile import evaluate_profile
 
-from agents.agent import Agent, as_float_row, to_wad
+from agents.agent import GRID, Agent, as_float_row, to_wad
 from agents.chain.backend import Chain, Reverted
 from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 from agents.chain.fixedpoint import WAD, FixedSettlement, required_input, settle_order
 from agents.chain.node import AnvilNode
+from agents.events import AppliedEvent, EventPlayer, EventReport, authority_account, fund_authority
 from agents.records import (
     AgentRound,
     AgentStatus,
@@ -159,6 +168,9 @@ class _RunState:
         Seconds per phase.
     finished : bool
         The final claims were made: no more rounds.
+    epoch_start : int
+        The first round of the economy in force (0, or the round of the last ``kappa``
+        or ``preferences`` event so far).
     """
 
     v_used: FloatArray
@@ -179,6 +191,7 @@ class _RunState:
     timing: dict[str, float] = field(
         default_factory=lambda: {"decide": 0.0, "order": 0.0, "close": 0.0, "solve": 0.0})
     finished: bool = False
+    epoch_start: int = 0
 
 
 class Simulation:
@@ -287,7 +300,26 @@ class Simulation:
         # deadline costs nothing: at least an hour, and 2(N+1) seconds
         duration = max(int(math.ceil(self.settings.round_duration)), 2 * (self.N + 1), 3600)
         self.config = market_config(economy, [a.address for a in self.chain.accounts], duration)
-        self.client = deploy_market(self.chain, self.config)
+        events = self.scenario.events
+        for k, ev in enumerate(events):
+            if ev.round >= self.settings.rounds:
+                raise ScenarioError(f"event[{k}].round: {ev.round} is not before the run's last round "
+                                    f"(rounds = {self.settings.rounds})")
+        check_issues(economy, events)  # the balances may have been scaled since loading
+        # a monetary authority only when the scenario issues money (otherwise the supply is fixed)
+        authority = (authority_account(self.settings.seed)
+                     if any(isinstance(ev, Issue) for ev in events) else None)
+        self.client = deploy_market(self.chain, self.config,
+                                    authority=authority.address if authority is not None else None)
+        if authority is not None:
+            fund_authority(self.chain, authority)
+        supply = sum(s.bytecoins for s in self.config.standard) + sum(
+            p.bytecoins for p in self.config.producers)
+        #: the scenario's events, applied at their rounds (agents.events)
+        self.events = EventPlayer(events, self.client, authority, supply)
+        #: the economy in force is the ``epoch``-th (a kappa or preferences event starts the next)
+        self._epoch = 0
+        self._failed_epochs: set[int] = set()
         v_prior = economy.verification_energy()
         self.agents = [
             Agent(spec, acct, strategy, kappa=economy.kappa,
@@ -297,7 +329,7 @@ class Simulation:
             for spec, acct, strategy in zip(economy.agents(), self.chain.accounts, strategies)
         ]
         self._producer_specs = {p.address: p for p in self.config.producers}
-        self._solved: dict[bytes, Equilibrium | None] = {}
+        self._solved: dict[tuple[int, bytes], Equilibrium | None] = {}
         self.solver_errors: list[str] = []
         self.state = _RunState(v_used=np.array([a.v for a in self.agents]))
 
@@ -320,7 +352,8 @@ class Simulation:
         return f
 
     def _reference(self, v: FloatArray) -> Equilibrium | None:
-        """``solve_nash`` with per-agent ``v`` (cached by the exact vector: gas takes few values).
+        """``solve_nash`` of the economy in force with per-agent ``v`` (cached by the economy
+        and the exact vector: gas takes few values).
 
         ``None`` if the solver fails (the message is kept in ``solver_errors``):
         the run goes on, its distances are then undefined (``nan``). A failure
@@ -331,15 +364,16 @@ class Simulation:
         the reference, and the on-chain prices, orders and ledger are still
         recorded; only the stopping test (distance ≤ tolerance) is unavailable.
         """
-        key = np.asarray(v, dtype=float).tobytes()
+        key = (self._epoch, np.asarray(v, dtype=float).tobytes())
         if key in self._solved:
             return self._solved[key]
-        if self.solver_errors:
-            return None  # the reference failed once: not again (see above)
+        if self._epoch in self._failed_epochs:
+            return None  # the reference failed once for this economy: not again (see above)
         try:
             eq: Equilibrium | None = solve_nash(self.economy, v=v)
         except SolverError as exc:
             eq = None
+            self._failed_epochs.add(self._epoch)
             self.solver_errors.append(
                 f"{exc} (the reference Nash equilibrium is not solved again this run: distances "
                 f"are nan and the run cannot stop on its tolerance; the chain keeps running to "
@@ -368,13 +402,45 @@ class Simulation:
         if st.finished:
             raise SimulationError("the run is over (its last orders were claimed): no more rounds")
         rnd = _Round(st.round)
+        applied = self._apply_events(st.round)
         self._decide(rnd)
         self._send_orders(rnd)
         self._close(rnd)
         bids_m, offers_m, vsum = self._settle(rnd)
         record = self._measure(rnd, bids_m, offers_m, vsum)
+        if self.events.events:
+            constrained = [a for a in st.log.agents[-self.N:] if a.cash_binds or a.input_binds]
+            record = replace(record, event=";".join(e.event.kind for e in applied),
+                             constrained=len(constrained) / self.N)
+            st.log.rounds[-1] = record
         st.round += 1
         return record
+
+    def _apply_events(self, r: int) -> list[AppliedEvent]:
+        """The events due before round ``r``, carried out on the chain (agents.events)."""
+        out: list[AppliedEvent] = []
+        st = self.state
+        for index, ev in self.events.due(r):
+            if isinstance(ev, Issue):
+                balances = [a.spendable(st.closed)[0] for a in self.agents]
+                done = self.events.issue(index, ev, self.agents, balances)
+            elif isinstance(ev, Transfer):
+                done = self.events.transfer(index, ev, self.agents, self._claim_one)
+            else:
+                self.economy, done = self.events.off_chain(index, ev, self.agents, self.economy,
+                                                           self.events.supply)
+                self._epoch += 1
+                st.epoch_start = r
+                st.ref = st.ref_v = None  # the economy changed: solve its equilibrium
+            self.events.applied.append(done)
+            out.append(done)
+        return out
+
+    def _claim_one(self, agent: Agent, where: str = "") -> None:
+        """``agent`` claims its pending order (checked against the forecast)."""
+        settled = self.client.claim(agent.account)
+        self._check_settlement(where or f"claim before round {self.state.round}", agent, settled)
+        agent.claimed(settled)
 
     def _observe(self, agent: Agent, r: int) -> tuple[Observation, int, int]:
         """What ``agent`` sees before round ``r``, and what it may spend (wei, wad)."""
@@ -498,6 +564,7 @@ class Simulation:
         paid = 0
         vsum = np.zeros(T)
         xsum_int = [0] * (T + 1)
+        decided = {d.agent.id: d for d in rnd.decisions}
         for agent in self.agents:
             i = agent.spec.index
             status, err = rnd.status[agent.id]
@@ -515,6 +582,15 @@ class Simulation:
                 alloc_m[i] = as_float_row(f.allocations, T)
                 for t in range(T + 1):
                     xsum_int[t] += f.allocations[t]
+            cash_binds = input_binds = False
+            d = decided.get(agent.id)
+            if sent is not None and d is not None and d.order is not None:
+                order = d.order
+                # it spends its whole balance (to the grid) and its best response wanted more
+                cash_binds = (order.wanted_spend is not None and sum(sent.bids) >= d.balance - (T + 1) * GRID
+                              and order.wanted_spend > d.balance / WAD * (1.0 + BINDS_REL))
+                input_binds = (agent.producer and order.wanted_input is not None
+                               and order.wanted_input > d.stock / WAD * (1.0 + BINDS_REL))
             v = agent.verification(gas)
             V = self.schedule * v if gas else np.zeros(T)
             vsum += V
@@ -526,7 +602,7 @@ class Simulation:
                 consumption=tuple((alloc_m[i, 1:] - V).tolist()),
                 verification=tuple(V.tolist()), gas_used=int(gas), v=float(v),
                 balance=nxt_balance / WAD, stock=nxt_stock / WAD if agent.producer else 0.0,
-                error=err))
+                error=err, cash_binds=cash_binds, input_binds=input_binds))
         st.dust_total += sum(B) - paid
         # electricity ledger of this round, exact in wad: Σ_i x_i^t + dust^t = Q^t
         st.elec_dust[rnd.round] = [
@@ -589,8 +665,8 @@ class Simulation:
                     bar.set_postfix_str(f"round {record.round}  distance {record.distance:.2e}  "
                                         f"gas {self.state.gas_total:,}", refresh=False)
                     bar.update(1)
-                if record.distance <= settings.tolerance:
-                    break
+                if record.distance <= settings.tolerance and record.round >= self.events.last_round:
+                    break  # settled, and no event is still to come
         finally:
             if bar is not None:
                 bar.close()
@@ -600,9 +676,7 @@ class Simulation:
         """Every agent with a pending order claims it (checked against the forecast)."""
         for agent in self.agents:
             if agent.pending is not None:
-                settled = self.client.claim(agent.account)
-                self._check_settlement("final claim", agent, settled)
-                agent.claimed(settled)
+                self._claim_one(agent, "final claim")
         self.state.finished = True
 
     def _finish(self, wall: float) -> SimulationResult:
@@ -619,10 +693,13 @@ class Simulation:
                 and np.array_equal(v_used, st.ref_v) else None)
         if nash is None:
             nash = self._reference(v_used)
-        # every round's distance, against this one final equilibrium (the live ones may
-        # have used an equilibrium solved with an earlier v)
+        # every round's distance in the economy in force, against this one final equilibrium
+        # (the live ones may have used an equilibrium solved with an earlier v); rounds
+        # before the last kappa or preferences event keep their live distance, to the
+        # equilibrium of the economy in force then
         log.rounds[:] = [replace(rr, distance=self._distance(np.array(rr.prices), st.closed[rr.round][0],
-                                                             nash)) for rr in log.rounds]
+                                                             nash)) if rr.round >= st.epoch_start else rr
+                         for rr in log.rounds]
         distance = log.rounds[-1].distance if log.rounds else math.inf
         last = log.rounds[-1] if log.rounds else None
         total_bids = sum(last.bids) if last is not None else 0.0
@@ -656,7 +733,28 @@ class Simulation:
             final_allocations=np.array([list(a.allocations) for a in log.agents[-N:]])
             if log.agents else np.zeros((N, T + 1)),
             participants=participants, wall_seconds=wall, timing=st.timing,
-            solver_errors=list(self.solver_errors), chain=self.chain_info())
+            solver_errors=list(self.solver_errors), chain=self.chain_info(),
+            events=self._event_reports(), economy=self.economy)
+
+    def _event_reports(self) -> list[EventReport]:
+        """Each applied event with the measures of the path after it (market.events.recovery)."""
+        log = self.state.log
+        applied = self.events.applied
+        by_round = {r.round: r for r in log.rounds}
+        out = []
+        for k, done in enumerate(applied):
+            r0 = done.event.round
+            same = [a for a in applied if a.event.round == r0]
+            later = [a.event.round for a in applied if a.event.round > r0]
+            end = min(later) if later else (log.rounds[-1].round + 1 if log.rounds else r0)
+            window = [by_round[r] for r in range(r0, end) if r in by_round]
+            pre = by_round.get(r0 - 1)
+            prices = np.array([pre.prices if pre else window[0].prices if window else ()]
+                              + [w.prices for w in window], dtype=float)
+            rec = recovery(r0, [w.round for w in window], [w.distance for w in window], prices,
+                           self.settings.tolerance, same[0].supply_before / WAD, same[-1].supply_after / WAD)
+            out.append(EventReport(done, rec))
+        return out
 
     @staticmethod
     def _distance(prices: FloatArray, B: tuple[int, ...], ref: Equilibrium | None) -> float:
@@ -703,8 +801,7 @@ class Simulation:
                     verification=sum(a.verification[t - 1] for a in last_agents),
                     allocated=xsum / WAD, dust_wad=delivered - xsum))
         # bytecoins: Σ agents' balances + escrow = supply, escrow = rounding dust
-        supply = sum(s.bytecoins for s in self.config.standard) + sum(
-            p.bytecoins for p in self.config.producers)
+        supply = self.events.supply  # the genesis supply and every mint since
         on_chain = [self.client.agent(a.account.address).balance for a in self.agents]
         booked = [a.balance for a in self.agents]
         escrow = self.client.escrow()
@@ -719,6 +816,11 @@ class Simulation:
                 dust_forecast_wei=st.dust_total, books_match_chain=on_chain == booked,
                 ok=bool(bytecoins_ok)),
             settlements_checked=st.settle_checked)
+
+
+#: relative margin by which the unconstrained want must exceed the balance (stock) for a
+#: constraint to count as binding (at a stationary state the want equals the balance)
+BINDS_REL = 1e-6
 
 
 def _rel_change(a: FloatArray, b: FloatArray) -> float:

@@ -119,6 +119,12 @@ class Order:
     #: how the order was made when not by the strategy's rule (a stated fallback); recorded
     #: in the agent's row of ``agents.csv`` (column ``error``, status ``ok``)
     note: str = ""
+    #: what the agent's unconstrained best response would spend, ``X* = Σ_t b*^t`` (bytecoins),
+    #: and (producer) the input its wanted offers need (units of the good), before the cash
+    #: and input constraints cut them; ``None``: the strategy does not say. The simulation
+    #: reports a constraint as binding from these (``cash_binds``, ``input_binds``)
+    wanted_spend: float | None = None
+    wanted_input: float | None = None
 
 
 class MalformedOrder(EmgError, ValueError):
@@ -181,7 +187,14 @@ def check_order(order: object, spec: AgentSpec, T: int) -> Order | None:
     offers = _order_row(order.offers, T, "offers") if spec.kind == "producer" else order.offers
     if not isinstance(order.note, str):
         raise MalformedOrder(f"note must be a string, got a {type(order.note).__name__}")
-    return Order(bids=bids, offers=offers, note=" ".join(order.note.split())[:300])
+    wants = {}
+    for name in ("wanted_spend", "wanted_input"):
+        w = getattr(order, name)
+        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float, np.floating))
+                              or not math.isfinite(float(w)) or float(w) < 0):
+            raise MalformedOrder(f"{name} must be None or a finite number >= 0, got {_brief(w)}")
+        wants[name] = None if w is None else float(w)
+    return Order(bids=bids, offers=offers, note=" ".join(order.note.split())[:300], **wants)
 
 
 @runtime_checkable
@@ -284,6 +297,8 @@ def cash_in_advance(
         ``b = m · s`` with shares ``s = (1-η) s_prev + η b*/X*`` (``X* = Σ_t b*^t``),
         so the cash constraint ``Σ_t b^t ≤ m`` binds; offers
         ``(1-η) q_prev + η q*`` scaled down to fit the stock (:func:`fit_to_stock`).
+        ``wanted_spend = X*`` and ``wanted_input`` (the input the unfitted offers need)
+        say whether the cash and input constraints cut the best response.
     """
     X = float(target_bids.sum())
     shares = target_bids / X if X > 0 else np.zeros_like(target_bids)
@@ -294,11 +309,13 @@ def cash_in_advance(
             shares = (1.0 - damping) * (prev.bids / prev_total) + damping * shares
         offers = (1.0 - damping) * prev.offers + damping * offers
     bids = max(balance, 0.0) * shares
+    wanted_input = None
     if spec.kind == "producer":
+        wanted_input = input_needed(spec, offers)
         offers = fit_to_stock(spec, offers, stock)
     else:
         offers = np.zeros_like(bids)
-    return Order(bids=bids, offers=offers)
+    return Order(bids=bids, offers=offers, wanted_spend=X, wanted_input=wanted_input)
 
 
 def opening_order(obs: Observation) -> Order:

@@ -36,7 +36,7 @@ def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 #: the files of ``emg simulate --out``, in the order they are written
 SIMULATE_FILES = ("rounds.csv", "agents.csv", "prices.png", "distance.png", "verification.png",
-                  "balances.png", "summary.json")
+                  "balances.png", "constrained.png", "summary.json")
 
 #: the files of ``emg solve --out``
 SOLVE_FILES = ("summary.json", "prices.csv", "agents.csv")

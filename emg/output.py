@@ -22,7 +22,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from market.events import event_record
 from market.io import atomic_folder, atomic_write_bytes, atomic_write_text
+
+from agents.chain.fixedpoint import WAD
 
 from agents.records import AgentRound, AgentStatus, Ledger, RoundRecord, SimulationResult
 from emg.formats import SIMULATE_FILES, csv_text, json_num
@@ -66,8 +69,9 @@ def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> N
     atomic_write_text(path, dumps_json(summary))
 
 
-def rounds_header(T: int) -> list[str]:
-    """Columns of ``rounds.csv`` for ``T`` electricity periods."""
+def rounds_header(T: int, events: bool = False) -> list[str]:
+    """Columns of ``rounds.csv`` for ``T`` electricity periods (``event`` and ``constrained``
+    last, only for a scenario with events)."""
     posts = range(T + 1)
     periods = range(1, T + 1)
     return (
@@ -78,21 +82,24 @@ def rounds_header(T: int) -> list[str]:
         + ["distance", "orders", "failed", "gas"]
         + [f"V{t}" for t in periods]
         + [f"delivered{t}" for t in periods]
+        + (["event", "constrained"] if events else [])
     )
 
 
-def rounds_csv(rounds: Sequence[RoundRecord], T: int) -> str:
+def rounds_csv(rounds: Sequence[RoundRecord], T: int, events: bool = False) -> str:
     """The text of ``rounds.csv``: one line per closed round."""
     rows = [
         [r.round, *r.prices, *r.bids, *r.offers, r.distance, r.orders, r.failed, r.gas,
-         *r.verification, *r.delivered]
+         *r.verification, *r.delivered,
+         *([r.event, r.constrained if r.constrained is not None else math.nan] if events else [])]
         for r in rounds
     ]
-    return csv_text(rounds_header(T), rows)
+    return csv_text(rounds_header(T, events), rows)
 
 
-def agents_header(T: int) -> list[str]:
-    """Columns of ``agents.csv`` for ``T`` electricity periods."""
+def agents_header(T: int, events: bool = False) -> list[str]:
+    """Columns of ``agents.csv`` for ``T`` electricity periods (``cash_binds`` and
+    ``input_binds`` last, only for a scenario with events)."""
     posts = range(T + 1)
     periods = range(1, T + 1)
     return (
@@ -104,19 +111,21 @@ def agents_header(T: int) -> list[str]:
         + [f"E{t}" for t in periods]
         + [f"V{t}" for t in periods]
         + ["gas_used", "v", "balance", "stock", "error"]
+        + (["cash_binds", "input_binds"] if events else [])
     )
 
 
-def agents_csv(agents: Sequence[AgentRound], rounds: Sequence[RoundRecord], T: int) -> str:
+def agents_csv(agents: Sequence[AgentRound], rounds: Sequence[RoundRecord], T: int,
+               events: bool = False) -> str:
     """The text of ``agents.csv``: one line per round and agent (agents in economy order)."""
     prices = {r.round: r.prices for r in rounds}
     rows = [
         [a.round, a.agent, a.kind, a.status, *a.bids, *a.offers, *prices[a.round],
          *a.allocations, *a.consumption, *a.verification, a.gas_used, a.v, a.balance,
-         a.stock, a.error]
+         a.stock, a.error, *([int(a.cash_binds), int(a.input_binds)] if events else [])]
         for a in agents
     ]
-    return csv_text(agents_header(T), rows)
+    return csv_text(agents_header(T, events), rows)
 
 
 # ----------------------------------------------------------------------------- plots
@@ -154,6 +163,7 @@ def plot_prices(
     nash: Sequence[float],
     competitive: Sequence[float] | None,
     title: str = "",
+    markers: Sequence[int] = (),
 ) -> None:
     """Price paths ``p^t`` by round against the Nash (dashed) and competitive (dotted) levels.
 
@@ -171,6 +181,7 @@ def plot_prices(
         if competitive is not None:
             ax.axhline(competitive[t], color=cmap[t], ls=":", lw=0.9)
     ax.set_xlabel("round")
+    mark_events(ax, markers)
     ax.set_ylabel("price (bytecoins per unit)")
     ax.set_title(title or "on-chain prices; dashed: Nash, dotted: competitive")
     if len(nash) <= 8:
@@ -179,7 +190,8 @@ def plot_prices(
 
 
 def plot_verification_share(
-    path: str | os.PathLike[str], rounds: Sequence[RoundRecord], title: str = ""
+    path: str | os.PathLike[str], rounds: Sequence[RoundRecord], title: str = "",
+    markers: Sequence[int] = (),
 ) -> None:
     """The verification share of delivered electricity by round, ``Σ_t V^t / Σ_t Q^t``."""
     fig, ax = new_figure()
@@ -190,6 +202,7 @@ def plot_verification_share(
     ]
     ax.plot(xs, [100.0 * y for y in ys], color="tab:red", lw=1.4)
     ax.set_xlabel("round")
+    mark_events(ax, markers)
     ax.set_ylabel("verification share of electricity (%)")
     ax.set_ylim(bottom=0.0)
     ax.set_title(title or "electricity used to verify payments")
@@ -201,6 +214,7 @@ def plot_balances(
     agents: Sequence[AgentRound],
     title: str = "",
     max_lines: int = 12,
+    markers: Sequence[int] = (),
 ) -> None:
     """Bytecoin balances by round (the first ``max_lines`` agents, economy order)."""
     fig, ax = new_figure()
@@ -214,6 +228,7 @@ def plot_balances(
         pts = [(a.round, a.balance) for a in agents if a.agent == agent]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], color=cmap[k], lw=1.2, label=agent)
     ax.set_xlabel("round")
+    mark_events(ax, markers)
     ax.set_ylabel("bytecoins available next round")
     extra = f" (first {max_lines} of {len(ids)})" if len(ids) > max_lines else ""
     ax.set_title(title or f"bytecoin balances{extra}")
@@ -222,7 +237,7 @@ def plot_balances(
 
 
 def plot_distance(path: str | os.PathLike[str], rounds: Sequence[RoundRecord],
-                  tolerance: float, title: str = "") -> None:
+                  tolerance: float, title: str = "", markers: Sequence[int] = ()) -> None:
     """The distance ``max_t |p^t/p_nash^t - 1|`` by round (log scale) and the tolerance."""
     fig, ax = new_figure()
     pts = [(r.round, r.distance) for r in rounds if math.isfinite(r.distance) and r.distance > 0]
@@ -230,9 +245,31 @@ def plot_distance(path: str | os.PathLike[str], rounds: Sequence[RoundRecord],
         ax.semilogy([p[0] for p in pts], [p[1] for p in pts], color="tab:blue", lw=1.4,
                     marker=".", ms=3)
     ax.axhline(tolerance, color="grey", ls="--", lw=0.9)
+    mark_events(ax, markers)
     ax.set_xlabel("round")
     ax.set_ylabel("max_t |p/p_Nash - 1|")
     ax.set_title(title or "distance of on-chain prices to the Nash equilibrium")
+    save_png(fig, path)
+
+
+def mark_events(ax: Axes, markers: Sequence[int]) -> None:
+    """A vertical grey line at each event's round (events take effect before it)."""
+    for r in sorted(set(markers)):
+        ax.axvline(r - 0.5, color="grey", ls="-.", lw=0.9, alpha=0.8)
+
+
+def plot_constrained(path: str | os.PathLike[str], rounds: Sequence[RoundRecord],
+                     markers: Sequence[int] = (), title: str = "") -> None:
+    """The share of agents whose cash or input constraint binds, by round."""
+    fig, ax = new_figure()
+    xs = [r.round for r in rounds]
+    ys = [100.0 * (r.constrained or 0.0) for r in rounds]
+    ax.plot(xs, ys, color="tab:purple", lw=1.4, marker=".", ms=3)
+    mark_events(ax, markers)
+    ax.set_xlabel("round")
+    ax.set_ylabel("agents constrained (%)")
+    ax.set_ylim(-2.0, 102.0)
+    ax.set_title(title or "share of agents whose cash or input constraint binds")
     save_png(fig, path)
 
 
@@ -281,7 +318,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
     Only serialises: every figure was computed by the simulation.
     """
     scenario = result.scenario
-    economy = scenario.economy
+    economy = result.economy or scenario.economy  # in force at the end: the equilibria's own
     s = result.settings
     log = result.log
     scen = scenario_json(scenario)
@@ -348,7 +385,28 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "priced_out": [a.agent for a in log.agents[-economy.N:] if a.status == AgentStatus.ABSTAINED],
         "not_trading_last_round": [a.id for a in economy.agents()
                                    if not bool(result.participants[a.index])],
+        **({"events": events_json(result), "constrained_by_round": [r.constrained for r in log.rounds]}
+           if scenario.events else {}),
     }
+
+
+def events_json(result: SimulationResult) -> list[dict[str, Any]]:
+    """The ``events`` list of ``summary.json``: each event as applied, with its recovery measures."""
+    out = []
+    for rep in result.events:
+        a, rec = rep.applied, rep.recovery
+        out.append({
+            "index": a.index,
+            **event_record(a.event),
+            "supply_before": a.supply_before / WAD,
+            "supply_after": a.supply_after / WAD,
+            "moved_wei": {k: str(v) for k, v in a.moved.items()},
+            "rounds_to_recover": rec.rounds_to_recover,
+            "overshoot_by_post": list(rec.overshoot),
+            "money_ratio": rec.money_ratio,
+            "price_level_ratio": rec.price_level_ratio,
+        })
+    return out
 
 
 #: the files of an output folder, in the order they are written
@@ -367,20 +425,27 @@ def write_run(out_dir: str | os.PathLike[str], result: SimulationResult) -> list
     T = result.scenario.economy.T
     log = result.log
     name = result.scenario.name
+    events = bool(result.scenario.events)
+    marks = [e.round for e in result.scenario.events]
     with atomic_folder(out) as tmp:
-        atomic_write_text(tmp / "rounds.csv", rounds_csv(log.rounds, T))
-        atomic_write_text(tmp / "agents.csv", agents_csv(log.agents, log.rounds, T))
+        atomic_write_text(tmp / "rounds.csv", rounds_csv(log.rounds, T, events))
+        atomic_write_text(tmp / "agents.csv", agents_csv(log.agents, log.rounds, T, events))
         if log.rounds and result.nash_prices is not None:
             plot_prices(tmp / "prices.png", log.rounds, list(result.nash_prices),
                         None if result.competitive_prices is None
                         else list(result.competitive_prices),
-                        title=f"{name}: on-chain prices; dashed Nash, dotted competitive")
+                        title=f"{name}: on-chain prices; dashed Nash, dotted competitive",
+                        markers=marks)
         if log.rounds:
             plot_distance(tmp / "distance.png", log.rounds, result.settings.tolerance,
-                          title=f"{name}: distance to the Nash equilibrium")
+                          title=f"{name}: distance to the Nash equilibrium", markers=marks)
             plot_verification_share(tmp / "verification.png", log.rounds,
-                                    title=f"{name}: verification share of electricity")
-            plot_balances(tmp / "balances.png", log.agents, title=f"{name}: bytecoin balances")
+                                    title=f"{name}: verification share of electricity", markers=marks)
+            plot_balances(tmp / "balances.png", log.agents, title=f"{name}: bytecoin balances",
+                          markers=marks)
+            if events:
+                plot_constrained(tmp / "constrained.png", log.rounds, marks,
+                                 title=f"{name}: agents constrained (cash or input)")
         write_summary(tmp / "summary.json", summary(result))
         names = [f for f in OUTPUT_FILES if (tmp / f).exists()]
     return [out / f for f in names]

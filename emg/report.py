@@ -161,6 +161,14 @@ def run_report_html(run_dir: str | Path) -> str:
     nash = eq.get("nash_prices_renormalised") or [None] * (T + 1)
     comp = eq.get("competitive_prices_renormalised") or [None] * (T + 1)
     x = [int(r["round"]) for r in rounds]
+    events = s.get("events") or []  # only a scenario with [[event]]s has them
+
+    def mark(fig: Any) -> Any:
+        """A grey vertical line just before each event's round (nothing without events)."""
+        for r in sorted({int(e["round"]) for e in events}):
+            fig.add_vline(x=r - 0.5, line_dash="dashdot", line_color="grey")
+        return fig
+
     body = [f"<h1>emg simulate: {html.escape(sc['name'])}</h1>",
             f"<p>{html.escape(sc.get('description') or '')}</p>", "<h2>Scenario</h2>"]
     st = s["settings"]
@@ -197,6 +205,14 @@ def run_report_html(run_dir: str | Path) -> str:
         ["ledger: bytecoins", ledger["bytecoins"]["ok"]],
         ["settlements matched", ledger["settlements_checked"]],
         ["failures", len(s["failures"])], ["priced out", ", ".join(s["priced_out"])]]))
+    if events:
+        body.append("<h2>Events</h2>")
+        body.append(_table(["round", "kind", "details", "supply after", "rounds to recover",
+                            "largest overshoot", "price level / predicted"], [
+            [e["round"], e["kind"], e["details"], e["supply_after"],
+             "" if e["rounds_to_recover"] is None else e["rounds_to_recover"],
+             max(e["overshoot_by_post"]) if e["overshoot_by_post"] else math.nan,
+             math.nan if e["price_level_ratio"] is None else e["price_level_ratio"]] for e in events]))
 
     body.append("<h2>Prices against the Nash (dashed) and competitive (dotted) levels</h2>")
     fig = go.Figure()
@@ -214,7 +230,7 @@ def run_report_html(run_dir: str | Path) -> str:
             fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[comp[t]] * 2, mode="lines",
                                      name=f"{label} competitive", line={"color": c, "dash": "dot"}))
     _layout(fig, "on-chain prices (bytecoins per unit)", "round", "price")
-    body.append(_fig_html(fig, "emg-prices"))
+    body.append(_fig_html(mark(fig), "emg-prices"))
 
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=[_float(r["distance"]) for r in rounds], mode="lines+markers",
@@ -224,7 +240,7 @@ def run_report_html(run_dir: str | Path) -> str:
                                  name="tolerance", line={"dash": "dash"}))
     _layout(fig, "distance to the Nash equilibrium, max_t |p/p_nash - 1|", "round", "distance",
             logy=True)
-    body.append(_fig_html(fig, "emg-distance"))
+    body.append(_fig_html(mark(fig), "emg-distance"))
 
     fig = go.Figure()
     for t in range(1, T + 1):
@@ -232,7 +248,7 @@ def run_report_html(run_dir: str | Path) -> str:
             x=x, y=[_float(r[f"V{t}"]) / _float(r[f"delivered{t}"]) if _float(r[f"delivered{t}"]) > 0
                     else None for r in rounds], mode="lines+markers", name=f"period {t}"))
     _layout(fig, "verification share of the electricity delivered", "round", "share")
-    body.append(_fig_html(fig, "emg-verification"))
+    body.append(_fig_html(mark(fig), "emg-verification"))
 
     fig = go.Figure()
     ids: dict[str, None] = {}
@@ -243,7 +259,13 @@ def run_report_html(run_dir: str | Path) -> str:
         fig.add_trace(go.Scatter(x=[int(a["round"]) for a in mine],
                                  y=[_float(a["balance"]) for a in mine], mode="lines", name=aid))
     _layout(fig, "bytecoin balances", "round", "bytecoins")
-    body.append(_fig_html(fig, "emg-balances"))
+    body.append(_fig_html(mark(fig), "emg-balances"))
+    if events:
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=x, y=[_float(r["constrained"]) for r in rounds], mode="lines+markers",
+                                 name="constrained"))
+        _layout(fig, "share of agents whose cash or input constraint binds", "round", "share")
+        body.append(_fig_html(mark(fig), "emg-constrained"))
     return _page(f"emg report: {sc['name']}", body)
 
 

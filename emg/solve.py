@@ -17,7 +17,7 @@ import numpy as np
 
 from market.competitive import solve_competitive
 from market.errors import SolverError
-from market.io import atomic_folder, atomic_write_text
+from market.io import atomic_folder
 from market.model import Economy, FloatArray, Scenario
 from market.nash import solve_nash
 from market.posts import dphi
@@ -294,13 +294,14 @@ def _nash_table(scenario: Scenario, nash: Equilibrium, comp_error: str | None) -
 
 
 def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
-                  comp_error: str | None = None) -> list[Path]:
+                  comp_error: str | None = None, *, sync: bool = True) -> list[Path]:
     """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` as the folder ``out_dir``.
 
     The folder is replaced as a whole (:func:`market.io.atomic_folder`), so an
     interrupted write leaves the previous folder, never a mix. Without a competitive benchmark
     (``comp`` is ``None``) its CSV columns are empty and ``agents.csv`` holds
-    the Nash rows only.
+    the Nash rows only. ``sync=False`` skips the flush to disk (a study's
+    points, which a rerun checks and recomputes: :mod:`emg.study.points`).
     """
     e = scenario.economy
     files: dict[str, str] = {}
@@ -335,9 +336,9 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
     files["agents.csv"] = csv_text(["equilibrium", "id", "kind", "post", "bid", "offer",
                                      "allocation", "consumption", "utility", "priced_out"], arows)
     assert tuple(files) == SOLVE_FILES
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, sync=sync) as tmp:
         for name, text in files.items():
-            atomic_write_text(tmp / name, text)
+            (tmp / name).write_bytes(text.encode("utf-8"))  # tmp is private until swapped in
     return [out_dir / name for name in SOLVE_FILES]
 
 

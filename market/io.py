@@ -37,8 +37,12 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``).
+
+    ``sync=False`` skips the ``fsync``: the file is still never seen half-written
+    by a reader or after the writing process dies, but a power failure may lose it.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -46,8 +50,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a finished file gets the usual mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -57,9 +62,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, sync: bool = True) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically (``sync`` as above)."""
+    atomic_write_bytes(path, text.encode("utf-8"), sync=sync)
 
 
 # ----------------------------------------------------------------------------- folders
@@ -188,7 +193,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike[str], option: str = "--out") -> Iterator[Path]:
+def atomic_folder(path: str | os.PathLike[str], option: str = "--out", *,
+                  sync: bool = True) -> Iterator[Path]:
     """Build an output folder in a temporary sibling, then swap it into place.
 
     Usage::
@@ -196,7 +202,9 @@ def atomic_folder(path: str | os.PathLike[str], option: str = "--out") -> Iterat
         with atomic_folder(out) as tmp:
             (tmp / "summary.json").write_text(...)
 
-    On a normal exit every file in ``tmp`` is flushed to disk and ``tmp``
+    Files in ``tmp`` need no atomic writes of their own: nobody sees ``tmp``
+    until it is complete. On a normal exit every file in ``tmp`` is flushed to
+    disk (unless ``sync=False``: then a power failure may lose them) and ``tmp``
     replaces ``path`` in one step (``renameat2(RENAME_EXCHANGE)`` where the
     file system has it, else two renames, the old folder first moved aside),
     and the previous folder is deleted. On an exception the temporary folder
@@ -219,13 +227,14 @@ def atomic_folder(path: str | os.PathLike[str], option: str = "--out") -> Iterat
         raise OutputError(f"{option}: cannot create a folder in {parent}: {exc.strerror}") from None
     try:
         yield tmp
-        for entry in tmp.iterdir():
-            fd = os.open(entry, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(tmp)
+        if sync:
+            for entry in tmp.iterdir():
+                fd = os.open(entry, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            _fsync_dir(tmp)
         if target.is_dir() and not target.is_symlink():
             if _exchange(tmp, target):  # tmp now holds the previous run
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -237,7 +246,8 @@ def atomic_folder(path: str | os.PathLike[str], option: str = "--out") -> Iterat
                 shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, target)
-        _fsync_dir(parent)
+        if sync:
+            _fsync_dir(parent)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{option}: cannot write {target}: {exc.strerror or exc}") from None

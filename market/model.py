@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from market.errors import ScenarioError
+from market.events import Event
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -509,10 +510,15 @@ class Economy:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A loaded scenario file: the economy and the simulation settings."""
+    """A loaded scenario file: the economy, the simulation settings and the scripted events.
+
+    ``events`` (``[[event]]`` tables, :mod:`market.events`) happen between rounds,
+    in the order listed; ``economy`` is the economy before the first.
+    """
 
     name: str
     description: str
     economy: Economy
     simulation: SimulationSettings
     path: str | None = None
+    events: tuple[Event, ...] = ()

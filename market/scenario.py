@@ -31,9 +31,10 @@ from market.model import (
     Utility,
     Verification,
 )
+from market.shocks import events_from_list
 from market.presets import kappa_value
 
-_TOP = {"name", "description", "T", "verification", "standard", "producer", "simulation"}
+_TOP = {"name", "description", "T", "verification", "standard", "producer", "simulation", "event"}
 _VERIFICATION = {"kappa", "schedule", "gas_per_order"}
 _GAS = {"standard", "producer"}
 _STANDARD = {"name", "count", "omega", "alpha", "alpha0", "bytecoins", "utility", "sigma"}
@@ -287,11 +288,14 @@ def scenario_from_dict(doc: Mapping[str, Any], path: str | None = None) -> Scena
         raise ScenarioError(f"description: must be at most {MAX_DESCRIPTION:,} characters, "
                             f"got {len(description):,}")
     default_name = (Path(path).stem if path else "scenario")[:MAX_NAME] or "scenario"
+    economy = economy_from_dict(doc)
+    simulation = simulation_from_dict(doc.get("simulation", {}))
     return Scenario(name=_name(doc, "name", "", default_name),
                     description=description,
-                    economy=economy_from_dict(doc),
-                    simulation=simulation_from_dict(doc.get("simulation", {})),
-                    path=path)
+                    economy=economy,
+                    simulation=simulation,
+                    path=path,
+                    events=events_from_list(doc.get("event", []), economy, simulation.rounds))
 
 
 def read_scenario_text(path: str | Path) -> str:

@@ -4,7 +4,9 @@ The whole bytecoin supply ``Σ m_i`` is minted once, in the token's
 constructor, into the market's custody (its address is known in advance: the
 keeper's next-but-one contract), and the market credits each agent's internal
 account at registration. Agents can `withdraw` to their own ERC-20 balance and
-`deposit` back. Why custody: an order then moves bytecoins between internal
+`deposit` back. The token's monetary authority (the only address that may mint
+after genesis) is fixed here, at deployment: none by default (the supply is
+then fixed forever). Why custody: an order then moves bytecoins between internal
 accounts, not through a cross-contract ERC-20 call (docs/chain.md).
 """
 
@@ -27,7 +29,12 @@ def create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
-def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> MarketClient:
+#: the zero address: a token without a monetary authority (nobody can mint after genesis)
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def deploy_market(chain: Chain, config: MarketConfig, start: bool = True,
+                  authority: str | None = None) -> MarketClient:
     """Deploy token and market for ``config``, register every agent, open round 0.
 
     Parameters
@@ -36,6 +43,9 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
     config : MarketConfig
     start : bool
         False stops before ``start()`` (registration still open; for tests).
+    authority : str, optional
+        The token's monetary authority (an address; ``None``: the zero address,
+        no mint after genesis, ever).
 
     Returns
     -------
@@ -53,7 +63,8 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True) -> Mar
     market_address = create_address(keeper.address, nonce + 1)
     token_address = create_address(keeper.address, nonce)
     chain.send(keeper, None,
-               art["Bytecoin"].bytecode + encode(["address[]", "uint256[]"], [[market_address], [supply]]),
+               art["Bytecoin"].bytecode + encode(["address[]", "uint256[]", "address"],
+                                                    [[market_address], [supply], authority or ZERO_ADDRESS]),
                gas=3_000_000)
     chain.send(keeper, None,
                art["Market"].bytecode + encode(["address", "uint256", "uint256", "uint256"],

@@ -8,6 +8,13 @@ writes the point's folder ``points/<id>/`` with the writers of ``emg solve
 dict: the index row. ``row.json`` is written last: a point whose folder has
 it is complete, which is how a rerun knows what to skip.
 
+Durability: every file is written atomically (a reader, a rerun or a killed
+worker never sees one half-written), but only ``row.json`` is flushed to disk.
+Flushing each file cost about 4 ms, a tenth of a 10-agent solve. Instead,
+``row.json`` lists the size of every other file of the point, and
+:func:`read_row` counts a point complete only if they all match. A point torn
+by a power failure is therefore run again, never taken as done.
+
 A point that raises is recorded as ``failed`` with its message (its
 ``row.json`` says so); the study goes on.
 """
@@ -133,7 +140,7 @@ def _solve(task: Task, folder: Path) -> tuple[str, dict[str, Any], float]:
     t0 = time.perf_counter()
     nash, comp = solve_scenario(scenario)
     seconds = time.perf_counter() - t0
-    write_outputs(folder, scenario, nash, comp)
+    write_outputs(folder, scenario, nash, comp, sync=False)
     return (*solve_row(summary_json(scenario, nash, comp)), seconds)
 
 
@@ -174,18 +181,32 @@ def run_task(task: Task, out_dir: str) -> dict[str, Any]:
         error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
         atomic_write_text(folder / "error.txt", traceback.format_exc())
     # after the run: emg's writers replace an output folder whole (market.io.atomic_folder)
-    atomic_write_text(folder / SCENARIO_FILE, json.dumps(task.doc, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(folder / SCENARIO_FILE, json.dumps(task.doc, indent=2, sort_keys=True) + "\n",
+                      sync=False)
     row = {"id": task.id, "status": status, "error": error,
-           "wall_seconds": time.perf_counter() - start, "work_seconds": work, "metrics": metrics}
+           "wall_seconds": time.perf_counter() - start, "work_seconds": work, "metrics": metrics,
+           "files": _sizes(folder)}
     atomic_write_text(folder / ROW_FILE, json.dumps(row, indent=2, allow_nan=False) + "\n")
     return row
 
 
+def _sizes(folder: Path) -> dict[str, int]:
+    """Name -> size in bytes of every file of a point folder but ``row.json`` (sorted)."""
+    return {p.name: p.stat().st_size for p in sorted(folder.iterdir())
+            if p.is_file() and p.name != ROW_FILE and not p.name.startswith(".")}
+
+
 def read_row(out_dir: str | Path, task_id: str) -> dict[str, Any] | None:
     """A point's finished row (``None`` if the point has not completed)."""
-    p = Path(out_dir) / "points" / task_id / ROW_FILE
+    folder = Path(out_dir) / "points" / task_id
     try:
-        row: dict[str, Any] = json.loads(p.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        row: dict[str, Any] = json.loads((folder / ROW_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+    for name, size in row.get("files", {}).items():
+        try:
+            if (folder / name).stat().st_size != size:
+                return None
+        except OSError:
+            return None
     return row

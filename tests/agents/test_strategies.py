@@ -251,3 +251,25 @@ def test_a_user_class_runs_from_the_scenario(tmp_path: Path, on_path: None) -> N
     toml = _scenario_with(tmp_path, strategy=name)
     main(["simulate", str(toml), "--rounds", "2", "--quiet", "--out", str(tmp_path / "run")])
     _check_run(tmp_path / "run", name)
+
+
+def test_an_order_carries_its_unconstrained_wants_through_the_check() -> None:
+    """cash_in_advance reports X* and the input the unfitted offers need; check_order keeps
+    them (the simulation's cash_binds / input_binds) and refuses nonsense."""
+    from agents.strategies import MalformedOrder, cash_in_advance, check_order, input_needed
+
+    eco = scenario_from_dict(SMALL).economy
+    plant = eco.agents()[2]
+    target_b = np.array([5.0, 30.0, 20.0])
+    target_q = np.array([0.0, 8.0, 8.0])
+    order = cash_in_advance(plant, target_b, target_q, balance=40.0, stock=1.0, prev=None, damping=1.0)
+    assert order.wanted_spend == pytest.approx(55.0)
+    assert order.wanted_input == pytest.approx(input_needed(plant, target_q))
+    assert input_needed(plant, order.offers) == pytest.approx(1.0)  # cut to the stock
+    assert order.wanted_input > 100.0
+    assert order.bids.sum() == pytest.approx(40.0)  # the whole balance: the cash constraint binds
+    checked = check_order(order, plant, eco.T)
+    assert checked is not None
+    assert (checked.wanted_spend, checked.wanted_input) == (order.wanted_spend, order.wanted_input)
+    with pytest.raises(MalformedOrder, match="wanted_spend must be None or a finite number >= 0"):
+        check_order(replace(order, wanted_spend=float("nan")), plant, eco.T)

@@ -77,10 +77,31 @@ def test_local_cluster_resume_and_identical_index(tmp_path: Path) -> None:
     res = run_study(study, out, workers=2, progress=False, report=False, say=lambda s: None)
     assert (res.ran, res.skipped) == (1, 3)
     assert {n: (out / n).read_bytes() for n in before} == before
+    # a point torn by a power failure (its files are not flushed, only row.json is) is run again
+    (out / "points" / rows[1]["id"] / "prices.csv").write_bytes(b"")
+    res = run_study(study, out, workers=2, progress=False, report=False, say=lambda s: None)
+    assert (res.ran, res.skipped) == (1, 3)
+    assert {n: (out / n).read_bytes() for n in before} == before
     # a fresh folder gives the same index too
     res = run_study(study, tmp_path / "again", workers=2, progress=False, report=False,
                     say=lambda s: None)
     assert {n: (tmp_path / "again" / n).read_bytes() for n in before} == before
+
+
+def test_a_point_is_complete_only_with_every_file_it_lists(tmp_path: Path) -> None:
+    from emg.study.points import read_row, run_task
+
+    task = study_from_dict(solve_study()).tasks()[0]
+    row = run_task(task, str(tmp_path))
+    assert read_row(tmp_path, task.id) == row
+    assert sorted(row["files"]) == ["agents.csv", "prices.csv", "scenario.json", "summary.json"]
+    folder = tmp_path / "points" / task.id
+    assert all((folder / n).stat().st_size == k > 0 for n, k in row["files"].items())
+    (folder / "summary.json").write_bytes((folder / "summary.json").read_bytes()[:-1])  # torn
+    assert read_row(tmp_path, task.id) is None
+    run_task(task, str(tmp_path))
+    (folder / "agents.csv").unlink()  # lost
+    assert read_row(tmp_path, task.id) is None
 
 
 @pytest.mark.slow  # three LocalCluster starts, ~30 s

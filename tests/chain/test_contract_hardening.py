@@ -125,7 +125,8 @@ def _deploy_with_holders(chain, config, extra, slots=None):  # type: ignore[no-u
     token_address = create_address(keeper.address, nonce)
     holders = [market_address] + [h for h, _ in extra]
     amounts = [credited] + [v for _, v in extra]
-    chain.send(keeper, None, art["Bytecoin"].bytecode + encode(["address[]", "uint256[]"], [holders, amounts]),
+    chain.send(keeper, None, art["Bytecoin"].bytecode + encode(["address[]", "uint256[]", "address"],
+                                                                      [holders, amounts, "0x" + "00" * 20]),
                gas=3_000_000)
     chain.send(keeper, None, art["Market"].bytecode + encode(
         ["address", "uint256", "uint256", "uint256"],

@@ -1,8 +1,9 @@
 """A Hypothesis state machine against the market contract.
 
 Random sequences of orders (valid and invalid), closes (early and at the
-deadline), claims, withdrawals, deposits and bad calls from many agents across
-rounds, with a Python copy of the state. After every step:
+deadline), claims, withdrawals, deposits, mints by the token's monetary
+authority (and refused mints by anyone else) and bad calls from many agents
+across rounds, with a Python copy of the state. After every step:
 
 * bytecoins are conserved: market balances (per agent, equal to the model's)
   + the escrow (equal to the model's: bids placed − paid out) + token balances
@@ -96,7 +97,8 @@ def world(request):  # type: ignore[no-untyped-def]
         ProducerSpec(acc[5].address, (30 * WAD,), 5 * WAD // 4, None, WAD // 5, 20 * WAD, 40 * WAD),  # long run
     )
     config = MarketConfig(T, 600, standard, producers)
-    market = deploy_market(chain, config)
+    # the outsider acc[6] is the token's monetary authority (it may mint; nobody else)
+    market = deploy_market(chain, config, authority=acc[6].address)
     supply = sum(s.bytecoins for s in standard) + sum(p.bytecoins for p in producers)
     return World(chain, market, chain.snapshot(), config, supply, chain.block_number())
 
@@ -136,6 +138,7 @@ class MarketMachine(RuleBasedStateMachine):
         #: per closed round: its orders (address, bids, offers, ω) and bytecoins paid out so far
         self.round_orders: dict[int, list[tuple[str, tuple[int, ...], tuple[int, ...], int]]] = {}
         self.paid: dict[int, int] = {}
+        self.supply = w.supply  # grows with the authority's mints
 
     # ------------------------------------------------------------------ helpers
 
@@ -340,6 +343,23 @@ class MarketMachine(RuleBasedStateMachine):
             a.balance += dep
             a.token -= dep
 
+    @rule(i=st.integers(0, 5), amount=st.integers(1, 200 * WAD), deposit=st.booleans())
+    def mint(self, i, amount, deposit):  # type: ignore[no-untyped-def]
+        """The authority issues bytecoins to an agent (who may deposit them); the agent itself cannot mint."""
+        STEPS["count"] += 1
+        w, a = self.world, self.agents[i]
+        acct = self.accounts[a.address]
+        self._send(lambda: w.market.transact(acct, "token.mint", [a.address, amount], gas=100_000),
+                   "NotAuthority")
+        self._send(lambda: w.market.transact(w.chain.accounts[6], "token.mint", [a.address, amount],
+                                             gas=100_000), None, "mint")
+        self.supply += amount
+        a.token += amount
+        if deposit:
+            self._send(lambda: w.market.deposit(acct, amount), None, "deposit")
+            a.balance += amount
+            a.token -= amount
+
     @rule()
     def time_passes(self) -> None:
         """The deadline passes without a close: late orders follow."""
@@ -378,8 +398,9 @@ class MarketMachine(RuleBasedStateMachine):
             assert st_.last_round == (a.pending[0] if a.pending else None)
         assert m.escrow() == self.escrow
         outside = sum(a.token for a in self.agents)
-        assert m.token_balance(m.market_address) == w.supply - outside
-        assert sum(a.balance for a in self.agents) + self.escrow + outside == w.supply
+        assert m.token_balance(m.market_address) == self.supply - outside
+        assert sum(a.balance for a in self.agents) + self.escrow + outside == self.supply
+        assert m.view("token.totalSupply")[0] == self.supply
         # escrow = every closed round's bids not yet paid out + the open round's bids;
         # of a closed round's remainder, what unsettled orders will be paid is owed, the rest is dust
         dust = 0
