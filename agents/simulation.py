@@ -59,6 +59,7 @@ from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 from agents.chain.fixedpoint import WAD, FixedSettlement, required_input, settle_order
 from agents.chain.node import AnvilNode
 from agents.events import AppliedEvent, EventPlayer, EventReport, authority_account, fund_authority
+from agents.kappa_draws import KappaDraws
 from agents.records import (
     AgentRound,
     AgentStatus,
@@ -138,6 +139,8 @@ class _Round:
     gas: int = 0
     B: tuple[int, ...] = ()
     Q: tuple[int, ...] = ()
+    #: the round's κ when it is uncertain, drawn after the orders (None: certain)
+    kappa: float | None = None
 
 
 @dataclass
@@ -221,6 +224,8 @@ class Simulation:
         economy.check_chain_bounds()  # a hand-built economy: named by field, not by agent index
         self.progress = progress
         self.rng = np.random.default_rng(self.settings.seed)
+        #: each round's κ when it is uncertain (a stream of its own: self.rng is untouched)
+        self.kappa_draws = KappaDraws(economy.kappa_states, self.settings.seed)
         self.T = economy.T
         self.N = economy.N
         self.schedule = economy.schedule
@@ -251,7 +256,8 @@ class Simulation:
             from agents.chain.node import start_anvil
 
             self.node = start_anvil(ipc=True)
-            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True)
+            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True,
+                                  pipeline=True)
         else:
             chain = Chain.connect(backend, self.N, seed)
         if chain.hardfork != "prague":
@@ -405,6 +411,8 @@ class Simulation:
         applied = self._apply_events(st.round)
         self._decide(rnd)
         self._send_orders(rnd)
+        # after the orders: agents bid not knowing it (none once a kappa event made κ certain)
+        rnd.kappa = self.kappa_draws.draw(rnd.round) if self.economy.kappa_states is not None else None
         self._close(rnd)
         bids_m, offers_m, vsum = self._settle(rnd)
         record = self._measure(rnd, bids_m, offers_m, vsum)
@@ -476,9 +484,10 @@ class Simulation:
     def _send_orders(self, rnd: _Round) -> None:
         """Each agent signs and sends its own order, in a random order; failures are recorded.
 
-        The orders are built in that order, sent together (``order_all``; see
-        ``Chain.send_all`` for why a node still gets them one by one), then
-        booked in that order, exactly as one by one.
+        The orders are built in that order, sent together (``order_all``: on
+        the managed Anvil mined in blocks of many, in that order, without
+        waiting on each receipt; see ``Chain.send_all``), then booked in that
+        order, exactly as one by one.
         """
         t0 = time.perf_counter()
         st = self.state
@@ -591,7 +600,7 @@ class Simulation:
                               and order.wanted_spend > d.balance / WAD * (1.0 + BINDS_REL))
                 input_binds = (agent.producer and order.wanted_input is not None
                                and order.wanted_input > d.stock / WAD * (1.0 + BINDS_REL))
-            v = agent.verification(gas)
+            v = agent.verification(gas, rnd.kappa)
             V = self.schedule * v if gas else np.zeros(T)
             vsum += V
             nxt_balance, nxt_stock = agent.spendable(st.closed)
@@ -636,7 +645,7 @@ class Simulation:
             distance=distance, orders=len(rnd.sent),
             failed=sum(1 for s, _ in rnd.status.values() if s == AgentStatus.FAILED),
             gas=rnd.gas, verification=tuple(vsum.tolist()),
-            delivered=tuple(q / WAD for q in Q[1:]))
+            delivered=tuple(q / WAD for q in Q[1:]), kappa=rnd.kappa)
         st.log.rounds.append(record)
         st.last_bids, st.last_offers, st.last_prices = bids_m, offers_m, prices
         return record

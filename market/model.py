@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from market.errors import ScenarioError
 from market.events import Event
+from market.kappa import KappaStates, check_states
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -133,6 +134,9 @@ class Verification:
     schedule: tuple[float, ...]
     gas_per_order: GasPerOrder = field(default_factory=GasPerOrder)
     kappa_name: str | None = None
+    #: ``κ`` uncertain (:mod:`market.kappa`): the verification states, with
+    #: ``kappa`` their mean; None for a scalar ``κ`` (today's meaning, exactly)
+    states: KappaStates | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,10 @@ class Economy:
         v = self.verification
         _non_negative(v.kappa, "verification.kappa")
         _at_most(v.kappa, MAX_KAPPA, "verification.kappa", " kWh/gas")
+        if v.states is not None:
+            check_states(v.states, "verification.kappa", MAX_KAPPA)
+            if abs(v.states.mean - v.kappa) > 1e-12 * max(v.kappa, 1e-300):
+                _fail("verification.kappa", f"is {v.kappa!r} but its states' mean is {v.states.mean!r}")
         if len(v.schedule) != T:
             _fail("verification.schedule", f"has {len(v.schedule)} entries but T = {T}")
         for t, s in enumerate(v.schedule):
@@ -405,6 +413,18 @@ class Economy:
         return self.verification.kappa
 
     @property
+    def kappa_states(self) -> KappaStates | None:
+        """The verification states when ``κ`` is uncertain (two or more states, mean > 0), else None.
+
+        With one state, or every state 0, ``κ`` is certain and the economy is
+        solved exactly as with a scalar ``κ``.
+        """
+        st = self.verification.states
+        if st is None or len(st.values) < 2 or not st.mean > 0:
+            return None
+        return st
+
+    @property
     def schedule(self) -> FloatArray:
         """Verification schedule ``s^t``, ``t = 1..T`` (shape ``(T,)``)."""
         return np.asarray(self.verification.schedule, dtype=float)
@@ -505,7 +525,18 @@ class Economy:
     def with_kappa(self, kappa: float) -> Economy:
         """The same economy with another ``κ`` (kWh/gas)."""
         return replace(self, verification=replace(self.verification, kappa=float(kappa),
-                                                  kappa_name=None))
+                                                  kappa_name=None, states=None))
+
+    def with_kappa_states(self, states: KappaStates | None) -> Economy:
+        """The same economy with ``κ`` given by ``states`` (None: keep ``κ``, drop any states).
+
+        ``κ`` becomes the states' mean; :meth:`with_kappa` of that mean is the
+        certainty-equivalent economy the precautionary demand is measured against.
+        """
+        if states is None:
+            return replace(self, verification=replace(self.verification, states=None))
+        return replace(self, verification=replace(self.verification, kappa=states.mean,
+                                                  kappa_name=None, states=states))
 
 
 @dataclass(frozen=True)
