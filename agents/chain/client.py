@@ -36,7 +36,7 @@ GAS_MODEL: dict[str, tuple[int, int]] = {
     "claim": (160_000, 1_000),
     "close": (250_000, 17_000),
     "registerProducer": (350_000, 9_200),
-    "deploy Market": (5_800_000, 19_000),
+    "deploy Market": (6_000_000, 19_000),
 }
 
 
