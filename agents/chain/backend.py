@@ -26,6 +26,12 @@ if TYPE_CHECKING:  # pragma: no cover
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 #: Ether (wei) given to every account at genesis, for gas on a node that charges it.
 DEFAULT_ETHER = 10**6 * 10**18
+#: Max fee per gas signed on the local chain. Its base fee starts at 0 and stays there while
+#: blocks are at most half full; a fuller block (a deployment at large T) makes it 1 wei for
+#: good (EIP-1559's minimum step, py-evm). Zero-fee transactions would then be refused, so
+#: agents sign a cap far above that; with a priority fee of 0 they pay the base fee only (0,
+#: or 1 wei a gas), and ``gasUsed`` is the same either way.
+LOCAL_MAX_FEE = 10**9
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,8 @@ class Chain:
         self.chain_id = int(transport.request("eth_chainId"), 16) if transport is not None else int(w3.eth.chain_id)
         self._nonces: dict[str, int] = {}
         self._signers: dict[bytes, Any] = {}
-        #: max fee per gas the agents sign with (0: the node's base fee is 0); priority fee is 0
+        #: max fee per gas the agents sign with (a node whose base fee is 0: 0; the local
+        #: chain: LOCAL_MAX_FEE); priority fee is 0
         self.max_fee = 0
         #: rpc: eth_sendRawTransactionSync works (None: not tried yet)
         self._sync_send: bool | None = None
@@ -182,7 +189,8 @@ class Chain:
 
     @classmethod
     def local(cls, n_accounts: int, seed: int | str = 0, ether_per_account: int = DEFAULT_ETHER) -> "Chain":
-        """A fresh in-process eth-tester chain (py-evm, Prague, base fee 0).
+        """A fresh in-process eth-tester chain (py-evm, Prague, base fee 0; agents sign
+        :data:`LOCAL_MAX_FEE`, so a block more than half full does not lock them out).
 
         Parameters
         ----------
@@ -207,7 +215,9 @@ class Chain:
         backend = _CachedKeysBackend(genesis_parameters=params, genesis_state=state)
         tester = EthereumTester(backend)
         w3 = Web3(EthereumTesterProvider(tester))
-        return cls(w3, accounts, keeper, tester)
+        chain = cls(w3, accounts, keeper, tester)
+        chain.max_fee = LOCAL_MAX_FEE
+        return chain
 
     @classmethod
     def rpc(cls, url: str, accounts: Sequence[Account], keeper: Account | None = None,
