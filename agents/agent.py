@@ -178,12 +178,14 @@ class Agent:
         self.gas_used = gas_used
         self.v = self.verification(gas_used)
 
-    def verification(self, gas_used: int) -> float:
+    def verification(self, gas_used: int, kappa: float | None = None) -> float:
         """``v = κ · gasUsed`` (kWh, SPEC §3): the verification electricity of an order
         whose receipt used ``gas_used`` (0 for no order). The one place the simulation
         computes it; the prior before any receipt is
-        :meth:`market.model.Economy.verification_energy`."""
-        return self.kappa * gas_used
+        :meth:`market.model.Economy.verification_energy`. ``kappa`` is the round's
+        drawn ``κ`` when it is uncertain (what the order really cost); the agent's
+        own ``κ`` (the mean) otherwise, and always for what it learns (:meth:`placed`)."""
+        return (self.kappa if kappa is None else kappa) * gas_used
 
     def claimed(self, settled: Settled) -> None:
         """Book the final ``claim`` (settlement of its last order)."""

@@ -138,6 +138,8 @@ class RoundRecord:
     constrained : float or None
         The share of agents whose cash or input constraint binds this round
         (``None`` in a run of a scenario without events, where it is not written).
+    kappa : float or None
+        The round's drawn ``κ`` (kWh per gas) when ``κ`` is uncertain, else None.
     """
 
     round: int
@@ -152,6 +154,7 @@ class RoundRecord:
     delivered: tuple[float, ...]
     event: str = ""
     constrained: float | None = None
+    kappa: float | None = None
 
 
 @dataclass(frozen=True)

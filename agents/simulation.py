@@ -13,7 +13,10 @@ the run's state, :class:`_RunState`)::
              previous order in the same call, and that settlement must match
              the forecast. A strategy that raises or a transaction that reverts
              is a failure of that agent in that round: recorded, and the run
-             goes on without its order
+             goes on without its order. In the sealed market
+             (``simulation.market = "sealed"``) each order is two transactions
+             (:meth:`Simulation._submit`): every agent commits (which settles its
+             previous order), then every agent reveals
     close    a keeper account (not an agent) calls close(); if not every
              registered agent ordered, the chain first travels to the deadline
     settle   what each order of the round will settle to (the contract's
@@ -59,6 +62,7 @@ from agents.chain.config import MarketConfig, ProducerSpec, StandardSpec
 from agents.chain.fixedpoint import WAD, FixedSettlement, required_input, settle_order
 from agents.chain.node import AnvilNode
 from agents.events import AppliedEvent, EventPlayer, EventReport, authority_account, fund_authority
+from agents.kappa_draws import KappaDraws
 from agents.records import (
     AgentRound,
     AgentStatus,
@@ -83,6 +87,10 @@ from agents.strategies import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from market.results import Equilibrium
+
+    from agents.chain.backend import Account
+    from agents.chain.client import CommitResult, OrderResult
+    from agents.chain.errors import ChainError
 
     from agents.chain.events import Settled
 
@@ -138,6 +146,8 @@ class _Round:
     gas: int = 0
     B: tuple[int, ...] = ()
     Q: tuple[int, ...] = ()
+    #: the round's κ when it is uncertain, drawn after the orders (None: certain)
+    kappa: float | None = None
 
 
 @dataclass
@@ -186,6 +196,8 @@ class _RunState:
     orders_total: int = 0
     dust_total: int = 0
     settle_checked: int = 0
+    #: sealed market: wei escrowed by commitments never revealed (forfeited; held by the market)
+    forfeited_total: int = 0
     ref: Equilibrium | None = None
     ref_v: FloatArray | None = None
     timing: dict[str, float] = field(
@@ -221,6 +233,8 @@ class Simulation:
         economy.check_chain_bounds()  # a hand-built economy: named by field, not by agent index
         self.progress = progress
         self.rng = np.random.default_rng(self.settings.seed)
+        #: each round's κ when it is uncertain (a stream of its own: self.rng is untouched)
+        self.kappa_draws = KappaDraws(economy.kappa_states, self.settings.seed)
         self.T = economy.T
         self.N = economy.N
         self.schedule = economy.schedule
@@ -251,7 +265,8 @@ class Simulation:
             from agents.chain.node import start_anvil
 
             self.node = start_anvil(ipc=True)
-            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True)
+            chain = Chain.connect(self.node.endpoint, self.N, seed, fixed_block_interval=True,
+                                  pipeline=True)
         else:
             chain = Chain.connect(backend, self.N, seed)
         if chain.hardfork != "prague":
@@ -300,6 +315,8 @@ class Simulation:
         # deadline costs nothing: at least an hour, and 2(N+1) seconds
         duration = max(int(math.ceil(self.settings.round_duration)), 2 * (self.N + 1), 3600)
         self.config = market_config(economy, [a.address for a in self.chain.accounts], duration)
+        if self.settings.market == "sealed":  # commit in the round's first half, reveal in its second
+            self.config = replace(self.config, mode="sealed", reveal_duration=duration // 2)
         events = self.scenario.events
         for k, ev in enumerate(events):
             if ev.round >= self.settings.rounds:
@@ -405,6 +422,8 @@ class Simulation:
         applied = self._apply_events(st.round)
         self._decide(rnd)
         self._send_orders(rnd)
+        # after the orders: agents bid not knowing it (none once a kappa event made κ certain)
+        rnd.kappa = self.kappa_draws.draw(rnd.round) if self.economy.kappa_states is not None else None
         self._close(rnd)
         bids_m, offers_m, vsum = self._settle(rnd)
         record = self._measure(rnd, bids_m, offers_m, vsum)
@@ -476,9 +495,10 @@ class Simulation:
     def _send_orders(self, rnd: _Round) -> None:
         """Each agent signs and sends its own order, in a random order; failures are recorded.
 
-        The orders are built in that order, sent together (``order_all``; see
-        ``Chain.send_all`` for why a node still gets them one by one), then
-        booked in that order, exactly as one by one.
+        The orders are built in that order, sent together (``order_all``: on
+        the managed Anvil mined in blocks of many, in that order, without
+        waiting on each receipt; see ``Chain.send_all``), then booked in that
+        order, exactly as one by one.
         """
         t0 = time.perf_counter()
         st = self.state
@@ -498,7 +518,7 @@ class Simulation:
                 continue
             plan.append((d, tuple(bids), tuple(offers), None))
         to_send = [(d.agent.account, b, o) for d, b, o, e in plan if not d.error and d.order is not None and e is None]
-        results = iter(self.client.order_all(to_send, round=r))
+        results = iter(self._submit(to_send, r))
         for d, bids, offers, pre_error in plan:
             agent = d.agent
             if d.error:
@@ -520,20 +540,47 @@ class Simulation:
                 st.log.failures.append(Failure(r, agent.id, "revert", msg))
                 if exc.receipt is not None:
                     rnd.gas += exc.receipt.gas_used
+                self._forfeit(rnd, agent, exc)
                 continue
             except EmgError as exc:
                 msg = str(exc)
                 rnd.status[agent.id] = (AgentStatus.FAILED, msg)
                 st.log.failures.append(Failure(r, agent.id, "revert", msg))
+                self._forfeit(rnd, agent, exc)
                 continue
             if res.settlement is not None:
                 self._check_settlement(f"round {r}", agent, res.settlement)
-            agent.placed(res.round, bids, offers, res.input, res.settlement, res.receipt.gas_used)
-            rnd.sent[agent.id] = _Sent(bids, offers, res.receipt.gas_used)
+            agent.placed(res.round, bids, offers, res.input, res.settlement, res.gas_used)
+            rnd.sent[agent.id] = _Sent(bids, offers, res.gas_used)
             rnd.status[agent.id] = (AgentStatus.OK, d.order.note)  # a fallback's note, or ""
-            rnd.gas += res.receipt.gas_used
+            rnd.gas += res.gas_used
             st.orders_total += 1
         st.timing["order"] += time.perf_counter() - t0
+
+    def _submit(self, orders: list[tuple[Account, tuple[int, ...], tuple[int, ...]]],
+                r: int) -> list[OrderResult | ChainError]:
+        """Send the round's orders: plain, one ``order`` each (``order_all``); sealed, every
+        order committed, then every committed order revealed (``sealed_all``: the reveal
+        phase opens once every agent has committed, or at the commit deadline, to which the
+        chain travels). Either way the agents decided before any order of the round was sent,
+        from the last closed round only (see docs/strategies.md, "What a strategy sees")."""
+        if self.config.sealed:
+            return self.client.sealed_all(orders, round=r)
+        return self.client.order_all(orders, round=r)
+
+    def _forfeit(self, rnd: _Round, agent: Agent, exc: EmgError) -> None:
+        """Sealed market, a reveal that failed after its commitment was mined: the commitment
+        settled the agent's previous order (checked against the forecast) and its escrow is
+        forfeited (it stays in the market: see contracts/SealedMarket.sol)."""
+        commit: CommitResult | None = getattr(exc, "commit", None)
+        if commit is None:
+            return
+        rnd.gas += commit.receipt.gas_used
+        if commit.settlement is not None:
+            self._check_settlement(f"round {rnd.round}", agent, commit.settlement)
+            agent.claimed(commit.settlement)
+        agent.balance -= commit.escrow
+        self.state.forfeited_total += commit.escrow
 
     def _close(self, rnd: _Round) -> None:
         """The keeper closes the round (at its deadline if someone did not order)."""
@@ -591,7 +638,7 @@ class Simulation:
                               and order.wanted_spend > d.balance / WAD * (1.0 + BINDS_REL))
                 input_binds = (agent.producer and order.wanted_input is not None
                                and order.wanted_input > d.stock / WAD * (1.0 + BINDS_REL))
-            v = agent.verification(gas)
+            v = agent.verification(gas, rnd.kappa)
             V = self.schedule * v if gas else np.zeros(T)
             vsum += V
             nxt_balance, nxt_stock = agent.spendable(st.closed)
@@ -636,7 +683,7 @@ class Simulation:
             distance=distance, orders=len(rnd.sent),
             failed=sum(1 for s, _ in rnd.status.values() if s == AgentStatus.FAILED),
             gas=rnd.gas, verification=tuple(vsum.tolist()),
-            delivered=tuple(q / WAD for q in Q[1:]))
+            delivered=tuple(q / WAD for q in Q[1:]), kappa=rnd.kappa)
         st.log.rounds.append(record)
         st.last_bids, st.last_offers, st.last_prices = bids_m, offers_m, prices
         return record
@@ -806,8 +853,9 @@ class Simulation:
         booked = [a.balance for a in self.agents]
         escrow = self.client.escrow()
         market_tokens = self.client.token_balance(self.client.market_address)
+        # escrow: the rounding dust, and (sealed market) the escrow of commitments never revealed
         bytecoins_ok = (sum(on_chain) + escrow == supply and on_chain == booked
-                        and escrow == st.dust_total and market_tokens == supply)
+                        and escrow == st.dust_total + st.forfeited_total and market_tokens == supply)
         return Ledger(
             electricity=ElectricityLedger(last_round=tuple(last_rows), max_dust_wad=worst,
                                           ok=bool(electricity_ok)),

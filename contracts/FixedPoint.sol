@@ -4,181 +4,157 @@ pragma solidity 0.8.28;
 /// @title Fixed-point arithmetic of the market (wad = 1e18).
 /// @notice Written for emg; mirrored operation by operation, in Python
 /// integers, by `agents/chain/fixedpoint.py` (any change here must be made there too;
-/// tests compare the two on chain).
+/// tests compare the two on chain). The constants below are printed by
+/// `scripts/fixedpoint_constants.py` (floors of 90-digit logarithms).
 ///
-/// `powWad(x, y) = x^y` for x > 0 is computed as exp(y·ln x) with an internal
-/// scale of 1e36:
-///   ln:  x = m·2^k with m in [1, 2) (bit length, exact shifts); m = b·y with
-///        b = 1 + j/16 (ln b from a 16-entry table) and y in [1, 1 + 1/16);
-///        ln y = 2·atanh(z), z = (m−b)/(m+b) ≤ 1/32, as z·Σ_{n≤5} z^{2n}/(2n+1)
-///        (Horner; the first omitted term is below 1e-19).
-///   exp: E = k·ln 2 + r, r ∈ [0, ln 2) (floor division); r = j·ln2/16 + s
-///        (2^(j/16) from a table), e^s (s < 0.044) by its Taylor polynomial of
-///        degree 10 (Horner; the omitted tail is below 1e-20); then the exact
-///        shift by 2^k.
-/// Every operation rounds down (floor); the result is within a few 1e-18 of
-/// the true value relative (tests/chain/test_fixedpoint.py states the measured bound).
+/// The power r = (x/1e18)^(a/2^120) in wad (inside `powUp`), from below, at a binary
+/// internal scale of 2^120 (ε = 2^-120 ≈ 7.5e-37; every operation floors):
+///   log2: x = 2^n·μ, μ ∈ [1, 2) (n = floor(log2 x), μ kept to 121 bits);
+///         β = h/64 the table point below μ, z = (μ − β)/(μ + β) < 1/129, and
+///         log2 μ = log2 β + Σ_{i≤3} K_{2i+1}·z^{2i+1}, K_n = 2/(n·ln 2) (Horner in z²).
+///   power: E = floor(a·(log2 x − log2 1e18)) + log2 1e18 (the log2 of the wad
+///         result); E = k + j/64 + u, u ∈ [0, 1/64); 2^E = 2^k·2^{j/64}·Σ_{n≤7} C_n·u^n,
+///         C_n = (ln 2)^n/n! (Horner), 2^k an exact shift.
+/// Error, proven term by term (ℓ = log2(x/1e18), |ℓ| ≤ 101; α the exponent a stands for,
+/// a ≤ α < a + ε, as `exponent` floors):
+///   log2 side, all downward: the atanh tail Σ_{i≥4} ≤ K9·z^9/(1 − z²) < 3.3e-20; the
+///   121-bit μ, the floors of z, w, t, the Horner steps, the K_n and the table < 12ε;
+///   log2 1e18 floored: < ε up. So ℓ − 3.3e-20 − 12ε ≤ ℓ' ≤ ℓ + ε.
+///   E' − E = a(ℓ' − ℓ) + (a − α)ℓ + floors ∈ [−a·3.3e-20 − (12a + 103)ε, (a + 101)ε]:
+///   for a < 16 (the limit) within [−5.3e-19, 1.2e-34].
+///   exp side, all downward: the Taylor tail (u·ln 2)^8/8!·2^u < 4.8e-21 relative
+///   (u·ln 2 < 0.01084), the floors of the Horner steps, the C_n and the table < 20ε
+///   relative; the final shift floors to the wei.
+///   Together: exact·(1 − 3.8e-19) − 1 ≤ r ≤ exact·(1 + 1e-34) (a < 16; for
+///   c ≥ 0.3, a ≤ 3.34: 8.1e-20 below).
+/// tests/chain/test_fixedpoint.py checks the tables against exact logarithms, the
+/// bound against a 60-digit reference, and the contract against the mirror bit for bit.
 library FixedPoint {
     uint256 internal constant WAD = 1e18;
-    uint256 internal constant ONE = 1e36;
-    /// ln 2 · 1e36, floor
-    uint256 internal constant LN2 = 693147180559945309417232121458176568;
+    /// @dev the tables' index takes the 6 bits below the leading one: low = 120 − 6
+    uint256 internal constant LOW_BITS = 114;
+    uint256 internal constant LOW_MASK = (1 << 114) - 1;
+    /// @dev the largest exponent a (a < 2^124: a·log2 stays in int256)
+    uint256 internal constant MAX_EXPONENT = (1 << 124) - 1;
+    // 2/(n·ln 2)·2^120 (floor), the atanh series of log2
+    uint256 internal constant K1 = 3835341275459348169893510517860103418;
+    uint256 internal constant K3 = 1278447091819782723297836839286701139;
+    uint256 internal constant K5 = 767068255091869633978702103572020683;
+    uint256 internal constant K7 = 547905896494192595699072931122871916;
+    // (ln 2)^n/n!·2^120 (floor), the Taylor polynomial of 2^u
+    uint256 internal constant C0 = 1329227995784915872903807060280344576;
+    uint256 internal constant C1 = 921350637599661305226344307672478454;
+    uint256 internal constant C2 = 319315798379656585262633133777544895;
+    uint256 internal constant C3 = 73777615118368971656243676658097814;
+    uint256 internal constant C4 = 12784686476933562107136452537605464;
+    uint256 internal constant C5 = 1772333877165871769409071323828987;
+    uint256 internal constant C6 = 204748038328066741741299131701530;
+    uint256 internal constant C7 = 20274360784611297223421488021191;
+    // log2(1e18)·2^120 (floor)
+    int256 internal constant LOG2_WAD = 79480796826757184906766336724160837037;
+    /// @dev 2^(j/64)·2^120 for j = 0..63, then log2(h/64)·2^120 for h = 64..127 (floors, each
+    /// < 2^121), as 16-byte entries: entry i (memory: TABLES + 32 + 16·i) is 2^(i/64) for
+    /// i < 64 and log2(i/64) for i ≥ 64. Copied to memory once per order (codecopy).
+    bytes internal constant TABLES =
+        hex"010000000000000000000000000000000102c9a3e778060ee6f7caca4f7a29bd01059b0d31585743ae7c548eb68ca417010874518759bc808c35f25d9427fa2b"
+        hex"010b5586cf9890f6298b92b71842a983010e3ec32d3d1a2020742e4f8af6a5520111301d0125b50a4ebbf1aed9318cea011429aaea92ddfb34101943b2586d01"
+        hex"01172b83c7d517adcdf7c8c50eb14a79011a35beb6fcb753cb698f692d1c835a011d4873168b9aa7805b8028990f07a9012063b88628cd63b8eeb02950929d0f"
+        hex"012387a6e75623866c1fadb1c15cb5930126b4565e27cdd257a673281d3b249d0129e9df51fdee12c25d15f5a24aa3bc012d285a6e4030b40091d536d0753845"
+        hex"01306fe0a31b7152de8d5a46305c85ed0133c08b26416ff4c9c8610d96696bf901371a7373aa9caa7145502f4547987e013a7db34e59ff6ea1bc9299e0a1d336"
+        hex"013dea64c12342235b41223e13d773fb014160a21f72e29f84325b8f3db61fb30144e086061892d03136f409df019fbd01486a2b5c13cd013c1a3b69062f03c3"
+        hex"014bfdad5362a271d4397afec42e20e0014f9b2769d2ca6ad33d8b69aa073ee5015342b569d4f81df0a83c49d86a63f40156f4736b527da66ecb004764eb3c00"
+        hex"015ab07dd48542958c93015191eb345d015e76f15ad21486e9be4c20399766a0016247eb03a5584b1f0fa06fd2da42bb0166238825522249127d9e29b8f314a3"
+        hex"016a09e667f3bcc908b2fb1366ea957d016dfb23c651a2ef220e2cbe1bbaa8340171f75e8ec5f73dd2370f2ef0acd6cb0175feb564267c8bf6e9aa33a48b2707"
+        hex"017a11473eb0186d7d51023f6cda1f5e017e2f336cf4e62105d02ba15797e1700182589994cce128acf88afab34a010f01868d99b4492ec80e41d90ac2517074"
+        hex"018ace5422aa0db5ba7c55a192c9bb3e018f1ae991577362b982745c72ed804e0193737b0cdc5e4f4501c3f2540a22d20197d829fde4e4f8b9e920f91e8bd7ed"
+        hex"019c49182a3f0901c7c46b071f2be58d01a0c667b5de564b29ada8b8cab349aa01a5503b23e255c8b424491caf87bc8001a9e6b5579fdbf43eb243bdff4c4c58"
+        hex"01ae89f995ad3ad5e8734d1773205a7f01b33a2b84f15faf6bfd0e7bd947c25701b7f76f2fb5e46eaa7b081ab53c535401bcc1e904bc1d2247ba0f45b3d08cd0"
+        hex"01c199bdd85529c2220cb12a091ba66701c67f12e57d14b4a2137fd20f2b301d01cb720dcef90691503cbd1e949db76101d072d4a07897b8d0f22f21a158e18f"
+        hex"01d5818dcfba48725da05aeb66e0dca901da9e603db3285708c01a5b6d4c97f601dfc97337b9b5eb968cac39ed291b7201e502ee78b3ff6273d130153991e8f4"
+        hex"01ea4afa2a490d9858f73a18f5db301f01efa1bee615a27771fd21a92dac1f6d01f50765b6e4540674f84b762862baff01fa7c1819e90d82e90a7e74b263c1dc"
+        hex"000000000000000000000000000000000005b9e5a170b48a629b89f8846042be000b5d69bac77ec3989b03784b5be0840010eb389fa29f9ab3cf74bab9992170"
+        hex"001663f6fac913167ccc53826144575a001bc84240adabba63b2c5a6e5197ab8002118b119b4f3c72c4f78dfa14aa515002655d3c4f15c343ea3e580eb4e974c"
+        hex"002b803473f7ad0f3f401624140d175b00309857a05e0765fba4491dcec752ae00359ebc5b69d927dfc23d9780306c69003a93dc9864b2df91e96aca04740a88"
+        hex"003f782d7204d0144751b3314f09de6b00444c1f6b4c2dd72c25c169e5693a7f0049101eac381ce60916e52e91300efe004dc4933a9337b36644cdb2581fb918"
+        hex"005269e12f346e2bf924afdbfd36bf6d00570068e7ef5a1e7e802c48281a2eb7005b8887367433795e35482d13dc0f11006002958c587150cabad827d37deb22"
+        hex"00646eea247c5c22d2cad415ae1a71560068cdd829fd814275f1035e5e7b16c7006d1fafdce20a829051bbe3f6289e3a007164beb4a56d59f9fb952bbbccc314"
+        hex"00759d4f80cba83bf8faf866415554d60079c9aa879d53483146784bd1c44ccd007dea15a32c1b3b3864c6001143d6c80081fed45cbccbf99ca1a3202b3d68f9"
+        hex"0086082806b1d532c412ba94db12ef0a008a064fd50f2a1cf0ad29518b0252c2008df988f4ae806f1da89d4ee66c37000091e20ea1393e404076630d4c409dd9"
+        hex"0095c01a39fbd6879fa00b120a068bad009993e355a4e536435c902fd2110109009d5d9fd5010b36665592074827cb5000a11d83f4c3554b383b0e8a55626c32"
+        hex"00a4d3c25e68dc57f2495fb7fa6d7eda00a8808c384547c6ef4a49bc591348f100ac241134c4e99e1c6c5e946b4ae30800afbe7fa0f04d75c658d602e66b04d3"
+        hex"00b35004723c465e6976da1c8729835100b6d8cb53b0ca4ecbef83f1ab5130c300ba58feb2703a9e372bc1fe8a8648e900bdd0c7c9a817204f55bbf90ce3f681"
+        hex"00c1404eadf38396dee021361e13a30900c4a7ba58377c5a0375163ec8d5624200c80730b0001667f21fa8423e8c144300cb5ed69565afaf7f6248a98a36f817"
+        hex"00ceaecfea80859b332ac903a413e5a800d1f73f9c70c0f683cc68d510b4a2b000d53847ac00a69be6f1be4359106a1900d8720935e6435ebd376a70d849ae77"
+        hex"00dba4a47aa996d25a5b8a19b1c6376700ded038e633f36da8b6f0409b369aac00e1f4e5170d02a99b4c5a724dbd818000e512c6e54998b1aff71c8605583d03"
+        hex"00e829fb693044b398c4baee073d4b1b00eb3a9f01975077f1f5f0cc82aaa9ad00ee44cd59ffab62f339d5d6a218c63300f148a170700a00fdd5533f1de29abe"
+        hex"00f446359b135395510d1e3f80fbc71400f73da38d9d4a83eb6e0f93f7a43e4700fa2f045e7832aa726adf27b820fd0300fd1a708bbe119b14945cf6ba73d491";
 
-    error PowOutOfRange(uint256 x, uint256 y);
+    error PowOutOfRange(uint256 x, uint256 a);
 
-    /// @notice Number of bits needed to write x (0 for x = 0).
-    function bitLength(uint256 x) internal pure returns (uint256 n) {
-        unchecked {
-            // n ≤ 256 and each shift is by at most x's remaining width: nothing can overflow
-            if (x >= 1 << 128) { x >>= 128; n += 128; }
-            if (x >= 1 << 64) { x >>= 64; n += 64; }
-            if (x >= 1 << 32) { x >>= 32; n += 32; }
-            if (x >= 1 << 16) { x >>= 16; n += 16; }
-            if (x >= 1 << 8) { x >>= 8; n += 8; }
-            if (x >= 1 << 4) { x >>= 4; n += 4; }
-            if (x >= 1 << 2) { x >>= 2; n += 2; }
-            if (x >= 1 << 1) { x >>= 1; n += 1; }
-            n += x;
-        }
+    /// @notice The exponent 1/c for `powUp`: floor(2^120·1e18/c), c in wad (> 0).
+    function exponent(uint256 c) internal pure returns (uint256) {
+        return (WAD << 120) / c;
     }
 
-    /// @notice ln(1 + j/16) · 1e36 (floor), j = 0..15.
-    function lnTable(uint256 j) internal pure returns (uint256) {
-        if (j < 8) {
-            if (j < 4) {
-                if (j < 2) {
-                    return j == 0 ? 0 : 60624621816434842580606132040420263;
-                }
-                return j == 2 ? 117783035656383454538794109470521705 : 171850256926659222340098946055147264;
+    /// @notice (x/1e18)^α in wad, rounded up: the power r of the contract doc plus
+    /// floor(r/2^60) + 2 wei. r is at most 3.8e-19 relative + 1 wei below the exact power;
+    /// 2^-60 ≈ 8.67e-19 relative + 1 wei covers it (r + r/2^60 − 1 + 2 ≥
+    /// (exact·(1 − 3.8e-19) − 1)(1 + 2^-60) + 1 ≥ exact once exact ≥ 2 wei; ≥ 2 otherwise),
+    /// so the result is never below the exact power, and above it by at most 8.7e-19
+    /// relative + 2 wei. Results of 2^254 or more come back as type(uint256).max.
+    /// @param x the base in wad (0 < x ≤ 2^160)
+    /// @param a the exponent α at scale 2^120 (a = floor(2^120·α) < 2^124; `exponent(c)` for 1/c)
+    /// @param tables `TABLES` in memory
+    function powUp(uint256 x, uint256 a, bytes memory tables) internal pure returns (uint256 y) {
+        bool bad;
+        // memory-safe: reads `tables` only. Bounds (no overflow): x·2^(255−n) < 2^256; μ-part
+        // d < 2^114, d·2^120 < 2^234; z < 2^113, z² < 2^226, p < 2^122, p·w and z·p < 2^236;
+        // |l| < 101·2^120 < 2^127 (x ≤ 2^160), a < 2^124: |l·a| < 2^251 (signed mul exact);
+        // 2^u-part poly < 2^121, poly·u < 2^235, poly·table < 2^242; k ≤ 253: the power
+        // mant·2^(k−120) < 2^254, with the margin < 2^255
+        assembly ("memory-safe") {
+            bad := or(shr(160, sub(x, 1)), gt(a, MAX_EXPONENT)) // x = 0, x > 2^160 or a too large
+            let tbl := add(tables, 0x20) // entry i (16 bytes): tbl + 16·i
+            // n = floor(log2 x): binary search to 8 bits, then a 32-entry byte table
+            let n := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
+            n := or(n, shl(6, lt(0xffffffffffffffff, shr(n, x))))
+            n := or(n, shl(5, lt(0xffffffff, shr(n, x))))
+            n := or(n, shl(4, lt(0xffff, shr(n, x))))
+            n := or(n, shl(3, lt(0xff, shr(n, x))))
+            n := or(n, byte(and(0x1f, shr(shr(n, x), 0x8421084210842108cc6318c6db6d54be)),
+                0x0706060506020504060203020504030106050205030304010505030400000000))
+            let m := shr(135, shl(sub(255, n), x)) // μ·2^120 in [2^120, 2^121)
+            let h := shr(LOW_BITS, m) // 64·β = 64 + j
+            // z = (μ − β)/(μ + β) = (m − b)/(m + b), b = h·2^114
+            let z := div(shl(120, and(m, LOW_MASK)), add(m, shl(LOW_BITS, h)))
+            let w := shr(120, mul(z, z))
+            let p := add(K5, shr(120, mul(K7, w)))
+            p := add(K3, shr(120, mul(p, w)))
+            p := add(K1, shr(120, mul(p, w)))
+            // l = log2(x/1e18)·2^120 (signed), e = a·l + log2 1e18 = log2 of the wad result
+            let l := sub(add(add(shl(120, n), shr(128, mload(add(tbl, shl(4, h))))), shr(120, mul(z, p))), LOG2_WAD)
+            let e := add(sar(120, mul(l, a)), LOG2_WAD)
+            let k := sar(120, e)
+            y := not(0)
+            if iszero(sgt(k, 253)) {
+                let u := and(e, LOW_MASK)
+                let poly := add(C6, shr(120, mul(C7, u)))
+                poly := add(C5, shr(120, mul(poly, u)))
+                poly := add(C4, shr(120, mul(poly, u)))
+                poly := add(C3, shr(120, mul(poly, u)))
+                poly := add(C2, shr(120, mul(poly, u)))
+                poly := add(C1, shr(120, mul(poly, u)))
+                poly := add(C0, shr(120, mul(poly, u)))
+                // 2^(j/64), j the 6 bits of e above u
+                y := shr(120, mul(poly, shr(128, mload(add(tbl, shl(4, and(shr(LOW_BITS, e), 63)))))))
+                // 2^k: k < 0 shifts by more than 120 (by ≥ 256: 0)
+                switch sgt(k, 120)
+                case 1 { y := shl(sub(k, 120), y) }
+                default { y := shr(sub(120, k), y) }
+                y := add(y, add(shr(60, y), 2)) // the margin (y < 2^254)
             }
-            if (j < 6) {
-                return j == 4 ? 223143551314209755766295090309834503 : 271933715483641758831669494532999161;
-            }
-            return j == 6 ? 318453731118534615810247213590599595 : 362905493689368453137824345977489846;
         }
-        if (j < 12) {
-            if (j < 10) {
-                return j == 8 ? 405465108108164381978013115464349136 : 446287102628419511532590180619669006;
-            }
-            return j == 10 ? 485507815781700807801791077190788900 : 523248143764547836516807224934870841;
-        }
-        if (j < 14) {
-            return j == 12 ? 559615787935422686270888500526826593 : 594707107746692789514343546529205333;
-        }
-        return j == 14 ? 628608659422374137744308205774183639 : 661398482245365008260235838709650938;
-    }
-
-    /// @notice 2^(j/16) · 1e36 (floor), j = 0..15.
-    function twoTable(uint256 j) internal pure returns (uint256) {
-        if (j < 8) {
-            if (j < 4) {
-                if (j < 2) {
-                    return j == 0 ? 1000000000000000000000000000000000000 : 1044273782427413840321966478739929008;
-                }
-                return j == 2 ? 1090507732665257659207010655760707978 : 1138788634756691653703830283841511254;
-            }
-            if (j < 6) {
-                return j == 4 ? 1189207115002721066717499970560475915 : 1241857812073484048593677468726595605;
-            }
-            return j == 6 ? 1296839554651009665933754117792451159 : 1354255546936892728298014740140702804;
-        }
-        if (j < 12) {
-            if (j < 10) {
-                return j == 8 ? 1414213562373095048801688724209698078 : 1476826145939499311386907480374049923;
-            }
-            return j == 10 ? 1542210825407940823612291862090734841 : 1610490331949254308179520667357400583;
-        }
-        if (j < 14) {
-            return j == 12 ? 1681792830507429086062250952466429790 : 1756252160373299483112160619375313221;
-        }
-        return j == 14 ? 1834008086409342463487083189588288856 : 1915206561397147293872611270295830887;
-    }
-
-    /// @notice ln(x / 1e18) · 1e36 for 0 < x < 2^160 (x in wad).
-    function ln36(uint256 x) internal pure returns (int256) {
-        unchecked {
-            // x < 2^160, so x·1e18 < 2^220; then m, b, z, w, p < 2^121 and each product < 2^242
-            uint256 m = x * WAD; // m / ONE = x / WAD
-            // ONE has bit length 120: bring m to bit length 120, then into [ONE, 2·ONE)
-            int256 k = int256(bitLength(m)) - 120;
-            if (k > 0) m >>= uint256(k);
-            else m <<= uint256(-k);
-            if (m < ONE) { m <<= 1; k -= 1; }
-            // m = b·y with b = ONE·(1 + j/16) and y in [1, 1 + 1/16)
-            uint256 j = ((m - ONE) << 4) / ONE;
-            uint256 b = ONE + j * (ONE >> 4);
-            // ln y = 2·atanh(z), z = (y − 1)/(y + 1) = (m − b)/(m + b) ≤ 1/32;
-            // atanh(z)/z = Σ_{n=0..5} z^{2n}/(2n+1) by Horner in w = z² (next term < 1e-19)
-            uint256 z = ((m - b) * ONE) / (m + b);
-            uint256 w = (z * z) / ONE;
-            uint256 p = ONE / 11;
-            p = ONE / 9 + (p * w) / ONE;
-            p = ONE / 7 + (p * w) / ONE;
-            p = ONE / 5 + (p * w) / ONE;
-            p = ONE / 3 + (p * w) / ONE;
-            p = ONE + (p * w) / ONE;
-            uint256 sum = (z * p) / ONE;
-            return k * int256(LN2) + int256(lnTable(j) + 2 * sum);
-        }
-    }
-
-    /// @notice e^(e / 1e36) in wad, floor; type(uint256).max above 2^127·2 wad.
-    function exp36(int256 e) internal pure returns (uint256) {
-        unchecked {
-            // r, s < ln 2·1e36 < 2^120 and sum < 2^121: each product < 2^242; k > 127 returns
-            // before the shift, and |k·LN2| ≤ |e| + LN2 (powWad's |e| < 2^138)
-            int256 k = e / int256(LN2);
-            if (e % int256(LN2) < 0) k -= 1; // floor, not truncation
-            uint256 r = uint256(e - k * int256(LN2)); // in [0, LN2)
-            // e^r = 2^(j/16) · e^s, s = r − j·ln2/16 in [0, ln2/16 + 1e-36)
-            uint256 j = (r << 4) / LN2;
-            uint256 s = r - (j * LN2) / 16;
-            // e^s = Σ_{n=0..10} s^n/n! by Horner (next term < 1e-20)
-            uint256 sum = ONE;
-            sum = ONE + (sum * s) / (10 * ONE);
-            sum = ONE + (sum * s) / (9 * ONE);
-            sum = ONE + (sum * s) / (8 * ONE);
-            sum = ONE + (sum * s) / (7 * ONE);
-            sum = ONE + (sum * s) / (6 * ONE);
-            sum = ONE + (sum * s) / (5 * ONE);
-            sum = ONE + (sum * s) / (4 * ONE);
-            sum = ONE + (sum * s) / (3 * ONE);
-            sum = ONE + (sum * s) / (2 * ONE);
-            sum = ONE + (sum * s) / ONE;
-            sum = (sum * twoTable(j)) / ONE; // e^r · 1e36, in [1e36, 2e36)
-            // result = sum · 2^k / 1e18
-            if (k >= 0) {
-                if (k > 127) return type(uint256).max; // caller rejects as overflow
-                return (sum << uint256(k)) / WAD;
-            }
-            if (k < -200) return 0;
-            return (sum >> uint256(-k)) / WAD;
-        }
-    }
-
-    /// @notice x^y for wad x > 0 and wad y ≥ 0, floor-ish (see the contract doc).
-    function powWad(uint256 x, uint256 y) internal pure returns (uint256) {
-        if (x == 0 || x >= 1 << 160 || y >= 1 << 64) revert PowOutOfRange(x, y);
-        int256 l = ln36(x);
-        unchecked {
-            // |l| < 2^120 · 111, y < 2^64: the product fits in int256
-            return exp36((l * int256(y)) / int256(WAD));
-        }
-    }
-
-    /// @notice powWad(x, y) rounded up past the exact x^(y'), y' the exponent y stands for
-    /// (y = floor(1e36/c) for y' = 1/c): + 1e-16 relative + 2 wei. The power's floors
-    /// cost at most 1 wei + 1e-19 relative (tests/chain/test_fixedpoint.py), and an
-    /// exponent off by < 1e-18 moves x^y by < 1e-18·|ln x| ≤ 5.9e-17 relative for every
-    /// x the market passes (1e-18 ≤ x < 2^84·1e18, so |ln x| ≤ 58.2): the margin covers
-    /// both, so the charged input is never below the exact one (the state machine checks).
-    function powWadUp(uint256 x, uint256 y) internal pure returns (uint256 r) {
-        r = powWad(x, y);
-        unchecked {
-            // r ≤ 2^256 / 2: r + r/1e16 + 2 cannot overflow (exp36 saturates at uint max only
-            // far above anything the market accepts: it checks r against 2^84 afterwards)
-            if (r < 1 << 250) r += r / 1e16 + 2;
-        }
+        if (bad) revert PowOutOfRange(x, a);
     }
 
     /// @notice ceil(a · b / d).

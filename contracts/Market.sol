@@ -73,14 +73,15 @@ contract Market is IMarket {
     uint256 private constant _BITMASK_PRODUCER_INDEX = 0xffff;
     /// @dev Kind and producer index: `_meta` without its order part (commitment and pending
     /// round, bits 0–191), which a claim clears and an order replaces.
-    uint256 private constant _BITMASK_AGENT = ~uint256(type(uint192).max);
+    uint256 internal constant _BITMASK_AGENT = ~uint256(type(uint192).max);
     // `_acct`: balance | stock or ω.
-    uint256 private constant _BITMASK_BALANCE = (1 << 128) - 1;
+    uint256 internal constant _BITMASK_BALANCE = (1 << 128) - 1;
     uint256 private constant _BITPOS_STOCK_OR_OMEGA = 128;
     // A closed round's history word for post t: B^t | Q^t.
     uint256 private constant _BITMASK_HISTORY_BIDS = (1 << 128) - 1;
     uint256 private constant _BITPOS_HISTORY_OFFERS = 128;
-    // A producer's data contract: words c, 1/c, K, ρ, then θ^t is word _PARAM_THETA + t (t ≥ 1).
+    // A producer's data contract: words c, 1/c (FixedPoint.exponent: 2^120/c), K, ρ, then θ^t is
+    // word _PARAM_THETA + t (t ≥ 1).
     uint256 private constant _PARAM_C = 0;
     uint256 private constant _PARAM_INV_C = 1;
     uint256 private constant _PARAM_CAPACITY = 2;
@@ -170,27 +171,27 @@ contract Market is IMarket {
     // ------------------------------------------------------- packed-word getters
 
     /// @dev The open round's number.
-    function _roundOf(uint256 rs) private pure returns (uint256) {
+    function _roundOf(uint256 rs) internal pure returns (uint256) {
         return _BITMASK_ROUND & rs;
     }
 
     /// @dev The open round's deadline (0 before `start`).
-    function _deadlineOf(uint256 rs) private pure returns (uint256) {
+    function _deadlineOf(uint256 rs) internal pure returns (uint256) {
         return _BITMASK_DEADLINE & (rs >> _BITPOS_DEADLINE);
     }
 
     /// @dev The orders placed in the open round so far.
-    function _ordersOf(uint256 rs) private pure returns (uint256) {
+    function _ordersOf(uint256 rs) internal pure returns (uint256) {
         return _BITMASK_ORDERS & (rs >> _BITPOS_ORDERS);
     }
 
     /// @dev An agent's kind: 0 unknown, STANDARD or PRODUCER.
-    function _kindOf(uint256 meta) private pure returns (uint256) {
+    function _kindOf(uint256 meta) internal pure returns (uint256) {
         return _BITMASK_KIND & (meta >> _BITPOS_KIND);
     }
 
     /// @dev 1 + the round of the agent's unsettled order; 0 if none.
-    function _pendingRoundOf(uint256 meta) private pure returns (uint256) {
+    function _pendingRoundOf(uint256 meta) internal pure returns (uint256) {
         return _BITMASK_PENDING & (meta >> _BITPOS_PENDING);
     }
 
@@ -248,11 +249,11 @@ contract Market is IMarket {
         if (capacity > MAX_AMOUNT) revert InvalidCapacity(capacity);
         if (rho > MAX_AMOUNT) revert InvalidRho(rho);
         if (stock > MAX_AMOUNT) revert InvalidStock(stock);
-        // the words (c, 1/c, K, ρ, θ^1..θ^T) written in place: one allocation, linear in T
+        // the words (c, 1/c as FixedPoint.exponent, K, ρ, θ^1..θ^T) written in place: one allocation, linear in T
         // (re-encoding the blob per period was quadratic in memory: T ≈ 358 at most)
         bytes memory blob = new bytes(32 * (_PARAM_THETA + 1 + periods));
         Packed.setWordAt(blob, _PARAM_C, c);
-        Packed.setWordAt(blob, _PARAM_INV_C, (WAD * WAD) / c);
+        Packed.setWordAt(blob, _PARAM_INV_C, FixedPoint.exponent(c));
         Packed.setWordAt(blob, _PARAM_CAPACITY, capacity);
         Packed.setWordAt(blob, _PARAM_RHO, rho);
         for (uint256 t; t < periods; ++t) {
@@ -314,7 +315,7 @@ contract Market is IMarket {
         bytes calldata prevOffers,
         bytes calldata bids,
         bytes calldata offers
-    ) external {
+    ) external virtual {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
         uint256 r = _roundOpenTo(meta, expectedRound);
@@ -448,47 +449,32 @@ contract Market is IMarket {
         if (lim == 0 || lim > offerCap) lim = offerCap;
         uint256 qmax;
         uint256 badPost; // the first post whose offer exceeds lim (0: none)
-        uint256 badSlot; // 1 + the first Q slot a total of which would exceed MAX_AMOUNT (0: none)
-        uint256 badAdd; // the offers added to that slot
-        (input, qmax, badPost, badSlot, badAdd) = _offerPass(offers, p, lim);
+        (input, qmax, badPost) = _offerPass(offers, p, lim);
         if (Packed.wordAt(p, _PARAM_C) != WAD) {
             // the posts a post-by-post loop would have priced before failing
-            uint256 upto = badPost != 0 ? badPost - 1 : badSlot != 0 ? 3 * badSlot : T;
-            input += _powers(offers, p, upto < T ? upto : T);
+            input += _powers(offers, p, badPost != 0 ? badPost - 1 : T);
         }
         if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, Packed.valueAt(offers, badPost), lim);
-        if (badSlot != 0) {
-            uint256 slot = _openOffers[badSlot - 1] + badAdd;
-            for (uint256 k; k < 3; ++k) {
-                if ((slot >> (k * FIELD_BITS)) & FIELD_MASK > MAX_AMOUNT) {
-                    revert AmountOverflow(3 * (badSlot - 1) + k + 1, (badAdd >> (k * FIELD_BITS)) & FIELD_MASK);
-                }
-            }
-        }
         uint256 rho = Packed.wordAt(p, _PARAM_RHO);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
     }
 
     /// @dev The pass over the offers q^1..q^T: capacity, Q^t += q^t (one write per
-    /// slot, stopping at the first failure), max q^t, and for c = 1 the input
+    /// slot, stopping at the first post above `lim`), max q^t, and for c = 1 the input
     /// Σ ceil(q^t·1e18/θ^t). `p` holds the producer's words (c, 1/c, K, ρ, θ^1..θ^T).
+    ///
+    /// No total can pass MAX_AMOUNT, so nothing is checked when adding: every offer is
+    /// ≤ lim ≤ offerCap = floor(MAX_AMOUNT/P), each of the at most P producers (checked at
+    /// registration) offers at most once a round (AlreadyOrdered), so a field holds
+    /// 1 (the sentinel) + Q^t ≤ 1 + P·floor(MAX_AMOUNT/P) ≤ 2^84 < 2^85 (its width: no
+    /// carry into the next field). Q^t = MAX_AMOUNT exactly is a legal total.
     function _offerPass(bytes calldata offers, bytes memory p, uint256 lim)
         internal
-        returns (uint256 input, uint256 qmax, uint256 badPost, uint256 badSlot, uint256 badAdd)
+        returns (uint256 input, uint256 qmax, uint256 badPost)
     {
         uint256 periods = T;
         // memory-safe: only the scratch space (0x00–0x3f) is written, for the slots' hashes
         assembly ("memory-safe") {
-            // add `acc` to Q slot i unless a total would pass MAX_AMOUNT (fields ≤ 2^84
-            // before, each addend < 2^84: no carry between fields); true if it would
-            function flush(i, acc) -> over {
-                mstore(0, i)
-                let slot := keccak256(0, 0x40)
-                let v := add(sload(slot), acc)
-                over := or(or(gt(and(v, FIELD_MASK), MAX_AMOUNT), gt(and(shr(FIELD_BITS, v), FIELD_MASK), MAX_AMOUNT)),
-                    gt(shr(FIELD2_SHIFT, v), MAX_AMOUNT))
-                if iszero(over) { sstore(slot, v) }
-            }
             mstore(0x20, _openOffers.slot)
             let unit := eq(mload(add(p, 0x20)), WAD) // word _PARAM_C: c = 1
             // a slot (posts t, t + 1, t + 2) at a time; offers past post T are masked to 0
@@ -517,13 +503,12 @@ contract Market is IMarket {
                     input := add(input, add(add(div(add(mul(q0, WAD), sub(th0, 1)), th0),
                         div(add(mul(q1, WAD), sub(th1, 1)), th1)), div(add(mul(q2, WAD), sub(th2, 1)), th2)))
                 }
+                // Q slot t/3 += the three offers (each field stays ≤ 2^84: see above)
                 let acc := or(or(q0, shl(FIELD_BITS, q1)), shl(FIELD2_SHIFT, q2))
                 if acc {
-                    if flush(div(t, 3), acc) {
-                        badSlot := add(div(t, 3), 1)
-                        badAdd := acc
-                        break
-                    }
+                    mstore(0, div(t, 3))
+                    let slot := keccak256(0, 0x40)
+                    sstore(slot, add(sload(slot), acc))
                 }
             }
         }
@@ -531,29 +516,41 @@ contract Market is IMarket {
 
     /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass).
     function _powers(bytes calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
-        uint256 invC = Packed.wordAt(p, _PARAM_INV_C);
-        for (uint256 t = 1; t <= upto; ++t) {
-            uint256 q = Packed.valueAt(offers, t);
-            if (q == 0) continue;
+        uint256 a = Packed.wordAt(p, _PARAM_INV_C);
+        bytes memory tables = FixedPoint.TABLES; // one copy per order
+        for (uint256 t = 1; t <= upto; ) {
             uint256 x;
             assembly ("memory-safe") {
-                // ceil(q·1e18/θ^t) as FixedPoint.mulDivUp (= _phi's); q < 2^84, θ^t ≥ 1
-                let th := mload(add(p, add(_THETA_AT, shl(5, t))))
-                x := div(add(mul(q, WAD), sub(th, 1)), th)
+                // ceil(q·1e18/θ^t) as FixedPoint.mulDivUp (= _phi's), 0 for q = 0; q < 2^84, θ^t ≥ 1
+                let q := shr(VALUE_SHIFT, calldataload(add(offers.offset, mul(t, VALUE_BYTES))))
+                if q {
+                    let th := mload(add(p, add(_THETA_AT, shl(5, t))))
+                    x := div(add(mul(q, WAD), sub(th, 1)), th)
+                }
             }
-            uint256 y = FixedPoint.powWadUp(x, invC); // rounded up: against the producer
-            if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
+            if (x != 0) {
+                uint256 y = FixedPoint.powUp(x, a, tables); // rounded up: against the producer
+                if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
+                unchecked {
+                    input += y; // ≤ 700 terms below 2^84: no overflow
+                }
+            }
             unchecked {
-                input += y; // ≤ 700 terms below 2^84: no overflow
+                ++t; // t ≤ upto ≤ 700
             }
         }
     }
 
-    /// @dev φ = (q/θ)^{1/c}: q/θ rounded up, then the fixed-point power.
-    function _phi(uint256 q, uint256 theta, uint256 c, uint256 invC) internal pure returns (uint256) {
+    /// @dev φ = (q/θ)^{1/c}: q/θ rounded up, then the fixed-point power (a = 1/c as
+    /// FixedPoint.exponent; `tables` FixedPoint.TABLES, unused for c = 1).
+    function _phi(uint256 q, uint256 theta, uint256 c, uint256 a, bytes memory tables)
+        internal
+        pure
+        returns (uint256)
+    {
         uint256 x = FixedPoint.mulDivUp(q, WAD, theta);
         if (c == WAD) return x;
-        uint256 y = FixedPoint.powWadUp(x, invC); // rounded up: against the producer
+        uint256 y = FixedPoint.powUp(x, a, tables); // rounded up: against the producer
         if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
         return y;
     }
@@ -907,11 +904,11 @@ contract Market is IMarket {
         if (offers.length != n) revert BadLength("offers", offers.length, n);
         bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (n + 3));
         uint256 qmax;
+        uint256 c = Packed.wordAt(p, _PARAM_C);
+        bytes memory tables = c == WAD ? bytes("") : FixedPoint.TABLES;
         for (uint256 t = 1; t < n; ++t) {
             if (offers[t] == 0) continue;
-            input += _phi(
-                offers[t], Packed.wordAt(p, _PARAM_THETA + t), Packed.wordAt(p, _PARAM_C), Packed.wordAt(p, _PARAM_INV_C)
-            );
+            input += _phi(offers[t], Packed.wordAt(p, _PARAM_THETA + t), c, Packed.wordAt(p, _PARAM_INV_C), tables);
             if (offers[t] > qmax) qmax = offers[t];
         }
         uint256 rho = Packed.wordAt(p, _PARAM_RHO);

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from market.events import event_record
 from market.io import atomic_folder, atomic_write_bytes, atomic_write_text
+from market.model import Economy
 
 from agents.chain.fixedpoint import WAD
 
@@ -69,9 +70,19 @@ def write_summary(path: str | os.PathLike[str], summary: Mapping[str, Any]) -> N
     atomic_write_text(path, dumps_json(summary))
 
 
-def rounds_header(T: int, events: bool = False) -> list[str]:
+def _uncertain_kappa(economy: Economy) -> dict[str, Any]:
+    """``verification.kappa_states`` of summary.json, only when ``κ`` is uncertain (else nothing)."""
+    st = economy.kappa_states
+    if st is None:
+        return {}
+    return {"kappa_states": {"form": st.form, "nodes": st.nodes, "values": list(st.values),
+                             "probs": list(st.probs), "mean": st.mean, "std": st.std}}
+
+
+def rounds_header(T: int, events: bool = False, kappa: bool = False) -> list[str]:
     """Columns of ``rounds.csv`` for ``T`` electricity periods (``event`` and ``constrained``
-    last, only for a scenario with events)."""
+    only for a scenario with events, then ``kappa`` only when κ is uncertain: its drawn
+    value per round)."""
     posts = range(T + 1)
     periods = range(1, T + 1)
     return (
@@ -83,18 +94,21 @@ def rounds_header(T: int, events: bool = False) -> list[str]:
         + [f"V{t}" for t in periods]
         + [f"delivered{t}" for t in periods]
         + (["event", "constrained"] if events else [])
+        + (["kappa"] if kappa else [])
     )
 
 
 def rounds_csv(rounds: Sequence[RoundRecord], T: int, events: bool = False) -> str:
     """The text of ``rounds.csv``: one line per closed round."""
-    rows = [
+    kappa = any(r.kappa is not None for r in rounds)
+    rows: list[list[Any]] = [
         [r.round, *r.prices, *r.bids, *r.offers, r.distance, r.orders, r.failed, r.gas,
          *r.verification, *r.delivered,
-         *([r.event, r.constrained if r.constrained is not None else math.nan] if events else [])]
+         *([r.event, r.constrained if r.constrained is not None else math.nan] if events else []),
+         *([r.kappa] if kappa else [])]
         for r in rounds
     ]
-    return csv_text(rounds_header(T, events), rows)
+    return csv_text(rounds_header(T, events, kappa), rows)
 
 
 def agents_header(T: int, events: bool = False) -> list[str]:
@@ -341,6 +355,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "settings": {
             "rounds": s.rounds, "seed": s.seed, "strategy": s.strategy, "damping": s.damping,
             "tolerance": s.tolerance, "round_duration": s.round_duration, "backend": s.backend,
+            **({"market": s.market} if s.market != "plain" else {}),  # plain runs' files unchanged
         },
         **({"chain": dict(result.chain)} if s.backend != "eth-tester" else {}),
         "convergence": {
@@ -377,6 +392,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
             "share": verif / delivered if delivered > 0 else 0.0,
             "share_last_round": (sum(last.verification) / sum(last.delivered)
                                  if last and sum(last.delivered) > 0 else 0.0),
+            **_uncertain_kappa(economy),
         },
         "ledger": ledger_json(result.ledger),
         "solver_errors": list(result.solver_errors),

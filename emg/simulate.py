@@ -19,7 +19,7 @@ import argparse
 import math
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -109,8 +109,11 @@ def final_table(result: SimulationResult) -> str:
     comp = result.competitive_prices
     lines = [
         f"scenario {result.scenario.name}: T={e.T}, {e.M} standard agents, {e.P} producers, "
-        f"kappa={e.kappa:.3g} kWh/gas, strategy={result.settings.strategy}, "
-        f"seed={result.settings.seed}",
+        f"kappa={e.kappa:.3g} kWh/gas"
+        + ("" if e.kappa_states is None else
+           f" (mean of {len(e.kappa_states.values)} states, drawn each round after the orders)")
+        + f", strategy={result.settings.strategy}, "
+        f"seed={result.settings.seed}" + (", sealed bids" if result.settings.market == "sealed" else ""),
         f"last round {last.round}: prices in bytecoins per unit; equilibria renormalised to the "
         f"round's total bids {sum(last.bids):.6g}",
         "",
@@ -140,7 +143,8 @@ def final_table(result: SimulationResult) -> str:
         f"gas: {result.gas_total:,} in {result.orders_total:,} orders and {len(log.rounds)} closes; "
         f"last order: standard {max(gas_std) if gas_std else 0:,}, "
         f"producer {max(gas_prd) if gas_prd else 0:,}",
-        f"verification v = kappa*gasUsed measured: {v.min():.4g} .. {v.max():.4g} kWh per order",
+        f"verification v = kappa*gasUsed measured: {v.min():.4g} .. {v.max():.4g} kWh per order"
+        + ("" if e.kappa_states is None else _draws_note(log.rounds)),
         f"ledger: electricity {'ok' if result.ledger.electricity.ok else 'FAILED'}, "
         f"bytecoins {'ok' if result.ledger.bytecoins.ok else 'FAILED'} "
         f"(escrow dust {result.ledger.bytecoins.escrow_wei} wei, "
@@ -194,3 +198,10 @@ def run(args: argparse.Namespace) -> int:
         written = write_run(out, result)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0 if result.converged and result.ledger.ok else 1
+
+
+def _draws_note(rounds: Any) -> str:
+    """What the run drew when ``κ`` is uncertain (appended to the verification line)."""
+    k = [r.kappa for r in rounds if r.kappa is not None]
+    return (f" at the mean kappa; drawn kappa {min(k):.4g} .. {max(k):.4g} kWh/gas "
+            f"(mean {sum(k) / len(k):.4g} over {len(k)} rounds)") if k else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from market.io import atomic_folder
 from market.model import Economy, FloatArray, Scenario
 from market.nash import solve_nash
 from market.posts import dphi
+from market.precaution import Precaution, precaution
 from market.results import Equilibrium
 from market.scenario import load_scenario
 
@@ -162,11 +164,13 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
 
 
 def summary_json(scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
-                 comp_error: str | None = None) -> dict[str, Any]:
+                 comp_error: str | None = None,
+                 uncertain: Uncertainty | None = None) -> dict[str, Any]:
     """The whole ``emg solve --json`` document (schema: ``docs/solve-json.md``).
 
     ``comp`` is ``None`` when the competitive benchmark does not exist for
     the economy; ``comp_error`` then says why (``competitive_error``).
+    ``uncertain`` (κ uncertain only) adds ``uncertain_kappa``.
     """
     doc: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -178,7 +182,115 @@ def summary_json(scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None
     }
     if comp is None:
         doc["competitive_error"] = comp_error
+    if uncertain is not None:
+        doc["uncertain_kappa"] = uncertainty_json(scenario.economy, uncertain)
     return doc
+
+
+# ----------------------------------------------------------------------------- uncertain κ
+@dataclass(frozen=True)
+class Uncertainty:
+    """Uncertain ``κ``: the equilibria at the mean ``κ`` and the precautionary demand against them."""
+
+    nash_mean: Equilibrium
+    comp_mean: Equilibrium | None
+    nash: Precaution
+    comp: Precaution | None
+
+
+def solve_uncertainty(scenario: Scenario, nash: Equilibrium,
+                      comp: Equilibrium | None) -> Uncertainty | None:
+    """The mean-``κ`` equilibria and the precautionary demand (None when ``κ`` is certain)."""
+    e = scenario.economy
+    if e.kappa_states is None:
+        return None
+    mean_e = e.with_kappa_states(None)
+    nash_mean = solve_nash(mean_e)
+    comp_mean: Equilibrium | None = None
+    if comp is not None:
+        try:
+            comp_mean = solve_competitive(mean_e)
+        except SolverError:
+            comp_mean = None
+    return Uncertainty(nash_mean, comp_mean, precaution(nash, nash_mean),
+                       None if comp is None or comp_mean is None else precaution(comp, comp_mean))
+
+
+def _group_slices(economy: Economy) -> list[tuple[str, str, slice]]:
+    out, idx = [], 0
+    for g in economy.groups:
+        out.append((g.name, "standard" if idx < economy.M else "producer", slice(idx, idx + g.count)))
+        idx += g.count
+    return out
+
+
+def uncertainty_json(economy: Economy, u: Uncertainty) -> dict[str, Any]:
+    """The ``uncertain_kappa`` object of ``emg solve --json`` (docs/solve-json.md)."""
+    st = economy.kappa_states
+    assert st is not None
+    agents = economy.agents()
+
+    def side(p: Precaution | None, mean: Equilibrium | None) -> dict[str, Any] | None:
+        if p is None or mean is None:
+            return None
+        groups = {}
+        for name, _, sl in _group_slices(economy):
+            m = np.zeros(economy.N, dtype=bool)
+            m[sl] = True
+            groups[name] = {"electricity": json_num(p.electricity[sl].sum()),
+                            "electricity_mean_kappa": json_num(p.electricity_mean[sl].sum()),
+                            "precautionary": json_num(p.relative(m))}
+        return {"prices_mean_kappa": _list(mean.prices),
+                "relative_prices_mean_kappa": _list(mean.relative_prices),
+                "precautionary": json_num(p.relative()),
+                "extra_electricity": _list(p.extra),
+                "priced_out_by_uncertainty": [a.id for a in agents
+                                              if p.priced_out_by_uncertainty[a.index]],
+                "groups": groups}
+
+    return {"form": st.form, "nodes": st.nodes, "values": _list(np.asarray(st.values)),
+            "probs": _list(np.asarray(st.probs)), "mean": st.mean, "std": st.std,
+            "high": st.high, "nash": side(u.nash, u.nash_mean), "competitive": side(u.comp, u.comp_mean)}
+
+
+def format_uncertainty(scenario: Scenario, u: Uncertainty) -> str:
+    """The lines ``emg solve`` adds when ``κ`` is uncertain: the states and the precautionary demand."""
+    e = scenario.economy
+    st = e.kappa_states
+    assert st is not None
+    how = f"{st.form}, {st.nodes} Gauss-Lobatto nodes" if st.nodes else st.form
+    lines = ["", f"uncertain kappa: {len(st.values)} states ({how}), mean {st.mean:.4g}, "
+             f"std {st.std:.4g}, range {min(st.values):.4g} .. {st.high:.4g} kWh/gas; "
+             "agents maximise expected utility",
+             "precautionary demand: electricity bought over the T periods against the "
+             "equilibrium at the mean kappa"]
+    head = (f"{'group':>14} {'kind':>9} {'n':>5} | {'kWh Nash':>11} {'extra N':>9} | "
+            f"{'kWh comp':>11} {'extra C':>9} | {'out only by uncertainty N/C':>27}")
+    lines += [head, "-" * len(head)]
+    for name, kind, sl in _group_slices(e):
+        m = np.zeros(e.N, dtype=bool)
+        m[sl] = True
+        n = sl.stop - sl.start
+        xN = u.nash.electricity[sl].mean()
+        rN = u.nash.relative(m)
+        outN = int(u.nash.priced_out_by_uncertainty[sl].sum())
+        if u.comp is not None:
+            xC, rC = u.comp.electricity[sl].mean(), u.comp.relative(m)
+            outC = str(int(u.comp.priced_out_by_uncertainty[sl].sum()))
+            comp_cols = f"{xC:>11.5g} {_pct(rC):>9}"
+        else:
+            outC, comp_cols = "-", f"{'-':>11} {'-':>9}"
+        lines.append(f"{name:>14} {kind:>9} {n:>5} | {xN:>11.5g} {_pct(rN):>9} | {comp_cols} | "
+                     f"{f'{outN}/{outC}':>27}")
+    total = f"all agents: Nash {_pct(u.nash.relative())}"
+    if u.comp is not None:
+        total += f", competitive {_pct(u.comp.relative())}"
+    lines.append(total + " (kWh per agent; extra = against the mean kappa, agents trading in both)")
+    return "\n".join(lines)
+
+
+def _pct(x: float) -> str:
+    return "-" if not np.isfinite(x) else f"{100 * x:+.3g}%"
 
 
 def solve_scenario(scenario: Scenario) -> tuple[Equilibrium, Equilibrium]:
@@ -294,7 +406,8 @@ def _nash_table(scenario: Scenario, nash: Equilibrium, comp_error: str | None) -
 
 
 def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Equilibrium | None,
-                  comp_error: str | None = None, *, sync: bool = True) -> list[Path]:
+                  comp_error: str | None = None, uncertain: Uncertainty | None = None, *,
+                  sync: bool = True) -> list[Path]:
     """Write ``summary.json``, ``prices.csv`` and ``agents.csv`` as the folder ``out_dir``.
 
     The folder is replaced as a whole (:func:`market.io.atomic_folder`), so an
@@ -305,7 +418,8 @@ def write_outputs(out_dir: Path, scenario: Scenario, nash: Equilibrium, comp: Eq
     """
     e = scenario.economy
     files: dict[str, str] = {}
-    files["summary.json"] = json.dumps(summary_json(scenario, nash, comp, comp_error), indent=2) + "\n"
+    files["summary.json"] = json.dumps(summary_json(scenario, nash, comp, comp_error, uncertain),
+                                       indent=2) + "\n"
     mN = markups(e, nash)
     rows = []
     for t in range(e.T + 1):
@@ -354,13 +468,15 @@ def run(args: argparse.Namespace) -> int:
     out = None if args.out is None else check_out(args.out)  # before any work: one line, exit 2
     scenario = load_scenario(args.scenario)
     nash, comp, comp_error = solve_with_benchmark(scenario)
+    uncertain = solve_uncertainty(scenario, nash, comp)
     if args.json:
-        json.dump(summary_json(scenario, nash, comp, comp_error), sys.stdout, indent=2)
+        json.dump(summary_json(scenario, nash, comp, comp_error, uncertain), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(format_table(scenario, nash, comp, comp_error))
+        print(format_table(scenario, nash, comp, comp_error)
+              + ("" if uncertain is None else format_uncertainty(scenario, uncertain)))
     if out is not None:
-        written = write_outputs(out, scenario, nash, comp, comp_error)
+        written = write_outputs(out, scenario, nash, comp, comp_error, uncertain)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if comp is None:
         # the Nash side is printed; the missing benchmark is a solver failure (exit 3)

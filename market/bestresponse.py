@@ -17,9 +17,9 @@ from scipy import optimize
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
 from market.optimize import maximise_box
-from market.posts import dphi, input_requirement, phi, utility_values
+from market.posts import dphi, expected_utility, input_requirement, phi, utility_values
 from market.results import Action
-from market.shares import BidCurve, best_bid
+from market.shares import BidCurve, ExpectedBidCurve, best_bid
 
 class NoBestResponse(SolverError):
     """The best response does not exist (the supremum is not attained), e.g. a lone seller
@@ -33,16 +33,37 @@ EPS_BID = 1e-9
 
 def action_utility(economy: Economy, i: int, bids_i: FloatArray, offers_i: FloatArray,
                    R: FloatArray, S: FloatArray, v: float) -> float:
-    """Utility of agent ``i`` playing ``(bids_i, offers_i)`` against the others' totals."""
+    """Utility of agent ``i`` playing ``(bids_i, offers_i)`` against the others' totals.
+
+    With uncertain ``κ`` (:attr:`Economy.kappa_states`) the expected utility
+    over the verification states (:func:`market.posts.expected_utility`),
+    ``v`` being the agent's verification at the mean ``κ``.
+    """
     row = economy.arrays.row(i)
     B = R + bids_i
     Q = S + offers_i
     ok = (B > 0) & (Q > 0)
     x = np.where(ok, bids_i * Q / np.where(ok, B, 1.0), 0.0)
     cons = x.copy()
-    cons[1:] -= economy.schedule * v
     cons[0] -= input_requirement(offers_i[None, :], row)[0]
+    states = economy.kappa_states
+    if states is not None:
+        f, probs = states.factors()
+        cs = np.repeat(cons[None, None, :], f.size, axis=0)
+        cs[:, 0, 1:] -= economy.schedule[None, :] * (v * f)[:, None]
+        return float(expected_utility(cs, probs, row)[0])
+    cons[1:] -= economy.schedule * v
     return float(utility_values(cons[None, :], row)[0])
+
+
+def verification_states(economy: Economy, v: float) -> tuple[FloatArray, FloatArray] | None:
+    """``(req, π)``: each post's verification in each state, ``req[t, k] = s^t v f_k``
+    (shape ``(T, K)``), and the probabilities; None when ``κ`` is certain."""
+    states = economy.kappa_states
+    if states is None:
+        return None
+    f, probs = states.factors()
+    return economy.schedule[:, None] * (v * f)[None, :], probs
 
 
 def _priced_out(T: int) -> Action:
@@ -91,7 +112,7 @@ _LAMBDA_STEP_TOL = 1e-9
 _LAMBDA_NEWTON_MAXITER = 100
 
 
-def _newton_log_lambda(curve: BidCurve, w: FloatArray, target: float, scale: float,
+def _newton_log_lambda(curve: BidCurve | ExpectedBidCurve, w: FloatArray, target: float, scale: float,
                        t: float) -> tuple[float, FloatArray] | None:
     """``(λ, bids)`` with ``f(ln λ) = (Σ_k w_k b_k(λ w_k) − target)/scale = 0``, or None.
 
@@ -163,6 +184,9 @@ def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArra
     Omega = float(S[0]) + omega
     income = float(R[0]) * omega / Omega
     req = economy.schedule * v
+    eu = verification_states(economy, v)
+    if eu is not None:
+        req = eu[0].max(axis=1)  # feasible in every state: x^t >= s^t max_k v_k
     Qt = S[1:].astype(float)
     Rt = R[1:].astype(float)
     if np.any((req > 0) & (Qt <= req)) or income <= 0:
@@ -177,8 +201,23 @@ def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArra
     a1 = alpha[1:]
     wedge0 = (Omega - omega) / Omega
 
+    eu_curve: ExpectedBidCurve | None = None
+    if eu is not None:
+        # the electricity posts in every state, and the good (no verification) first
+        eu_req = np.vstack((np.zeros((1, eu[1].size)), eu[0][normal]))
+        eu_curve = ExpectedBidCurve(np.concatenate(([alpha[0] if R[0] > 0 else 0.0], a1[normal])),
+                                    eu_req, eu[1], np.concatenate(([Omega], Qt[normal])),
+                                    np.concatenate(([max(float(R[0]), 1e-300)], Rt[normal])), rho)
+
     def bids_for(lam: float) -> tuple[FloatArray, float]:
         b = np.zeros(T)
+        if eu_curve is not None:
+            lam_v = np.full(1 + int(normal.sum()), lam)
+            lam_v[0] = lam * wedge0
+            bc = eu_curve.at(lam_v)[0] if np.isfinite(lam) else eu_curve.bmin
+            b[normal] = bc[1:]
+            b[free] = EPS_BID * income
+            return b, (float(bc[0]) if alpha[0] > 0 and R[0] > 0 else 0.0)
         if normal.any():
             b[normal] = best_bid(a1[normal], req[normal], Qt[normal], Rt[normal],
                                  np.full(normal.sum(), lam), np.full(normal.sum(), rho))
@@ -206,10 +245,14 @@ def standard_best_response(economy: Economy, i: int, R: FloatArray, S: FloatArra
             head = (float(alpha[0]), 0.0, Omega, float(R[0]), wedge0)
         else:
             head = (0.0, 0.0, 1.0, 1.0, 1.0)
-        curve = BidCurve(np.concatenate(([head[0]], a1[normal])),
-                         np.concatenate(([head[1]], req[normal])),
-                         np.concatenate(([head[2]], Qt[normal])),
-                         np.concatenate(([head[3]], Rt[normal])), rho)
+        curve: BidCurve | ExpectedBidCurve
+        if eu_curve is not None:
+            curve = eu_curve
+        else:
+            curve = BidCurve(np.concatenate(([head[0]], a1[normal])),
+                             np.concatenate(([head[1]], req[normal])),
+                             np.concatenate(([head[2]], Qt[normal])),
+                             np.concatenate(([head[3]], Rt[normal])), rho)
         w = np.ones(curve.bmin.size)
         w[0] = head[4]
         solved = None
@@ -270,6 +313,9 @@ class _ProducerProblem:
         self.rho_cap = float(arr.rho[j])
         self.long_run = bool(arr.long_run[j])
         self.req = economy.schedule * v
+        self.eu = verification_states(economy, v)
+        if self.eu is not None:
+            self.req = self.eu[0].max(axis=1)  # feasible in every state
         self.Omega = float(S[0])
         self.R0 = float(R[0])
         self._R = np.asarray(R, dtype=float)
@@ -311,15 +357,30 @@ class _ProducerProblem:
         income = float((Rt * q / Qt).sum())
         wedge = St / Qt
         scale = max(income, 1e-300)
-        curve = BidCurve(self.alpha, np.concatenate(([Phi], self.req)),
-                         np.concatenate(([self.Omega], Qt)), self._R, self.rho, u0=self._u)
+        curve: BidCurve | ExpectedBidCurve
+        if self.eu is not None:
+            eu_req = np.vstack((np.full((1, self.eu[1].size), Phi), self.eu[0]))
+            curve = ExpectedBidCurve(self.alpha, eu_req, self.eu[1],
+                                     np.concatenate(([self.Omega], Qt)), self._R, self.rho)
+        else:
+            curve = BidCurve(self.alpha, np.concatenate(([Phi], self.req)),
+                             np.concatenate(([self.Omega], Qt)), self._R, self.rho, u0=self._u)
         bmin = curve.bmin
         if (float((wedge * bmin[1:]).sum()) + bmin[0] - income) / scale >= 0:
             return None  # cannot pay for its input and verification at λ = ∞
         solved = None
         if np.all(wedge > 0):
             solved = self._newton_lambda(curve, wedge, income, scale)
-        if solved is None:
+        if solved is None and isinstance(curve, ExpectedBidCurve):
+            w1 = np.concatenate(([1.0], wedge))
+
+            def spend_eu(lam: float) -> float:
+                bb = curve.at(lam * w1)[0]
+                return (float((wedge * bb[1:]).sum()) + bb[0] - income) / scale
+
+            lam = _solve_log_lambda(spend_eu, self._guess / scale)
+            b = curve.at(lam * w1)[0]
+        elif solved is None:
             lam, b = self._bracket_lambda(Phi, Qt, wedge, income, scale)
         else:
             lam, b = solved
@@ -333,7 +394,11 @@ class _ProducerProblem:
         grad = lam * (St * B ** 2 / (Qt ** 2 * Rt) - nu_l * mi)
         dK = -lam * nu_l * self.rho_cap if self.long_run else 0.0
         cons = self._consumption(b, q, Qt, phi_sum)
-        if self.rho == 0.0:
+        if self.eu is not None:
+            cs = np.repeat(cons[None, None, :], self.eu[1].size, axis=0)
+            cs[:, 0, 1:] += (self.req[:, None] - self.eu[0]).T  # the state's own verification
+            util = float(expected_utility(cs, self.eu[1], self.economy.arrays.row(self.j))[0])
+        elif self.rho == 0.0:
             util = self._log_utility(cons)
         else:
             util = float((self.alpha * np.maximum(np.where(self._counts, cons, 1.0), 1e-300)
@@ -363,7 +428,7 @@ class _ProducerProblem:
                                 0.0)
         return float((self.alpha * logs).sum())
 
-    def _newton_lambda(self, curve: BidCurve, wedge: FloatArray, income: float,
+    def _newton_lambda(self, curve: BidCurve | ExpectedBidCurve, wedge: FloatArray, income: float,
                        scale: float) -> tuple[float, FloatArray] | None:
         """``(λ, bids)`` by :func:`_newton_log_lambda` from the last ``λ``, or None (bracket)."""
         t = self._t if self._t is not None else math.log(self._guess / scale)

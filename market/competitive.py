@@ -41,10 +41,16 @@ from market.posts import (
     production,
     settle,
 )
-from market.profile import evaluate_profile, marginal_utility
+from market.profile import evaluate_profile, marginal_utility, state_consumption
 from market.results import Equilibrium
 
-__all__ = ["solve_competitive", "consumer_demand"]
+__all__ = ["solve_competitive", "consumer_demand", "expected_consumer_demand"]
+
+
+def _dearest(economy: Economy) -> float:
+    """``max_k f_k``: the dearest verification state relative to the mean (1 when ``κ`` is certain)."""
+    states = economy.kappa_states
+    return 1.0 if states is None else float(states.factors()[0].max())
 
 
 def consumer_demand(alpha: FloatArray, req: FloatArray, income: FloatArray, prices: FloatArray,
@@ -80,6 +86,141 @@ def consumer_demand(alpha: FloatArray, req: FloatArray, income: FloatArray, pric
                               spend_share * np.maximum(surplus, 0.0)[:, None] / prices[None, :], 0.0)
         x_bad = req * np.where(cost > 0, income / cost, 0.0)[:, None]
     return np.where(ok[:, None], x_ok, x_bad), ok
+
+
+#: Safeguarded Newton steps of :func:`expected_consumer_demand` (inner: a post's
+#: quantity; outer: the budget multiplier) and the relative step they stop at.
+_EU_DEMAND_MAXITER = 200
+_EU_DEMAND_TOL = 1e-14
+
+
+def _eu_quantity(alpha: FloatArray, req: FloatArray, probs: FloatArray, target: FloatArray,
+                 rho: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``x`` with ``α Σ_k π_k (x − r_k)^{ρ−1} = target`` and ``∂x/∂ ln target`` (α > 0).
+
+    The left side falls from ``+∞`` at ``x = max_k r_k`` to 0; by Jensen the
+    root lies between the certain roots at the mean and at the largest
+    requirement, ``r + (α/target)^{1/(1−ρ)}``. Safeguarded Newton on
+    ``ln F(x) − ln target`` there. Shapes: ``(m,)`` except ``req (m, K)``.
+    """
+    rmax = req.max(axis=1)
+    d = (alpha / target) ** (1.0 / (1.0 - rho))
+    lo = req @ probs + d
+    hi = rmax + d
+    lo = np.minimum(np.maximum(lo, rmax), hi)
+    x = 0.5 * (lo + hi)
+    rm1 = (rho - 1.0)[:, None]
+    pr = probs[None, :]
+
+    def h(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            E = np.maximum(x[:, None] - req, 0.0)
+            Ep = E ** rm1
+            M = (pr * Ep).sum(axis=1)
+            dM = (pr * rm1 * Ep / E).sum(axis=1)
+            return np.log(alpha * M) - np.log(target), dM / M, M
+
+    done = hi - lo <= _EU_DEMAND_TOL * hi
+    g, dg, _ = h(x)
+    for _ in range(_EU_DEMAND_MAXITER):
+        lo = np.where(g > 0, x, lo)
+        hi = np.where(g > 0, hi, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = x - g / dg
+        new = np.where(~np.isfinite(new) | (new <= lo) | (new >= hi), 0.5 * (lo + hi), new)
+        new = np.where(done, x, new)
+        step = np.abs(new - x)
+        x = new
+        done = done | (step <= _EU_DEMAND_TOL * x) | (hi - lo <= _EU_DEMAND_TOL * hi)
+        g, dg, _ = h(x)
+        if bool(done.all()):
+            break
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dx = np.where(np.isfinite(dg) & (dg < 0), -1.0 / dg, 0.0)  # ∂x/∂ ln target = 1/(∂h/∂x)·(−1)·(−1)
+    return x, -dx
+
+
+def expected_consumer_demand(alpha: FloatArray, req: FloatArray, probs: FloatArray,
+                             income: FloatArray, prices: FloatArray,
+                             sigma: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Price-taking demand under uncertain verification (expected utility over states ``k``).
+
+    Agent ``i`` maximises ``Σ_t α^t Σ_k π_k u(x^t − r^t_k)`` (``u = ln``, or
+    ``E^ρ/ρ`` for CES, ``ρ = (σ−1)/σ``) subject to ``Σ_t p^t x^t = I`` and
+    ``x^t ≥ max_k r^t_k``: on each valued post
+    ``α^t Σ_k π_k (x^t − r^t_k)^{ρ−1} = λ p^t`` (:func:`_eu_quantity`), a post
+    not valued gets ``max_k r^t_k``; ``λ`` makes the budget bind
+    (safeguarded Newton on ``ln λ``, slope ``Σ_t p^t ∂x^t/∂ ln λ``). With one
+    state this is :func:`consumer_demand` (to rounding).
+
+    Parameters
+    ----------
+    alpha : ndarray (n, T+1)
+    req : ndarray (n, T+1, K)
+        Required quantities in each state (0 on post 0).
+    probs : ndarray (K,)
+    income : ndarray (n,)
+    prices : ndarray (T+1,)
+    sigma : ndarray (n,)
+
+    Returns
+    -------
+    x : ndarray (n, T+1)
+    ok : ndarray of bool (n,)
+        The income covers the requirements of the dearest state (else, as in
+        :func:`consumer_demand`, the income is spread over them pro rata).
+    """
+    n, T1, _ = req.shape
+    rmax = req.max(axis=2)
+    cost = (rmax * prices[None, :]).sum(axis=1)
+    surplus = income - cost
+    ok = (surplus > 0) | ((cost <= 0) & (income >= 0))
+    rho = np.where(sigma == 1.0, 0.0, (sigma - 1.0) / sigma)
+    valued = alpha > 0
+    x = np.array(rmax, dtype=float)
+    live = ok & valued.any(axis=1) & (surplus > 0)
+    if live.any():
+        rows = np.nonzero(live)[0]
+        cells = valued[rows]
+        ri, ti = np.nonzero(cells)
+        al = alpha[rows][cells]
+        rq = req[rows][cells]
+        pr_t = prices[ti]
+        rho_c = rho[rows][ri]
+        inc = income[rows]
+        base = (rmax[rows] * prices[None, :] * ~cells).sum(axis=1)  # unvalued posts' requirement
+        # start: log utility's multiplier at the mean requirement
+        lam = np.log(np.maximum(alpha[rows].sum(axis=1), 1e-300)
+                     / np.maximum(surplus[rows], 1e-300))
+        lo = np.full(rows.size, -np.inf)
+        hi = np.full(rows.size, np.inf)
+        done = np.zeros(rows.size, dtype=bool)
+        xc = np.zeros(ri.size)
+        for _ in range(_EU_DEMAND_MAXITER):
+            xc, dxc = _eu_quantity(al, rq, probs, np.exp(lam[ri]) * pr_t, rho_c)
+            spend = np.bincount(ri, pr_t * xc, rows.size) + base
+            dspend = np.bincount(ri, pr_t * dxc, rows.size)
+            f = spend / inc - 1.0
+            lo = np.where(f > 0, lam, lo)
+            hi = np.where(f > 0, hi, lam)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = -f * inc / dspend
+            new = lam + step
+            both = np.isfinite(lo) & np.isfinite(hi)
+            bad = ~np.isfinite(new) | (new <= lo) | (new >= hi) | (np.abs(step) > 8.0)
+            new = np.where(bad & both, 0.5 * (lo + hi),
+                           np.where(bad, lam + np.where(f > 0, 8.0, -8.0), new))
+            done = done | (np.abs(f) <= _EU_DEMAND_TOL) | (np.abs(new - lam) <= 1e-15 * np.maximum(1.0, np.abs(lam)))
+            lam = np.where(done, lam, new)
+            if bool(done.all()):
+                break
+        xc, _ = _eu_quantity(al, rq, probs, np.exp(lam[ri]) * pr_t, rho_c)
+        block = x[rows]
+        block[cells] = xc
+        x[rows] = block
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_bad = rmax * np.where(cost > 0, income / cost, 0.0)[:, None]
+    return np.where(ok[:, None], x, x_bad), ok
 
 
 @dataclass
@@ -222,7 +363,7 @@ def solve_competitive(economy: Economy, v: FloatArray | None = None, *,
         leave = participants & ~sol.ok
         prices = sol.prices
         # entry: a priced-out agent whose income would now cover its verification
-        req = economy.schedule[None, :] * v[:, None]
+        req = economy.schedule[None, :] * (v * _dearest(economy))[:, None]
         enter = ~participants & ~arr.producer & price_taking_entry_possible(arr.omega, req,
                                                                            prices)
         # the same test for producers outside: could one of them, taking these prices,
@@ -390,6 +531,12 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     alpha = arr.alpha[idx]
     req = np.zeros((idx.size, T + 1))
     req[:, 1:] = s[None, :] * v[idx][:, None]
+    states = economy.kappa_states
+    if states is not None:
+        # uncertain κ: each state's requirement; feasibility and surplus in the dearest
+        f, probs = states.factors()
+        req_k = req[:, :, None] * f[None, None, :]
+        req = req * float(f.max())
     sigma = np.where(arr.r[idx] == 0.0, 1.0, 1.0 / (1.0 - arr.r[idx]))
     is_prod = arr.producer[idx]
     lr = [k for k, g in enumerate(groups) if g.long_run]
@@ -436,7 +583,10 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
         income = np.zeros(idx.size)
         income[~is_prod] = arr.omega[idx][~is_prod]
         income[prod_rows] = profit[prod_group]
-        x_d, ok = consumer_demand(alpha, req, income, prices, sigma)
+        if states is None:
+            x_d, ok = consumer_demand(alpha, req, income, prices, sigma)
+        else:
+            x_d, ok = expected_consumer_demand(alpha, req_k, probs, income, prices, sigma)
         counts = np.array([g.count for g in groups], dtype=float)
         Q = (counts[:, None] * q).sum(axis=0)
         return _State(p=p, q=q, Q=Q, caps=caps, Phi=Phi, x=x_d, ok=ok, prices=prices,
@@ -526,7 +676,13 @@ def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray
     out = settle(bids, offers)
     p = out.prices
     cons = consumption(out.allocations, offers, arr, economy.schedule, v, participants)
-    mu = marginal_utility(cons, arr.alpha, arr.r)
+    eu = state_consumption(economy, cons, v, participants)
+    if eu is None:
+        mu = marginal_utility(cons, arr.alpha, arr.r)
+    else:  # expected marginal utility; a post not valued leaves nothing in the dearest state
+        mu = np.tensordot(eu[1], np.stack([marginal_utility(c, arr.alpha, arr.r) for c in eu[0]]),
+                          axes=1)
+        cons = eu[0].min(axis=0)
     need = input_requirement(offers, arr)
     res = np.zeros(economy.N)
     for i in np.nonzero(participants)[0]:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from market.errors import ScenarioError
 from market.events import Event
+from market.kappa import KappaStates, check_states
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -49,8 +50,12 @@ MAX_AMOUNT = 1.9e7
 MIN_AMOUNT = 1e-18
 #: returns-to-scale exponent c: the contract's range (wad 1e17 .. 1e20)
 MIN_C, MAX_C = 0.1, 100.0
-#: most agents in one economy (a bound on the solver's memory and the simulation's rounds)
-MAX_AGENTS = 10_000
+#: most agents in one economy the solvers take (a bound on their memory; M = 100,000 solves
+#: in seconds, scripts/bench.py solve)
+MAX_AGENTS = 100_000
+#: most agents in a scenario file, for both commands (the chain's rounds: one order per
+#: agent and round; checked by :meth:`Economy.check_chain_bounds`)
+MAX_CHAIN_AGENTS = 10_000
 #: largest utility weight alpha^t, alpha^0 (weights are relative: larger ones overflow the tables)
 MAX_WEIGHT = 1e6
 #: CES elasticity of substitution sigma: beyond this range the CES powers overflow
@@ -133,6 +138,9 @@ class Verification:
     schedule: tuple[float, ...]
     gas_per_order: GasPerOrder = field(default_factory=GasPerOrder)
     kappa_name: str | None = None
+    #: ``κ`` uncertain (:mod:`market.kappa`): the verification states, with
+    #: ``kappa`` their mean; None for a scalar ``κ`` (today's meaning, exactly)
+    states: KappaStates | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +200,7 @@ class SimulationSettings:
     tolerance: float = 1e-6
     backend: str = "eth-tester"
     round_duration: float = 60.0
+    market: str = "plain"  # "plain" (public orders) or "sealed" (commit-reveal: agents.chain SealedMarket)
 
 
 def _fail(field_name: str, message: str) -> None:
@@ -296,6 +305,10 @@ class Economy:
         v = self.verification
         _non_negative(v.kappa, "verification.kappa")
         _at_most(v.kappa, MAX_KAPPA, "verification.kappa", " kWh/gas")
+        if v.states is not None:
+            check_states(v.states, "verification.kappa", MAX_KAPPA)
+            if abs(v.states.mean - v.kappa) > 1e-12 * max(v.kappa, 1e-300):
+                _fail("verification.kappa", f"is {v.kappa!r} but its states' mean is {v.states.mean!r}")
         if len(v.schedule) != T:
             _fail("verification.schedule", f"has {len(v.schedule)} entries but T = {T}")
         for t, s in enumerate(v.schedule):
@@ -345,7 +358,8 @@ class Economy:
         Raises
         ------
         ScenarioError
-            ``T`` above 700; ``c`` outside [0.1, 100]; an amount (``omega``,
+            ``T`` above 700; more than :data:`MAX_CHAIN_AGENTS` agents; ``c``
+            outside [0.1, 100]; an amount (``omega``,
             ``theta``, ``K``, ``rho``, ``stock``, ``bytecoins``) that is positive
             but below one wei/wad or above :data:`MAX_AMOUNT`; a post's total
             (the bytecoin supply, the good offered) above :data:`MAX_AMOUNT`.
@@ -358,6 +372,8 @@ class Economy:
         for kind, groups in kinds:
             for g_i, g in enumerate(groups):
                 where = f"{kind}[{g_i}]"
+                if g.count > MAX_CHAIN_AGENTS:
+                    _fail(f"{where}.count", f"must be <= {MAX_CHAIN_AGENTS}, got {g.count!r}")
                 _amount(g.bytecoins, f"{where}.bytecoins", "bytecoins", positive=False)
                 if isinstance(g, StandardGroup):
                     _amount(g.omega, f"{where}.omega", "units", positive=True)
@@ -372,6 +388,8 @@ class Economy:
                 if g.rho is not None:
                     _amount(g.rho, f"{where}.rho", "units of the good per kWh", positive=True)
                 _amount(g.stock, f"{where}.stock", "units", positive=False)
+        if self.N > MAX_CHAIN_AGENTS:
+            _fail("count", f"the economy has {self.N} agents, at most {MAX_CHAIN_AGENTS} are allowed")
         for name, total in (("bytecoins", self.total_bytecoins),
                             ("standard.omega", sum(g.omega * g.count for g in self.standard))):
             if total > MAX_AMOUNT:
@@ -403,6 +421,18 @@ class Economy:
     def kappa(self) -> float:
         """``κ`` in kWh per gas."""
         return self.verification.kappa
+
+    @property
+    def kappa_states(self) -> KappaStates | None:
+        """The verification states when ``κ`` is uncertain (two or more states, mean > 0), else None.
+
+        With one state, or every state 0, ``κ`` is certain and the economy is
+        solved exactly as with a scalar ``κ``.
+        """
+        st = self.verification.states
+        if st is None or len(st.values) < 2 or not st.mean > 0:
+            return None
+        return st
 
     @property
     def schedule(self) -> FloatArray:
@@ -505,7 +535,18 @@ class Economy:
     def with_kappa(self, kappa: float) -> Economy:
         """The same economy with another ``κ`` (kWh/gas)."""
         return replace(self, verification=replace(self.verification, kappa=float(kappa),
-                                                  kappa_name=None))
+                                                  kappa_name=None, states=None))
+
+    def with_kappa_states(self, states: KappaStates | None) -> Economy:
+        """The same economy with ``κ`` given by ``states`` (None: keep ``κ``, drop any states).
+
+        ``κ`` becomes the states' mean; :meth:`with_kappa` of that mean is the
+        certainty-equivalent economy the precautionary demand is measured against.
+        """
+        if states is None:
+            return replace(self, verification=replace(self.verification, states=None))
+        return replace(self, verification=replace(self.verification, kappa=states.mean,
+                                                  kappa_name=None, states=states))
 
 
 @dataclass(frozen=True)

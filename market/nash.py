@@ -835,6 +835,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         raise SolverError(f"v must have shape ({economy.N},), got {v.shape}")
     if np.any(v < 0) or not np.all(np.isfinite(v)):
         raise SolverError("v must be finite and >= 0")
+    if economy.kappa_states is not None:
+        return _expected_utility_equilibrium(economy, v, max_rounds)
     arr = economy.arrays
     participants = np.ones(economy.N, dtype=bool)
     history = ParticipantHistory("the set of agents priced out by verification does not settle "
@@ -1073,6 +1075,40 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     part = participants & ~start.priced_out
     bids = np.where(part[:, None], start.bids, 0.0)
     offers = np.where(part[:, None], start.offers, 0.0)
+    bids, offers, part, sweeps, change, stalled = _sweep_best_responses(
+        economy, v, part, bids, offers,
+        f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): the "
+        "best-response iteration")
+    arr = economy.arrays
+    # a standard agent priced out during the sweeps that could pay for its
+    # verification at the final prices was wrongly left out: not converged
+    rejoin = (~part) & participants & ~arr.producer & entry_possible(
+        arr.omega, economy.schedule[None, :] * v[:, None], bids[part].sum(axis=0),
+        offers[part].sum(axis=0))
+    if rejoin.any():
+        names = ", ".join(economy.agents()[int(i)].id for i in np.flatnonzero(rejoin))
+        stalled += (f"; not an equilibrium: {names} left during the iteration but could pay "
+                    f"for verification at these prices")
+    scale = arr.bytecoins[part].sum() / bids.sum()
+    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}{stalled}"
+    return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
+                            iterations=evals + sweeps, converged=change <= 1e-9 and not rejoin.any(),
+                            message=note, method="best-response")
+
+
+def _sweep_best_responses(economy: Economy, v: FloatArray, part: BoolArray, bids: FloatArray,
+                          offers: FloatArray, what: str
+                          ) -> tuple[FloatArray, FloatArray, BoolArray, int, float, str]:
+    """Gauss–Seidel best-response sweeps: ``(bids, offers, participants, sweeps, change, stalled)``.
+
+    Every participant in turn plays :func:`market.bestresponse.best_response`
+    to the current profile; one that is priced out leaves. Stops when no bid
+    or offer moves by more than ``_BR_TOL`` (relative) over a sweep, or after
+    ``_BR_SWEEPS`` sweeps, or when the change has not halved over ``_BR_WINDOW``
+    sweeps (``stalled`` then says so, for the message; else it is empty).
+    ``what`` starts the error messages.
+    """
+    bids, offers = bids.copy(), offers.copy()
     change = np.inf
     changes: list[float] = []
     stalled = ""
@@ -1086,13 +1122,10 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
                                         participants=part)
             except NoBestResponse as exc:
                 raise SolverError(
-                    f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): "
-                    f"the best-response iteration reached, at sweep {sweeps}, a profile where {exc}"
-                ) from exc
+                    f"{what} reached, at sweep {sweeps}, a profile where {exc}") from exc
             except (ValueError, ArithmeticError) as exc:
                 raise SolverError(
-                    f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): "
-                    f"the best-response iteration broke down at sweep {sweeps} on agent "
+                    f"{what} broke down at sweep {sweeps} on agent "
                     f"{economy.agents()[int(i)].id} ({exc})") from exc
             if act.priced_out:
                 part = part.copy()
@@ -1114,24 +1147,59 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
                        f"(was {changes[-_BR_WINDOW - 1]:.2g})")
             break
     if not part[~economy.arrays.producer].any() or not part[economy.arrays.producer].any():
-        raise SolverError("Nash: no equilibrium found: the best-response iteration (increasing "
-                          "returns) priced out every standard agent or every producer")
+        raise SolverError(f"{what} priced out every standard agent or every producer")
+    return bids, offers, part, sweeps, change, stalled
+
+
+#: The message of an equilibrium under uncertain verification.
+EXPECTED_UTILITY_NOTE = ("uncertain verification: expected utility over {K} states, found by "
+                         "best-response iteration from the mean-κ equilibrium")
+
+
+def _expected_utility_equilibrium(economy: Economy, v: FloatArray, max_rounds: int) -> Equilibrium:
+    """Nash equilibrium under uncertain ``κ`` (expected utility over the verification states).
+
+    Start: the Nash equilibrium of the same economy with ``κ`` certain at its
+    mean (the aggregate solver). Then best-response sweeps
+    (:func:`_sweep_best_responses`) with the expected-utility best responses
+    of :mod:`market.bestresponse`, whose consumption must be non-negative in
+    every state; an agent that cannot buy its verification in the dearest
+    state leaves. Once the sweeps settle, a standard agent outside that could
+    now pay for its verification in every state (:func:`entry_possible` with
+    the largest ``v_k``) returns and the sweeps resume. ``v`` is each agent's
+    verification at the mean ``κ``; state ``k``'s is ``v f_k``.
+    """
+    states = economy.kappa_states
+    assert states is not None
+    f, _ = states.factors()
+    start = solve_nash(economy.with_kappa_states(None), v=v, max_rounds=max_rounds)
     arr = economy.arrays
-    # a standard agent priced out during the sweeps that could pay for its
-    # verification at the final prices was wrongly left out: not converged
-    rejoin = (~part) & participants & ~arr.producer & entry_possible(
-        arr.omega, economy.schedule[None, :] * v[:, None], bids[part].sum(axis=0),
-        offers[part].sum(axis=0))
-    if rejoin.any():
-        names = ", ".join(economy.agents()[int(i)].id for i in np.flatnonzero(rejoin))
-        stalled += (f"; not an equilibrium: {names} left during the iteration but could pay "
-                    f"for verification at these prices")
+    part = ~start.priced_out
+    bids = np.where(part[:, None], start.bids, 0.0)
+    offers = np.where(part[:, None], start.offers, 0.0)
+    sweeps_total = 0
+    change = np.inf
+    history = ParticipantHistory("uncertain κ: the set of agents priced out does not settle "
+                                 "(entry and exit cycle)")
+    for _round in range(max_rounds):
+        bids, offers, part, sweeps, change, stalled = _sweep_best_responses(
+            economy, v, part, bids, offers, "Nash (uncertain κ): the best-response iteration")
+        sweeps_total += sweeps
+        B, Q = bids[part].sum(axis=0), offers[part].sum(axis=0)
+        rejoin = (~part) & ~arr.producer & entry_possible(
+            arr.omega, economy.schedule[None, :] * (v * float(f.max()))[:, None], B, Q)
+        if not rejoin.any():
+            break
+        part = part | rejoin
+        history.record(part)
+    else:
+        raise SolverError(f"Nash (uncertain κ): participant set not settled after {max_rounds} rounds")
     scale = arr.bytecoins[part].sum() / bids.sum()
-    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}{stalled}"
+    note = (EXPECTED_UTILITY_NOTE.format(K=f.size)
+            + f"; {sweeps_total} sweeps, last change {change:.2g}{stalled}")
     return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
-                            iterations=evals + sweeps, converged=change <= 1e-9 and not rejoin.any(),
-                            message=note,
-                            method="best-response")
+                            iterations=start.iterations + sweeps_total, converged=change <= 1e-9,
+                            message=note, method="best-response")
 
 
 def _good_in_excess(sysm: NashSystem) -> str | None:

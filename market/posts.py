@@ -234,3 +234,46 @@ def utility_index(u: FloatArray, arrays: AgentArrays) -> FloatArray:
     total = arrays.alpha.sum(axis=1)
     with np.errstate(over="ignore"):
         return np.where(arrays.r == 0.0, np.exp(u / total), u)
+
+
+def expected_utility(consumption: FloatArray, probs: FloatArray, arrays: AgentArrays) -> FloatArray:
+    """Expected utility over verification states (uncertain ``κ``, :mod:`market.kappa`).
+
+    ``Σ_k π_k Σ_t α^t ln E_k^t`` (log) or ``Σ_k π_k Σ_t α^t (E_k^t)^r / r``
+    (CES: the expectation of the additive form whose certain maximiser is the
+    CES utility's, and which tends to the log form as ``r → 0``, since
+    ``(E^r − 1)/r → ln E``). :func:`expected_utility_index` turns it into
+    consumption-equivalent units.
+
+    Parameters
+    ----------
+    consumption : ndarray, shape (K, N, T+1)
+        Consumption in each state.
+    probs : ndarray, shape (K,)
+    arrays : AgentArrays
+
+    Returns
+    -------
+    ndarray, shape (N,)
+    """
+    alpha = arrays.alpha
+    counts = alpha > 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        c = np.where(counts[None], np.maximum(consumption, 0.0), 1.0)
+        log_u = (alpha[None] * np.where(counts[None], np.log(c), 0.0)).sum(axis=2)
+        r = np.where(arrays.r == 0.0, 1.0, arrays.r)
+        ces_u = (alpha[None] * np.where(counts[None], c ** r[None, :, None], 0.0)).sum(axis=2) / r[None, :]
+        u = np.where(arrays.r[None, :] == 0.0, log_u, ces_u)
+    return np.asarray(probs, dtype=float) @ u
+
+
+def expected_utility_index(u: FloatArray, arrays: AgentArrays) -> FloatArray:
+    """:func:`expected_utility` as an index homogeneous of degree one in consumption.
+
+    ``exp(u / Σα)`` (log, as :func:`utility_index`) or ``(r u)^{1/r}`` (CES:
+    with one state, the CES utility ``(Σ α E^r)^{1/r}`` itself).
+    """
+    total = arrays.alpha.sum(axis=1)
+    r = np.where(arrays.r == 0.0, 1.0, arrays.r)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return np.where(arrays.r == 0.0, np.exp(u / total), (r * u) ** (1.0 / r))

@@ -16,6 +16,7 @@ from market.model import BoolArray, Economy, FloatArray
 from market.posts import (
     capacity,
     consumption,
+    expected_utility,
     input_requirement,
     marginal_cost,
     settle,
@@ -29,6 +30,26 @@ def marginal_utility(cons: FloatArray, alpha: FloatArray, r: FloatArray) -> Floa
     # over/divide: the α = 0 branch np.where discards, or a trial point's tiny E
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(alpha > 0, alpha * np.maximum(cons, 1e-300) ** (r[:, None] - 1.0), 0.0)
+
+
+def state_consumption(economy: Economy, cons: FloatArray, v: FloatArray,
+                      participants: BoolArray) -> tuple[FloatArray, FloatArray] | None:
+    """Consumption in each verification state when ``κ`` is uncertain, else None.
+
+    ``cons`` is :func:`market.posts.consumption` at the mean verification ``v``
+    (the expected consumption: ``Σ_k π_k f_k = 1``); state ``k`` takes
+    ``s^t v (f_k − 1)`` more off every electricity post. Returns
+    ``(cons_k, π)``, shapes ``(K, N, T+1)`` and ``(K,)``.
+    """
+    states = economy.kappa_states
+    if states is None:
+        return None
+    f, probs = states.factors()
+    extra = economy.schedule[None, None, :] * (np.asarray(v, float)[None, :, None]
+                                               * (f - 1.0)[:, None, None])
+    cs = np.repeat(cons[None], f.size, axis=0)
+    cs[:, :, 1:] -= np.where(participants[None, :, None], extra, 0.0)
+    return cs, probs
 
 
 def nash_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: FloatArray,
@@ -53,7 +74,14 @@ def nash_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: Fl
     out = settle(bids, offers)
     B, Q = out.B, out.Q
     cons = consumption(out.allocations, offers, arr, economy.schedule, v, participants)
-    mu = marginal_utility(cons, arr.alpha, arr.r)
+    eu = state_consumption(economy, cons, v, participants)
+    if eu is None:
+        mu = marginal_utility(cons, arr.alpha, arr.r)
+        cons_hat = cons
+    else:  # expected marginal utility; a post not valued leaves nothing in the dearest state
+        mu = np.tensordot(eu[1], np.stack([marginal_utility(c, arr.alpha, arr.r) for c in eu[0]]),
+                          axes=1)
+        cons_hat = eu[0].min(axis=0)
     R = B[None, :] - bids
     S = Q[None, :] - offers
     res = np.zeros(economy.N)
@@ -71,7 +99,7 @@ def nash_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: Fl
             terms.extend(np.abs(lams / lam - 1.0))
             x = out.allocations[i, 1:]
             zero_post = ~valued[1:] & (x > 0)
-            terms.extend(np.abs(cons[i, 1:][zero_post]) / x[zero_post])
+            terms.extend(np.abs(cons_hat[i, 1:][zero_post]) / x[zero_post])
             income = B[0] * arr.omega[i] / Q[0]
             terms.append(abs(bids[i].sum() - income) / income)
         else:
@@ -118,7 +146,9 @@ def evaluate_profile(economy: Economy, bids: FloatArray, offers: FloatArray, *, 
     arr = economy.arrays
     out = settle(bids, offers)
     cons = consumption(out.allocations, offers, arr, economy.schedule, v, participants)
-    util = np.where(participants, utility_values(cons, arr), -np.inf)
+    eu = state_consumption(economy, cons, v, participants)
+    util = np.where(participants, utility_values(cons, arr) if eu is None
+                    else expected_utility(eu[0], eu[1], arr), -np.inf)
     if residuals is None:
         residuals = nash_residuals(economy, bids, offers, v, participants)
     return Equilibrium(

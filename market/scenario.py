@@ -19,6 +19,7 @@ from typing import Any
 
 from market.errors import ScenarioError
 from market.model import (
+    MAX_KAPPA,
     MAX_T,
     DEFAULT_GAS_PRODUCER,
     DEFAULT_GAS_STANDARD,
@@ -31,6 +32,18 @@ from market.model import (
     Utility,
     Verification,
 )
+from market.kappa import (
+    DEFAULT_NODES,
+    MAX_NODES,
+    MIN_NODES,
+    MAX_SERIES,
+    MAX_STATES,
+    KappaStates,
+    discrete_states,
+    lognormal_states,
+    series_states,
+    uniform_states,
+)
 from market.shocks import events_from_list
 from market.presets import kappa_value
 
@@ -40,7 +53,7 @@ _GAS = {"standard", "producer"}
 _STANDARD = {"name", "count", "omega", "alpha", "alpha0", "bytecoins", "utility", "sigma"}
 _PRODUCER = {"name", "count", "theta", "c", "K", "rho", "alpha", "alpha0", "bytecoins", "stock",
              "utility", "sigma"}
-_SIMULATION = {"rounds", "seed", "strategy", "damping", "tolerance", "backend", "round_duration"}
+_SIMULATION = {"rounds", "seed", "strategy", "damping", "tolerance", "backend", "round_duration", "market"}
 
 #: largest scenario file read (bytes): checked before reading
 MAX_FILE_BYTES = 1 << 20
@@ -168,8 +181,12 @@ def _tables(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return v
 
 
-def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
-    """Build and validate an :class:`~market.model.Economy` from a parsed scenario document."""
+def economy_from_dict(doc: Mapping[str, Any], base: Path | None = None) -> Economy:
+    """Build and validate an :class:`~market.model.Economy` from a parsed scenario document.
+
+    ``base`` is the folder a relative file name in the document (a κ series)
+    is read from (the scenario file's folder; default the working directory).
+    """
     T = _int(doc, "T", "")
     if not 1 <= T <= MAX_T:  # before any list of T entries is built
         raise ScenarioError(f"T: must be an integer >= 1 and <= {MAX_T} (the contract's bound), "
@@ -179,7 +196,12 @@ def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
         raise ScenarioError("verification: expected a table")
     _unknown(ver, _VERIFICATION, "verification")
     raw_kappa = ver.get("kappa", "free")
-    kappa = kappa_value(raw_kappa)
+    states = None
+    if isinstance(raw_kappa, dict):
+        states = kappa_states_from_table(raw_kappa, base)
+        kappa = states.mean
+    else:
+        kappa = kappa_value(raw_kappa)
     schedule = _profile(ver, "schedule", "verification", T, default=(1.0 / T,) * T)
     gas = ver.get("gas_per_order", {})
     if not isinstance(gas, dict):
@@ -189,7 +211,8 @@ def economy_from_dict(doc: Mapping[str, Any]) -> Economy:
         standard=_int(gas, "standard", "verification.gas_per_order", DEFAULT_GAS_STANDARD),
         producer=_int(gas, "producer", "verification.gas_per_order", DEFAULT_GAS_PRODUCER))
     verification = Verification(kappa=kappa, schedule=schedule, gas_per_order=gas_per_order,
-                                kappa_name=raw_kappa if isinstance(raw_kappa, str) else None)
+                                kappa_name=raw_kappa if isinstance(raw_kappa, str) else None,
+                                states=states)
 
     standard = []
     for i, g in enumerate(_tables(doc, "standard")):
@@ -231,6 +254,8 @@ _SIMULATION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "round_duration": (lambda v: 0.0 < v <= MAX_ROUND_DURATION,
                        "must be in (0, 31536000] seconds (365 days, the contract's bound), "
                        "got {v}"),
+    "market": (lambda v: v in ("plain", "sealed"),
+               "expected \"plain\" (public orders) or \"sealed\" (commit-reveal), got {v}"),
 }
 
 
@@ -274,10 +299,12 @@ def simulation_from_dict(table: Mapping[str, Any]) -> SimulationSettings:
     check_simulation_value("round_duration", round_duration, f"{w}.round_duration")
     seed = _int(table, "seed", w, d.seed)
     check_simulation_value("seed", seed, f"{w}.seed")
+    market = _str(table, "market", w, d.market)
+    check_simulation_value("market", market, f"{w}.market")
     return SimulationSettings(rounds=rounds, seed=seed,
                               strategy=strategy,
                               damping=damping, tolerance=tolerance, backend=backend,
-                              round_duration=round_duration)
+                              round_duration=round_duration, market=market)
 
 
 def scenario_from_dict(doc: Mapping[str, Any], path: str | None = None) -> Scenario:
@@ -288,7 +315,7 @@ def scenario_from_dict(doc: Mapping[str, Any], path: str | None = None) -> Scena
         raise ScenarioError(f"description: must be at most {MAX_DESCRIPTION:,} characters, "
                             f"got {len(description):,}")
     default_name = (Path(path).stem if path else "scenario")[:MAX_NAME] or "scenario"
-    economy = economy_from_dict(doc)
+    economy = economy_from_dict(doc, Path(path).parent if path else None)
     simulation = simulation_from_dict(doc.get("simulation", {}))
     return Scenario(name=_name(doc, "name", "", default_name),
                     description=description,
@@ -389,3 +416,136 @@ def load_scenario(path: str | Path) -> Scenario:
         return scenario_from_dict(doc, str(Path(path)))
     except RecursionError:
         raise ScenarioError(f"{Path(path)}: a value is nested too deeply") from None
+
+
+# ----------------------------------------------------------------------------- uncertain κ
+_KAPPA_FORMS: dict[str, set[str]] = {
+    "discrete": {"distribution", "values", "probs"},
+    "uniform": {"distribution", "low", "high", "nodes"},
+    "lognormal": {"distribution", "median", "sigma", "low", "high", "nodes"},
+    "series": {"distribution", "file", "column"},
+}
+_UNBOUNDED = ("κ must have bounded support: with unbounded support no consumption plan is "
+              "feasible in every state (each needs x^t >= s^t κ_k gas)")
+
+
+def _kappa_bound(table: Mapping[str, Any], key: str) -> float:
+    """``low`` or ``high`` of a continuous κ: present, finite, in [0, MAX_KAPPA]."""
+    name = f"verification.kappa.{key}"
+    if key not in table:
+        raise ScenarioError(f"{name}: missing; {_UNBOUNDED}" if key == "high" else f"{name}: missing")
+    v = table[key]
+    if isinstance(v, float) and math.isinf(v):
+        raise ScenarioError(f"{name}: got {_show(v)}; {_UNBOUNDED}")
+    x = _float(v, name)
+    if not 0.0 <= x <= MAX_KAPPA:
+        raise ScenarioError(f"{name}: must be in [0, {MAX_KAPPA:g}] kWh/gas, got {_show(v)}")
+    return x
+
+
+def kappa_states_from_table(table: Mapping[str, Any], base: Path | None = None) -> KappaStates:
+    """``verification.kappa`` given as a table: the verification states (docs/scenarios.md).
+
+    ``distribution`` is ``"discrete"`` (``values``, each a number or a preset
+    name, and ``probs``), ``"uniform"`` (``low``, ``high``), ``"lognormal"``
+    (``median``, ``sigma`` of ``ln κ``, truncated to ``[low, high]``, ``low > 0``)
+    — the continuous ones with ``nodes`` Gauss–Lobatto nodes (default
+    :data:`~market.kappa.DEFAULT_NODES`) — or ``"series"`` (a CSV ``file``,
+    one κ per round in the column named ``column``, default ``"kappa"``).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the field (``verification.kappa.high: missing; κ must have bounded support ...``).
+    """
+    where = "verification.kappa"
+    form = _str(table, "distribution", where)
+    if form not in _KAPPA_FORMS:
+        raise ScenarioError(f"{where}.distribution: unknown form {_show(form)} "
+                            f"(known: {', '.join(_KAPPA_FORMS)})")
+    _unknown(table, _KAPPA_FORMS[form], where)
+    if form == "discrete":
+        vals, probs = table.get("values"), table.get("probs")
+        for key, lst in (("values", vals), ("probs", probs)):
+            if not isinstance(lst, list) or not 1 <= len(lst) <= MAX_STATES:
+                raise ScenarioError(f"{where}.{key}: expected a list of 1 to {MAX_STATES} entries, "
+                                    f"got {_show(lst)}")
+        assert isinstance(vals, list) and isinstance(probs, list)
+        if len(vals) != len(probs):
+            raise ScenarioError(f"{where}.probs: has {len(probs)} entries but values has {len(vals)}")
+        kap = [kappa_value(x, f"{where}.values[{k}]") for k, x in enumerate(vals)]
+        for k, x in enumerate(kap):
+            if x > MAX_KAPPA:
+                raise ScenarioError(f"{where}.values[{k}]: must be at most {MAX_KAPPA:g} kWh/gas, "
+                                    f"got {x!r}")
+        pr = [_float(x, f"{where}.probs[{k}]") for k, x in enumerate(probs)]
+        for k, x in enumerate(pr):
+            if not x > 0:
+                raise ScenarioError(f"{where}.probs[{k}]: must be > 0, got {x!r}")
+        if abs(sum(pr) - 1.0) > 1e-9:
+            raise ScenarioError(f"{where}.probs: must sum to 1, sums to {sum(pr)!r}")
+        return discrete_states(kap, pr)
+    if form == "series":
+        return _kappa_series(table, base)
+    nodes = _int(table, "nodes", where, DEFAULT_NODES)
+    if not MIN_NODES <= nodes <= MAX_NODES:
+        raise ScenarioError(f"{where}.nodes: must be an integer in [{MIN_NODES}, {MAX_NODES}] "
+                            f"(Gauss-Lobatto: both ends of the support are nodes), got {nodes!r}")
+    low, high = _kappa_bound(table, "low"), _kappa_bound(table, "high")
+    if not high > low:
+        raise ScenarioError(f"{where}.high: must be above low = {low!r}, got {high!r}")
+    if form == "uniform":
+        return uniform_states(low, high, nodes)
+    if not low > 0:
+        raise ScenarioError(f"{where}.low: must be > 0 for a lognormal (the quadrature runs on "
+                            f"ln κ), got {low!r}")
+    median = _number(table, "median", where)
+    sigma = _number(table, "sigma", where)
+    if not median > 0:
+        raise ScenarioError(f"{where}.median: must be > 0 kWh/gas, got {median!r}")
+    if not sigma > 0:
+        raise ScenarioError(f"{where}.sigma: must be > 0 (of ln κ), got {sigma!r}")
+    return lognormal_states(median, sigma, low, high, nodes)
+
+
+def _kappa_series(table: Mapping[str, Any], base: Path | None) -> KappaStates:
+    """A κ series from a CSV file: a header row, then one row per round."""
+    where = "verification.kappa"
+    fname = _str(table, "file", where)
+    column = _str(table, "column", where, "kappa")
+    path = Path(fname)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    try:
+        text = read_scenario_text(path)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{where}.file: {exc}") from None
+    rows = [r for r in text.splitlines() if r.strip()]
+    if not rows:
+        raise ScenarioError(f"{where}.file: {path}: empty (a header row naming {column!r} is needed)")
+    header = [h.strip() for h in rows[0].split(",")]
+    if column not in header:
+        raise ScenarioError(f"{where}.column: {column!r} is not a column of {path} "
+                            f"(columns: {', '.join(header)})")
+    col = header.index(column)
+    series: list[float] = []
+    for n, r in enumerate(rows[1:], start=2):
+        cells = r.split(",")
+        cell = cells[col].strip() if col < len(cells) else ""
+        try:
+            x = float(cell)
+        except ValueError:
+            raise ScenarioError(f"{where}.file: {path} line {n}: {column} is not a number: "
+                                f"{_show(cell)}") from None
+        if not (math.isfinite(x) and 0.0 <= x <= MAX_KAPPA):
+            raise ScenarioError(f"{where}.file: {path} line {n}: {column} must be in "
+                                f"[0, {MAX_KAPPA:g}] kWh/gas, got {cell}")
+        series.append(x)
+    if not 1 <= len(series) <= MAX_SERIES:
+        raise ScenarioError(f"{where}.file: {path} must have 1 to {MAX_SERIES:,} rows of κ, "
+                            f"got {len(series)}")
+    states = series_states(series)
+    if len(states.values) > MAX_STATES:
+        raise ScenarioError(f"{where}.file: {path} has {len(states.values)} distinct κ values, "
+                            f"at most {MAX_STATES} are allowed (each is a state the agents sum over)")
+    return states

@@ -324,3 +324,125 @@ class BidCurve:
         b[p] = bp
         db[p] = dbp
         return b, db
+
+
+#: Safeguarded Newton steps of :class:`ExpectedBidCurve` (each at least halves the
+#: bracket when it bisects) and its relative stopping step.
+_EU_BID_MAXITER = 200
+_EU_BID_TOL = 1e-15
+#: A Newton step of :class:`ExpectedBidCurve` below this (relative) is its last.
+_EU_BID_STEP = 1e-8
+
+
+class ExpectedBidCurve:
+    """Best bids under uncertain verification: expected utility over states ``k``.
+
+    On each post the agent must receive ``r_k`` in state ``k`` (probability
+    ``π_k``) before it consumes, ``E_k = bQ/(R+b) − r_k``, and maximises
+    ``α Σ_k π_k u(E_k) − λ b`` with ``u = ln`` (log) or ``u(E) = E^ρ/ρ`` (CES),
+    so the bid meets
+
+    ``F(b) = α M(b) QR/(R+b)² = λ``,  ``M(b) = Σ_k π_k E_k^{ρ−1}``,
+
+    with ``b`` above ``b_min = r̂R/(Q − r̂)``, ``r̂ = max_k r_k`` (consumption
+    non-negative in every state). ``F`` falls from ``+∞`` at ``b_min`` to 0,
+    so the root is unique. ``E^{ρ−1}`` is convex and decreasing in ``E``, so by
+    Jensen ``F`` lies between the certain ``F`` at the mean requirement
+    ``r̄ = Σ π_k r_k`` and at ``r̂``: the root lies between the certain best
+    bids (:func:`best_bid`) at ``r̄`` and at ``r̂``. It is found there by
+    Newton's method on ``g(b) = ln F(b) − ln λ`` (decreasing), bisecting when
+    a step leaves the bracket; ``∂b/∂ ln λ = 1/g'(b)``,
+    ``g' = M'/M − 2/(R+b)``, ``M' = (ρ−1) Σ_k π_k E_k^{ρ−2} QR/(R+b)²``.
+    With one state the bracket is a point and the bid is :func:`best_bid`'s.
+
+    The interface is :class:`BidCurve`'s (``at``, ``bmin``, ``exhausted``,
+    ``log_consumption``), so the best responses use either.
+
+    Parameters
+    ----------
+    alpha, Q, R : ndarray, shape (n,)
+    req : ndarray, shape (n, K)
+        Requirement of each post in each state.
+    probs : ndarray, shape (K,)
+    rho : float
+        CES exponent (0 = log).
+    """
+
+    def __init__(self, alpha: FloatArray, req: FloatArray, probs: FloatArray, Q: FloatArray,
+                 R: FloatArray, rho: float) -> None:
+        self.alpha, self.req, self.probs, self.Q, self.R = alpha, req, probs, Q, R
+        self.rho = float(rho)
+        self.rmax = req.max(axis=1)
+        self.rmean = req @ probs
+        self.bmin = self.rmax * R / (Q - self.rmax)
+        self.pos = alpha > 0
+        self.exhausted = 0
+        self.log_consumption: FloatArray | None = None
+        #: the last solve's bids, slopes and ln λ (a warm start for the next)
+        self._last: tuple[FloatArray, FloatArray, FloatArray] | None = None
+
+    def at(self, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Bids ``b`` and slopes ``∂b/∂ ln λ`` at multipliers ``lam`` (finite, > 0)."""
+        p = self.pos
+        b = self.bmin.copy()
+        db = np.zeros_like(b)
+        if not p.any():
+            return b, db
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            bb, dg = self._solve(np.broadcast_to(lam, self.alpha.shape)[p])
+            db[p] = np.where((dg < 0) & np.isfinite(dg), 1.0 / dg, 0.0)
+        b[p] = bb
+        return b, db
+
+    def _solve(self, la: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The bids of the valued posts at their multipliers ``la``, and ``g'`` there."""
+        p = self.pos
+        al, Q, R, req = self.alpha[p], self.Q[p], self.R[p], self.req[p]
+        bmin = self.bmin[p]
+        rm1 = self.rho - 1.0
+        pr = self.probs[None, :]
+        loglam = np.log(la)
+        c0 = np.log(al) + np.log(Q * R)
+
+        def g_and_dg(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+            RB = R + x
+            E = np.maximum((x * Q / RB)[:, None] - req, 0.0)
+            Ep = E ** rm1
+            M = (pr * Ep).sum(axis=1)
+            Mp = rm1 * (pr * Ep / E).sum(axis=1) * (Q * R / (RB * RB))
+            return c0 + np.log(M) - 2.0 * np.log(RB) - loglam, Mp / M - 2.0 / RB
+
+        warm = self._last
+        if warm is not None:
+            # the previous solve moved along its slope: Newton then needs a step or two
+            bb = warm[0] + warm[1] * (loglam - warm[2])
+            lo, hi = bmin.copy(), np.full(bb.shape, np.inf)
+            bb = np.where(bb > bmin, bb, warm[0])
+        else:
+            # the bracket of the certain bids at the mean and the largest requirement (Jensen)
+            rho = np.full(al.shape, self.rho)
+            lo = np.maximum(best_bid(al, self.rmean[p], Q, R, la, rho), bmin)
+            hi = np.maximum(best_bid(al, self.rmax[p], Q, R, la, rho), lo)
+            bb = hi.copy()
+        done = hi <= lo
+        g, dg = g_and_dg(bb)
+        for _ in range(_EU_BID_MAXITER):
+            # keep the bracket: g(lo) >= 0 >= g(hi)
+            lo = np.where(g > 0, bb, lo)
+            hi = np.where(g > 0, hi, bb)
+            step = -g / dg
+            new = bb + step
+            bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
+            new = np.where(bad, np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * bb), new)
+            new = np.where(done, bb, new)
+            # a Newton step below _EU_BID_STEP (relative) is the last: the error after it is ~its square
+            fin = done | (~bad & (np.abs(step) <= _EU_BID_STEP * bb)) | (hi - lo <= _EU_BID_TOL * hi)
+            bb = new
+            g, dg = g_and_dg(bb)
+            done = fin
+            if bool(done.all()):
+                break
+        else:
+            self.exhausted += 1
+        self._last = (bb, np.where((dg < 0) & np.isfinite(dg), 1.0 / dg, 0.0), loglam)
+        return bb, dg

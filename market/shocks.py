@@ -36,8 +36,9 @@ def economy_after(economy: Economy, event: Event) -> Economy:
         The new economy is invalid (the message names the economy's field).
     """
     if isinstance(event, KappaChange):
+        # a certain κ from here on: an uncertain κ's states end with the event
         return replace(economy, verification=replace(economy.verification, kappa=event.kappa,
-                                                     kappa_name=event.name))
+                                                     kappa_name=event.name, states=None))
     if isinstance(event, PreferenceChange):
         def upd(g: Any) -> Any:
             if g.name != event.group:

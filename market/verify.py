@@ -15,7 +15,14 @@ from scipy import optimize
 from market.bestresponse import action_utility
 from market.model import BoolArray, Economy, FloatArray
 from market.participants import entry_possible
-from market.posts import input_requirement, phi, utility_index, utility_values
+from market.posts import (
+    expected_utility,
+    expected_utility_index,
+    input_requirement,
+    phi,
+    utility_index,
+    utility_values,
+)
 from market.results import NashCheck
 
 
@@ -45,6 +52,13 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     Agents outside ``participants`` are checked for entry: a standard agent
     priced out must not be able to buy its verification electricity.
 
+    Uncertain ``κ`` (:attr:`Economy.kappa_states`): the objective is the
+    expected utility over the verification states
+    (:func:`market.posts.expected_utility`), consumption must be
+    non-negative in the dearest state, entry needs that state's verification,
+    and gains are ratios of :func:`market.posts.expected_utility_index`.
+    ``v`` is then each agent's verification at the mean ``κ``.
+
     An agent for which the search finds no feasible point at all (not even
     its own action) gets a gain of NaN, and ``max_gain`` is NaN: the check
     could not be made, so no comparison ``max_gain <= tol`` passes.
@@ -67,10 +81,13 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     # an agent of the same group playing the same action with the same v as one
     # already checked has the same deviation problem (the others' totals too)
     checked: dict[tuple[str, str, bytes, bytes, float], float] = {}
+    # uncertain κ: entry needs the verification of the dearest state
+    states = economy.kappa_states
+    v_scale = float(states.factors()[0].max()) if states is not None else 1.0
     for i in range(N):
         if not part[i]:
             gains[i] = 1.0 if (not arr.producer[i] and entry_possible(
-                arr.omega[i], economy.schedule * float(v[i]), B, Q)) else 0.0
+                arr.omega[i], economy.schedule * float(v[i]) * v_scale, B, Q)) else 0.0
             continue
         key = (agents[i].kind, agents[i].group, bids[i].tobytes(), offers[i].tobytes(), float(v[i]))
         if key in checked:
@@ -87,8 +104,9 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
             gains[i] = np.nan
             checked[key] = np.nan
             continue
-        idx0 = utility_index(np.array([u0]), row)[0]
-        idx1 = utility_index(np.array([max(best, u0)]), row)[0]
+        index = utility_index if economy.kappa_states is None else expected_utility_index
+        idx0 = index(np.array([u0]), row)[0]
+        idx1 = index(np.array([max(best, u0)]), row)[0]
         gains[i] = idx1 / idx0 - 1.0
         checked[key] = float(gains[i])
     worst = int(np.nanargmax(gains)) if not np.all(np.isnan(gains)) else 0
@@ -107,6 +125,10 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
     long_run = producer and bool(arr.long_run[i])
     row = arr.row(i)
     s = economy.schedule
+    states = economy.kappa_states
+    # uncertain κ: verification in each state, and the dearest one every plan must cover
+    f, probs = states.factors() if states is not None else (np.ones(1), np.ones(1))
+    v_hat = v * float(f.max())
     if producer:
         # variables: log b^0..b^T, log q^1..q^T, and in the long run log K with
         # q^t <= K as constraints (the epigraph of max_t q^t: a kink at tied
@@ -146,8 +168,12 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
     def objective(z: FloatArray) -> float:
         bb, oo, x = outcome(z)
         cons = x.copy()
-        cons[1:] -= s * v
         cons[0] -= need_of(z, oo)
+        if states is not None:
+            cs = np.repeat(cons[None, None, :], f.size, axis=0)
+            cs[:, 0, 1:] -= s[None, :] * (v * f)[:, None]
+            return -float(expected_utility(np.maximum(cs, 1e-300), probs, row)[0])
+        cons[1:] -= s * v
         u = float(utility_values(np.maximum(cons, 1e-300)[None, :], row)[0])
         return -u
 
@@ -162,7 +188,7 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
         need = need_of(z, oo)
         rel = max(abs(income), 1e-300)
         cons = [(income - bb.sum()) / rel]
-        e = (x[1:] - s * v) / np.maximum(x[1:], 1e-300)
+        e = (x[1:] - s * v_hat) / np.maximum(x[1:], 1e-300)
         cons.extend(e)
         if producer:
             cons.append((x[0] - need) / max(need, 1e-300))

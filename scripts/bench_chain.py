@@ -13,7 +13,9 @@ agents in two groups, 2 producers; proof-of-stake κ), then
   very same raw transactions (orders and closes, already signed: same calldata,
   same gas) sent straight to the same backend in a bare loop (eth-tester:
   ``send_raw_transaction`` on the tester; a node: one
-  ``eth_sendRawTransactionSync`` per transaction, or send + receipt poll).
+  ``eth_sendRawTransactionSync`` per transaction, or send + receipt poll; on
+  the managed Anvil each round's orders pipelined as the loop sends them,
+  ``Chain.send_all``: automine off, sent in order, ``evm_mine``).
 
 ``--backend`` lists the backends to measure side by side (default
 ``eth-tester,anvil``): ``eth-tester``, ``anvil`` (a managed node, fresh for
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -126,7 +129,8 @@ def floor(sc: Any, sim_config: Any, loop: list[tuple[Any, bytes]], travels: dict
         from agents.chain.node import start_anvil
 
         node = start_anvil(ipc=True)
-        chain = Chain.connect(node.endpoint, sc.economy.N, sc.simulation.seed, fixed_block_interval=True)
+        chain = Chain.connect(node.endpoint, sc.economy.N, sc.simulation.seed, fixed_block_interval=True,
+                              pipeline=True)
     else:
         chain = Chain.connect(backend, sc.economy.N, sc.simulation.seed)
     try:
@@ -153,7 +157,14 @@ def floor(sc: Any, sim_config: Any, loop: list[tuple[Any, bytes]], travels: dict
                 return chain._wait_receipt(bytes.fromhex(tx[2:]))
         floor_s = 0.0
         t0 = time.perf_counter()
-        for k, h in enumerate(hexes):
+        orders: list[tuple[Any, bytes, str, bytes]] = []  # a pipelined round's orders, sent at its close
+        for k, ((account, raw), h) in enumerate(zip(loop, hexes)):
+            if chain.pipeline and account.address != chain.keeper.address:
+                orders.append((account, raw, client.market_address, b""))
+                continue
+            if orders:  # as the loop does: the round mined in blocks of many, then the close
+                chain._send_all_rpc(orders, [client.order_gas] * len(orders))
+                orders = []
             if k in travels:  # a round closed at its deadline: travel there too (untimed)
                 floor_s += time.perf_counter() - t0
                 chain.travel_to(client.current_round().deadline)
@@ -232,6 +243,16 @@ def big_child(n: int, rounds: int, backend: str = "eth-tester") -> int:
     sc = replace(sc, simulation=replace(sc.simulation, backend=backend))
     sim = Simulation(sc, progress=True)
     setup = time.perf_counter() - t0
+    per_round: list[float] = []  # ms of the order phase per order, round by round
+    step = sim.step
+
+    def timed_step() -> Any:
+        before, orders = sim.state.timing["order"], sim.state.orders_total
+        record = step()
+        per_round.append(1000 * (sim.state.timing["order"] - before) / max(sim.state.orders_total - orders, 1))
+        return record
+
+    sim.step = timed_step  # type: ignore[method-assign]
     try:
         res = sim.run()
     finally:
@@ -243,7 +264,9 @@ def big_child(n: int, rounds: int, backend: str = "eth-tester") -> int:
                       "setup_seconds": round(setup, 1), "loop_seconds": round(res.wall_seconds, 1),
                       "total_seconds": round(total, 1), "peak_rss_mib": round(peak_kib / 1024, 1),
                       "orders_per_s": round(res.orders_total / res.wall_seconds, 2),
-                      "phases_s": {k: round(v, 1) for k, v in res.timing.items()}}))
+                      "phases_s": {k: round(v, 1) for k, v in res.timing.items()},
+                      "order_ms_per_order": [round(x, 2) for x in per_round],
+                      "load_average": round(os.getloadavg()[0], 2)}))
     return 0
 
 
@@ -314,7 +337,10 @@ def main(argv: list[str]) -> int:
         print(f"\n{big['backend']}: {big['agents']} agents x {big['rounds']} rounds (T=1): "
               f"total {big['total_seconds']} s "
               f"(set-up {big['setup_seconds']} s, loop {big['loop_seconds']} s, "
-              f"{big['orders_per_s']} orders/s), peak memory {big['peak_rss_mib']} MiB")
+              f"{big['orders_per_s']} orders/s), peak memory {big['peak_rss_mib']} MiB, "
+              f"load average {big['load_average']} at the end")
+        print("  order phase, ms per order, round by round: "
+              + " ".join(f"{x:.1f}" for x in big["order_ms_per_order"]))
     return 0
 
 

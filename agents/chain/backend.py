@@ -26,6 +26,12 @@ if TYPE_CHECKING:  # pragma: no cover
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 #: Ether (wei) given to every account at genesis, for gas on a node that charges it.
 DEFAULT_ETHER = 10**6 * 10**18
+#: Max fee per gas signed on the local chain. Its base fee starts at 0 and stays there while
+#: blocks are at most half full; a fuller block (a deployment at large T) makes it 1 wei for
+#: good (EIP-1559's minimum step, py-evm). Zero-fee transactions would then be refused, so
+#: agents sign a cap far above that; with a priority fee of 0 they pay the base fee only (0,
+#: or 1 wei a gas), and ``gasUsed`` is the same either way.
+LOCAL_MAX_FEE = 10**9
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,8 @@ class Chain:
         self.chain_id = int(transport.request("eth_chainId"), 16) if transport is not None else int(w3.eth.chain_id)
         self._nonces: dict[str, int] = {}
         self._signers: dict[bytes, Any] = {}
-        #: max fee per gas the agents sign with (0: the node's base fee is 0); priority fee is 0
+        #: max fee per gas the agents sign with (a node whose base fee is 0: 0; the local
+        #: chain: LOCAL_MAX_FEE); priority fee is 0
         self.max_fee = 0
         #: rpc: eth_sendRawTransactionSync works (None: not tried yet)
         self._sync_send: bool | None = None
@@ -166,8 +173,9 @@ class Chain:
         self._next_time: int | None = None
         #: rpc: every block is 1 s after the previous one (anvil_setBlockTimestampInterval)
         self.fixed_block_interval = False
-        #: rpc: send_all sends a round in one batch (see send_all; off: parity needs the order)
+        #: rpc: send_all mines a round in blocks of many transactions (see send_all)
         self.pipeline = False
+        self._block_gas_limit: int | None = None
         #: what the node is: "eth-tester", or its web3_clientVersion
         self.client_version = "eth-tester" if tester is not None else ""
         self.hardfork = "prague" if tester is not None else ""
@@ -181,7 +189,8 @@ class Chain:
 
     @classmethod
     def local(cls, n_accounts: int, seed: int | str = 0, ether_per_account: int = DEFAULT_ETHER) -> "Chain":
-        """A fresh in-process eth-tester chain (py-evm, Prague, base fee 0).
+        """A fresh in-process eth-tester chain (py-evm, Prague, base fee 0; agents sign
+        :data:`LOCAL_MAX_FEE`, so a block more than half full does not lock them out).
 
         Parameters
         ----------
@@ -206,11 +215,14 @@ class Chain:
         backend = _CachedKeysBackend(genesis_parameters=params, genesis_state=state)
         tester = EthereumTester(backend)
         w3 = Web3(EthereumTesterProvider(tester))
-        return cls(w3, accounts, keeper, tester)
+        chain = cls(w3, accounts, keeper, tester)
+        chain.max_fee = LOCAL_MAX_FEE
+        return chain
 
     @classmethod
     def rpc(cls, url: str, accounts: Sequence[Account], keeper: Account | None = None,
-            ether_per_account: int = DEFAULT_ETHER, fixed_block_interval: bool = False) -> "Chain":
+            ether_per_account: int = DEFAULT_ETHER, fixed_block_interval: bool = False,
+            pipeline: bool = False) -> "Chain":
         """A chain behind a JSON-RPC node: ``http(s)://`` or ``ws(s)://`` URL, or an ``.ipc`` path.
 
         With the node's base fee 0 (Anvil ``--base-fee 0``, Hardhat
@@ -227,6 +239,9 @@ class Chain:
             Make each block 1 s after the previous one
             (``anvil_setBlockTimestampInterval``), so block times do not follow
             the wall clock (a managed node; not done to a user's node).
+        pipeline : bool
+            :meth:`send_all` mines a round's transactions in blocks of many
+            (``evm_setAutomine``/``evm_mine``; the managed node): see :attr:`pipeline`.
         """
         from web3 import Web3
 
@@ -256,6 +271,7 @@ class Chain:
         if fixed_block_interval:
             transport.request("anvil_setBlockTimestampInterval", [1])
             chain.fixed_block_interval = True
+        chain.pipeline = pipeline
         chain._prepare_fees(ether_per_account)
         return chain
 
@@ -366,12 +382,13 @@ class Chain:
         transaction's :class:`Receipt`, its :class:`Reverted` (receipt
         attached) or the :class:`ChainError` of a node that refused it.
 
-        With :attr:`pipeline` on (a node), all are sent in one JSON-RPC batch
-        before any receipt is awaited. Off by default: Anvil 1.7.1 takes a
-        batch's transactions concurrently and may mine several in one block
-        in another order than sent, which changes gas (the first write of a
-        slot costs more) and so breaks parity with eth-tester; the order is
-        checked, and a batch mined out of order raises :class:`ChainError`.
+        With :attr:`pipeline` on (a development node with ``evm_setAutomine``
+        and ``evm_mine``: Anvil, Hardhat), no receipt is awaited between sends:
+        the transactions are mined in blocks of many, in the order sent (see
+        :meth:`_send_all_rpc`), which gives each the gas it has when mined
+        alone. On by default on the managed Anvil (``Chain.rpc(...,
+        pipeline=True)``); off elsewhere (each transaction is then mined in
+        its own block as it is sent).
         """
         raws = self._sign_all(txs)
         if self._rpc is None or not raws or not self.pipeline:
@@ -382,7 +399,7 @@ class Chain:
                 except ChainError as exc:
                     out.append(exc)
             return out
-        return self._send_all_rpc(raws)
+        return self._send_all_rpc(raws, [gas for _, _, _, gas in txs])
 
     def _sign_all(self, txs: Sequence[tuple[Account, str, bytes, int]]) -> list[tuple[Account, bytes, str, bytes]]:
         raws = []
@@ -473,46 +490,89 @@ class Chain:
                                                      receipt.block_number, error_data), receipt)
         return receipt
 
-    def _send_all_rpc(self, raws: list[tuple[Account, bytes, str, bytes]]) -> list["Receipt | ChainError"]:
-        """One JSON-RPC batch of sends (synchronous ones where the node has them), then the
-        outcomes in order. The node must mine them in the order sent (checked: the
-        receipts' (block, index) increase), else :class:`ChainError`."""
+    def _send_all_rpc(self, raws: list[tuple[Account, bytes, str, bytes]],
+                      gas_limits: list[int]) -> list["Receipt | ChainError"]:
+        """A round mined in blocks of many transactions, in the order sent.
+
+        Automine is turned off (``evm_setAutomine``) for the round; the
+        transactions are cut into runs whose gas limits fit the block gas
+        limit, each run is sent in order (``eth_sendRawTransaction``, one
+        answer awaited before the next send: the node's pool receives them in
+        that order) and mined as one block (``evm_mine``); then every receipt
+        is read in one JSON-RPC batch. Per-transaction gas is that of one
+        transaction a block (warm slots and refunds are per transaction), so
+        only block numbers and timestamps differ. The order is checked: a node
+        that mined them in another order (a pool sorted by fee with unequal
+        fees) or left one out raises :class:`ChainError`. Automine is back on
+        afterwards, also on errors.
+        """
         from eth_hash.auto import keccak
 
         from .rpc import RpcError
 
+        limit = self._gas_limit()
+        runs: list[list[int]] = []
+        used = limit
+        for k, gas in enumerate(gas_limits):
+            if used + gas > limit:
+                runs.append([])
+                used = 0
+            runs[-1].append(k)
+            used += gas
         hashes = [keccak(raw) for _, raw, _, _ in raws]
-        method = "eth_sendRawTransactionSync" if self._sync_send else "eth_sendRawTransaction"
-        answers = self._rpc.batch([(method, ["0x" + raw.hex()]) for _, raw, _, _ in raws])
-        self._next_time = None
-        out: list[Receipt | ChainError] = []
+        refused: dict[int, ChainError] = {}
+        self._rpc.request("evm_setAutomine", [False])
+        try:
+            for run in runs:
+                sent = 0
+                for k in run:
+                    account, raw = raws[k][0], raws[k][1]
+                    try:
+                        self._rpc.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+                    except RpcError as exc:  # refused before the pool: nothing mined
+                        self._nonces.pop(account.address, None)
+                        refused[k] = ChainError(f"transaction from {account.address} refused: {exc.message}")
+                        continue
+                    self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
+                    sent += 1
+                if sent:
+                    self._rpc.request("evm_mine")
+                    self._next_time = None
+        finally:
+            self._rpc.request("evm_setAutomine", [True])
+        mined = [k for k in range(len(raws)) if k not in refused]
+        answers = self._rpc.batch([("eth_getTransactionReceipt", ["0x" + hashes[k].hex()]) for k in mined])
+        rcpts: dict[int, Any] = {}
         last = (-1, -1)
-        for (account, raw, to, data), h, ans in zip(raws, hashes, answers):
-            error_data: bytes | None = None
-            if isinstance(ans, dict) and ans.get("blockNumber") is not None:  # a synchronous send's receipt
-                rcpt = ans
-            elif isinstance(ans, RpcError):
-                rcpt = self._rpc.request("eth_getTransactionReceipt", ["0x" + h.hex()])
-                if rcpt is None:
-                    self._nonces.pop(account.address, None)
-                    out.append(ChainError(f"transaction from {account.address} refused: {ans.message}"))
-                    continue
-                error_data = _hex_data(ans.data)
-            else:
-                rcpt = self._wait_receipt(h)
-            self._nonces[account.address] = self._nonces.get(account.address, 0) + 1
-            place = (int(rcpt["blockNumber"], 16), int(rcpt.get("transactionIndex") or "0x0", 16))
+        for k, ans in zip(mined, answers):
+            if not isinstance(ans, dict) or ans.get("blockNumber") is None:
+                raise ChainError(f"the node did not mine transaction 0x{hashes[k].hex()} of a round's "
+                                 f"block ({ans!s:.200}): no parity with eth-tester; run it without pipelining")
+            place = (int(ans["blockNumber"], 16), int(ans.get("transactionIndex") or "0x0", 16))
             if place <= last:
-                raise ChainError(f"the node mined a batch of transactions out of the order sent "
-                                 f"({place} after {last}): no parity with eth-tester; run it without batches")
+                raise ChainError(f"the node mined a round's transactions out of the order sent "
+                                 f"({place} after {last}): no parity with eth-tester; run it without pipelining")
             last = place
-            receipt = _receipt_of(h, rcpt)
+            rcpts[k] = ans
+        out: list[Receipt | ChainError] = []
+        for k, (account, _, to, data) in enumerate(raws):
+            if k in refused:
+                out.append(refused[k])
+                continue
+            receipt = _receipt_of(hashes[k], rcpts[k])
             if receipt.status:
                 out.append(receipt)
             else:
-                out.append(Reverted("", (), self._revert_data(h, account.address, to, data, 0,
-                                                              receipt.block_number, error_data), receipt))
+                out.append(Reverted("", (), self._revert_data(hashes[k], account.address, to, data, 0,
+                                                              receipt.block_number, None), receipt))
         return out
+
+    def _gas_limit(self) -> int:
+        """The node's block gas limit (read once)."""
+        if self._block_gas_limit is None:
+            block = self._rpc.request("eth_getBlockByNumber", ["latest", False])
+            self._block_gas_limit = int(block["gasLimit"], 16)
+        return self._block_gas_limit
 
     def _wait_receipt(self, tx_hash: bytes, timeout: float = 120.0) -> Any:
         from .rpc import wait_until

@@ -23,7 +23,7 @@ from .errors import ChainError
 from .backend import Account, Chain, Receipt, Reverted
 from .compiler import Artifact
 from .config import MarketConfig
-from .events import AbiCodec, Event, OrderPlaced, RoundClosed, Settled, pack_values
+from .events import AbiCodec, Committed, Event, OrderPlaced, RoundClosed, Settled, pack_values
 
 
 #: Gas limits per function as ``(fixed, per post)``: limit = fixed + per post · (T + 1),
@@ -36,7 +36,7 @@ GAS_MODEL: dict[str, tuple[int, int]] = {
     "claim": (160_000, 1_000),
     "close": (250_000, 17_000),
     "registerProducer": (350_000, 9_200),
-    "deploy Market": (5_800_000, 19_000),
+    "deploy Market": (6_000_000, 19_000),
 }
 
 
@@ -48,12 +48,29 @@ def gas_limit(function: str, T: int, block_gas_limit: int) -> int:
 
 @dataclass(frozen=True)
 class OrderResult:
-    """An order's receipt (``receipt.gas_used`` is its verification gas), round, input and
-    the ``Settled`` event of its previous order (None if it had none)."""
+    """An order's receipt, round, input and the ``Settled`` event of its previous order
+    (None if it had none). A sealed order's receipt is its reveal's, and ``commit`` its
+    commitment's (whose transaction settled the previous order)."""
 
     receipt: Receipt
     round: int
     input: int
+    settlement: Settled | None
+    commit: "CommitResult | None" = None
+
+    @property
+    def gas_used(self) -> int:
+        """The order's verification gas: its receipt's, plus its commitment's if sealed."""
+        return self.receipt.gas_used + (self.commit.receipt.gas_used if self.commit is not None else 0)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """A sealed order's commitment: receipt, the escrow (wei) and the ``Settled`` event of
+    the previous order (None if it had none)."""
+
+    receipt: Receipt
+    escrow: int
     settlement: Settled | None
 
 
@@ -112,9 +129,10 @@ class MarketClient:
         self.market_address = to_checksum_address(market_address)
         self.token_address = to_checksum_address(token_address)
         self.T = config.T
-        self.codec = AbiCodec(artifacts["Market"].abi, artifacts["Bytecoin"].abi)
+        market_abi = artifacts["SealedMarket" if config.sealed else "Market"].abi
+        self.codec = AbiCodec(market_abi, artifacts["Bytecoin"].abi)
         self._fns: dict[str, tuple[bytes, list[str], list[str]]] = {}
-        for name, abi in (("", artifacts["Market"].abi), ("token.", artifacts["Bytecoin"].abi)):
+        for name, abi in (("", market_abi), ("token.", artifacts["Bytecoin"].abi)):
             for item in abi:
                 if item["type"] == "function":
                     types = [i["type"] for i in item["inputs"]]
@@ -122,6 +140,8 @@ class MarketClient:
                     self._fns[name + item["name"]] = (sel, types, [o["type"] for o in item["outputs"]])
         self._order_sel, self._order_types, _ = self._fns["order"]
         self._prev: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        #: sealed mode: each account's committed order (round, salt, bids, offers) until revealed
+        self._sealed: dict[str, tuple[int, bytes, tuple[int, ...], tuple[int, ...]]] = {}
         #: the block gas limit: no transaction asks for more
         self.block_gas_limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
         self.order_gas = self.gas_limit("order")
@@ -275,6 +295,135 @@ class MarketClient:
         if placed is None:
             raise ChainError("order mined without an OrderPlaced event")
         return OrderResult(receipt, placed.round, placed.input, settlement)
+
+    # -------------------------------------------------------------- sealed orders
+
+    def salt(self, account: Account, round: int, bids: Sequence[int] = (), offers: Sequence[int] = ()) -> bytes:
+        """The secret salt of ``account``'s sealed order (bids, offers) in ``round``: derived
+        from its key, the market, the round and a counter (unguessable without the key; the
+        same in a rerun of the same seed). The counter takes the first value for which
+        neither the salt nor the commitment has a zero byte: calldata costs 4 gas per zero
+        byte and 16 per other byte, so a random hash would make each round's gas (hence
+        ``v = κ·gas``, hence the equilibrium the agents aim at) jitter by a few dozen gas."""
+        base = account.key + bytes.fromhex(self.market_address[2:]) + round.to_bytes(32, "big")
+        for k in range(1 << 16):
+            salt = keccak(base + k.to_bytes(4, "big"))
+            if 0 not in salt and 0 not in self.sealed_order(account, round, salt, bids, offers):
+                return salt
+        return salt  # ~0.78 of the candidates qualify: never reached in practice
+
+    def sealed_order(self, account: Account, round: int, salt: bytes, bids: Sequence[int],
+                     offers: Sequence[int] = ()) -> bytes:
+        """The commitment the sealed market checks a reveal against:
+        keccak256(market ‖ agent ‖ round (32 bytes) ‖ salt ‖ bids ‖ offers), arrays packed."""
+        return keccak(bytes.fromhex(self.market_address[2:]) + bytes.fromhex(account.address[2:])
+                      + round.to_bytes(32, "big") + salt + pack_values(bids, "bids")
+                      + pack_values(offers, "offers"))
+
+    def _sealed_mode(self) -> None:
+        if not self.config.sealed:
+            raise ChainError("commit/reveal: this market is plain (MarketConfig.mode 'plain'): use order")
+
+    def encode_commit(self, account: Account, round: int, bids: Sequence[int], offers: Sequence[int] = (),
+                      escrow: int | None = None) -> bytes:
+        """Calldata of ``account``'s commitment to (bids, offers) for ``round``, carrying its
+        previous order for settlement; ``escrow`` defaults to the bids' total."""
+        pb, po = self.previous(account)
+        h = self.sealed_order(account, round, self.salt(account, round, bids, offers), bids, offers)
+        return self.encode("commit", [round, pack_values(pb, "previous bids"), pack_values(po, "previous offers"),
+                                      h, sum(bids) if escrow is None else escrow])
+
+    def commit_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],
+                   round: int) -> list["CommitResult | ChainError"]:
+        """Sealed mode: commit each order of round ``round`` (escrow = its bids' total), all
+        signed, then sent together; each item the :class:`CommitResult` or the error (a failed
+        commitment does not stop the ones after it). The orders are kept for :meth:`reveal_all`."""
+        self._sealed_mode()
+        txs = [(a, self.market_address, self.encode_commit(a, round, b, o), self.order_gas) for a, b, o in orders]
+        out: list[CommitResult | ChainError] = []
+        for (a, b, o), r in zip(orders, self.chain.send_all(txs)):
+            if isinstance(r, Reverted):
+                out.append(self._named(r))
+            elif isinstance(r, ChainError):
+                out.append(r)
+            else:
+                out.append(self._commit_result(a, round, b, o, r))
+        return out
+
+    def _commit_result(self, account: Account, round: int, bids: Sequence[int], offers: Sequence[int],
+                       receipt: Receipt) -> CommitResult:
+        self._prev[account.address] = ((), ())  # the previous order is settled
+        self._sealed[account.address] = (round, self.salt(account, round, bids, offers), tuple(bids), tuple(offers))
+        settlement = None
+        escrow = None
+        for e in self._decode(receipt):
+            if isinstance(e, Settled):
+                settlement = e
+            elif isinstance(e, Committed):
+                escrow = e.escrow
+        if escrow is None:
+            raise ChainError("commit mined without a Committed event")
+        return CommitResult(receipt, escrow, settlement)
+
+    def reveal_all(self, accounts: Sequence[Account], round: int) -> list["OrderResult | ChainError"]:
+        """Sealed mode: reveal each account's order committed for ``round`` (as :meth:`commit_all`
+        kept it); each item the :class:`OrderResult` (without ``commit``) or the error."""
+        self._sealed_mode()
+        txs = []
+        for a in accounts:
+            r, salt, b, o = self._sealed[a.address]
+            if r != round:
+                raise ChainError(f"{a.address} committed in round {r}, not {round}: nothing to reveal")
+            txs.append((a, self.market_address,
+                        self.encode("reveal", [round, salt, pack_values(b, "bids"), pack_values(o, "offers")]),
+                        self.order_gas))
+        out: list[OrderResult | ChainError] = []
+        for a, res in zip(accounts, self.chain.send_all(txs)):
+            if isinstance(res, Reverted):
+                out.append(self._named(res))
+            elif isinstance(res, ChainError):
+                out.append(res)
+            else:
+                _, _, b, o = self._sealed.pop(a.address)
+                out.append(self._order_result(a, b, o, res))
+        return out
+
+    def sealed_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],
+                   round: int | None = None) -> list["OrderResult | ChainError"]:
+        """One sealed round's orders, as :meth:`order_all` places plain ones: every order
+        committed, then (once every agent has committed, or at the commit deadline, to which
+        the chain travels) every committed order revealed. Each item is the order's
+        :class:`OrderResult` (``commit`` set; ``settlement`` from the commitment) or the error
+        of its commitment or of its reveal; a reveal's error carries the mined commitment as
+        its ``commit`` attribute (the previous order was settled, the escrow is forfeited)."""
+        if round is None and orders:
+            round = self.current_round().round
+        if not orders or round is None:
+            return []
+        commits = self.commit_all(orders, round)
+        ok = [(a, c) for (a, _, _), c in zip(orders, commits) if isinstance(c, CommitResult)]
+        if int(self.view("commitments")[0]) < len(self.config.standard) + len(self.config.producers):
+            deadline = self.current_round().deadline
+            self.chain.travel_to(deadline - self.config.reveal_duration)
+        reveals = iter(self.reveal_all([a for a, _ in ok], round))
+        out: list[OrderResult | ChainError] = []
+        for c in commits:
+            if not isinstance(c, CommitResult):
+                out.append(c)
+                continue
+            r = next(reveals)
+            if isinstance(r, OrderResult):
+                out.append(OrderResult(r.receipt, r.round, r.input, c.settlement, c))
+            else:
+                r.commit = c  # type: ignore[attr-defined]
+                out.append(r)
+        return out
+
+    def sealed_state(self, address: str) -> tuple[int | None, int, bytes]:
+        """Sealed mode: ``address``'s last commitment as (round or None, escrow wei still held,
+        hash); an escrow held for a closed round is forfeited."""
+        round, committed, escrow, h = self.view("sealedState", [address])
+        return (round if committed else None), int(escrow), bytes(h)
 
     def close(self, sender: Account | None = None) -> CloseResult:
         """Close the open round (at its deadline, or once all agents ordered)."""

@@ -59,6 +59,7 @@ OPTIMIZER_RUNS = 10_000
 CONTRACTS: tuple[tuple[str, str], ...] = (
     ("Bytecoin.sol", "Bytecoin"),
     ("Market.sol", "Market"),
+    ("SealedMarket.sol", "SealedMarket"),
 )
 #: Contracts the tests deploy on top of :data:`CONTRACTS` (never shipped).
 TEST_CONTRACTS: tuple[tuple[str, str], ...] = (

@@ -16,6 +16,9 @@ from .fixedpoint import MAX_AMOUNT
 MAX_PRODUCERS = 65_535
 #: The last round the contract's 32-bit round counter opens (2^32 - 2).
 MAX_ROUND = 2**32 - 2
+#: The market modes: "plain" (Market: one public order per agent and round) and
+#: "sealed" (SealedMarket: each round's orders committed, then revealed).
+MARKET_MODES = ("plain", "sealed")
 
 @dataclass(frozen=True)
 class StandardSpec:
@@ -63,6 +66,15 @@ class MarketConfig:
     round_duration: int
     standard: tuple[StandardSpec, ...]
     producers: tuple[ProducerSpec, ...]
+    #: "plain" or "sealed" (:data:`MARKET_MODES`)
+    mode: str = "plain"
+    #: sealed mode: seconds of the reveal phase at the end of each round (1 ≤ it < round_duration)
+    reveal_duration: int = 0
+
+    @property
+    def sealed(self) -> bool:
+        """Whether the market takes sealed (commit–reveal) orders."""
+        return self.mode == "sealed"
 
     def validate(self) -> None:
         """Raise ChainError naming the field if the contract would reject the config."""
@@ -70,6 +82,11 @@ class MarketConfig:
             raise ChainError(f"MarketConfig.T must be in [1, 700], got {self.T}")
         if self.round_duration <= 0:
             raise ChainError(f"MarketConfig.round_duration must be > 0, got {self.round_duration}")
+        if self.mode not in MARKET_MODES:
+            raise ChainError(f"MarketConfig.mode must be one of {', '.join(MARKET_MODES)}, got {self.mode!r}")
+        if self.sealed and not 1 <= self.reveal_duration < self.round_duration:
+            raise ChainError(f"MarketConfig.reveal_duration must be in [1, round_duration) s in sealed mode, "
+                             f"got {self.reveal_duration}")
         if not self.standard and not self.producers:
             raise ChainError("MarketConfig: no agents")
         if len(self.producers) > MAX_PRODUCERS:

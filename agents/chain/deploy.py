@@ -37,6 +37,8 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True,
                   authority: str | None = None) -> MarketClient:
     """Deploy token and market for ``config``, register every agent, open round 0.
 
+    The market is ``Market``, or ``SealedMarket`` when ``config.mode`` is "sealed".
+
     Parameters
     ----------
     chain : Chain
@@ -66,10 +68,12 @@ def deploy_market(chain: Chain, config: MarketConfig, start: bool = True,
                art["Bytecoin"].bytecode + encode(["address[]", "uint256[]", "address"],
                                                     [[market_address], [supply], authority or ZERO_ADDRESS]),
                gas=3_000_000)
+    args = [token_address, config.T, config.round_duration, len(config.producers)]
+    if config.sealed:  # SealedMarket: the reveal phase's length too
+        args.append(config.reveal_duration)
     chain.send(keeper, None,
-               art["Market"].bytecode + encode(["address", "uint256", "uint256", "uint256"],
-                                               [token_address, config.T, config.round_duration,
-                                                len(config.producers)]),
+               art["SealedMarket" if config.sealed else "Market"].bytecode
+               + encode(["address"] + ["uint256"] * (len(args) - 1), args),
                gas=gas_limit("deploy Market", config.T, block_gas))
     client = MarketClient(chain, config, market_address, token_address, art)
     for i in range(0, len(config.standard), REGISTER_BATCH):

@@ -130,7 +130,28 @@ class Withdrawn:
     block: int
 
 
-Event = Union[Registered, Started, OrderPlaced, Settled, RoundClosed, Deposited, Withdrawn]
+@dataclass(frozen=True)
+class Committed:
+    """A sealed order committed (sealed market): its hash and the wei escrowed for it."""
+
+    agent: str
+    round: int
+    sealed_order: bytes
+    escrow: int
+    block: int
+
+
+@dataclass(frozen=True)
+class Forfeited:
+    """A sealed commitment of ``round`` never revealed: its escrow (wei) stays in the market."""
+
+    agent: str
+    round: int
+    escrow: int
+    block: int
+
+
+Event = Union[Registered, Started, OrderPlaced, Settled, RoundClosed, Deposited, Withdrawn, Committed, Forfeited]
 
 
 def _addr(x: str) -> str:
@@ -151,6 +172,9 @@ _EVENTS: dict[str, Callable[[dict[str, Any], int], Event]] = {
                                                 tuple(v["prices"]), v["nextDeadline"], block),
     "Deposited": lambda v, block: Deposited(_addr(v["agent"]), v["amount"], block),
     "Withdrawn": lambda v, block: Withdrawn(_addr(v["agent"]), v["amount"], block),
+    "Committed": lambda v, block: Committed(_addr(v["agent"]), v["round"], bytes(v["sealedOrder"]),
+                                            v["escrow"], block),
+    "Forfeited": lambda v, block: Forfeited(_addr(v["agent"]), v["round"], v["escrow"], block),
 }
 
 

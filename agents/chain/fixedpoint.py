@@ -15,7 +15,7 @@ in the market's favour:
 * price: ``p = floor(B·1e18/Q)`` wei per unit (reported only);
 * a post with ``B = 0`` or ``Q = 0`` is inactive: bids refunded, offers returned;
 * producer's input (eq. (17) inverted): ``φ = (q/θ)^(1/c)`` with
-  ``q/θ = ceil(q·1e18/θ)`` and the power :func:`pow_wad`; the long run adds
+  ``q/θ = ceil(q·1e18/θ)`` and the power :func:`pow_up`; the long run adds
   ``ceil(ρ·max_t q^t/1e18)``.
 
 The float counterparts are in :mod:`market.posts`.
@@ -32,67 +32,77 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: 1 bytecoin = 10**18 wei; 1.0 unit of good/electricity = 10**18 wad (the one definition)
 WAD = 10**18
-#: internal scale of ln/exp
-ONE = 10**36
-#: ln 2 · 1e36, floor
-LN2 = 693147180559945309417232121458176568
 #: bound on amounts and per-post totals (the contract's MAX_AMOUNT, 2^84 - 1)
 MAX_AMOUNT = (1 << 84) - 1
 UINT256_MAX = (1 << 256) - 1
+#: binary scale of the power's internals: a real r is the integer floor(r·2^SCALE_BITS)
+SCALE_BITS = 120
+#: the power's table index takes this many bits (2^6 = 64 entries per table)
+TABLE_BITS = 6
+#: terms of the atanh series in log2 (z, z³/3, z⁵/5, z⁷/7)
+ATANH_TERMS = 4
+#: degree of the Taylor polynomial of 2^u, u ∈ [0, 1/64)
+EXP_DEGREE = 7
 
-#: ln(1 + j/16) · 1e36, floor (FixedPoint.lnTable)
-LN_TABLE: tuple[int, ...] = (
-    0,
-    60624621816434842580606132040420263,
-    117783035656383454538794109470521705,
-    171850256926659222340098946055147264,
-    223143551314209755766295090309834503,
-    271933715483641758831669494532999161,
-    318453731118534615810247213590599595,
-    362905493689368453137824345977489846,
-    405465108108164381978013115464349136,
-    446287102628419511532590180619669006,
-    485507815781700807801791077190788900,
-    523248143764547836516807224934870841,
-    559615787935422686270888500526826593,
-    594707107746692789514343546529205333,
-    628608659422374137744308205774183639,
-    661398482245365008260235838709650938,
-)
-#: 2^(j/16) · 1e36, floor (FixedPoint.twoTable)
-TWO_TABLE: tuple[int, ...] = (
-    1000000000000000000000000000000000000,
-    1044273782427413840321966478739929008,
-    1090507732665257659207010655760707978,
-    1138788634756691653703830283841511254,
-    1189207115002721066717499970560475915,
-    1241857812073484048593677468726595605,
-    1296839554651009665933754117792451159,
-    1354255546936892728298014740140702804,
-    1414213562373095048801688724209698078,
-    1476826145939499311386907480374049923,
-    1542210825407940823612291862090734841,
-    1610490331949254308179520667357400583,
-    1681792830507429086062250952466429790,
-    1756252160373299483112160619375313221,
-    1834008086409342463487083189588288856,
-    1915206561397147293872611270295830887,
-)
+
+@dataclass(frozen=True)
+class PowTables:
+    """The power's constants, each ``floor(value·2^120)`` of the exact real (90 digits).
+
+    Attributes
+    ----------
+    two : tuple of int
+        ``2^(j/64)``, j = 0..63.
+    log2 : tuple of int
+        ``log2(h/64)``, h = 64..127 (``log2`` of the table points 1 + j/64).
+    atanh : tuple of int
+        ``2/((2i+1)·ln 2)``, i = 0..ATANH_TERMS−1: ``log2((1+z)/(1−z)) = Σ atanh[i]·z^(2i+1)``.
+    taylor : tuple of int
+        ``(ln 2)^n/n!``, n = 0..EXP_DEGREE: ``2^u = Σ taylor[n]·u^n``.
+    log2_wad : int
+        ``log2(1e18)``.
+    """
+
+    two: tuple[int, ...]
+    log2: tuple[int, ...]
+    atanh: tuple[int, ...]
+    taylor: tuple[int, ...]
+    log2_wad: int
+
+    def table_bytes(self) -> bytes:
+        """The contract's ``FixedPoint.TABLES``: ``two`` then ``log2``, 16-byte entries."""
+        return b"".join(v.to_bytes(16, "big") for v in (*self.two, *self.log2))
+
+
+def _pow_tables() -> PowTables:
+    """Compute the power's constants from exact decimal logarithms (90 digits; floors)."""
+    from decimal import Decimal, localcontext
+
+    one = Decimal(1 << SCALE_BITS)
+    with localcontext() as ctx:
+        ctx.prec = 90
+        ln2 = Decimal(2).ln()
+        n = 1 << TABLE_BITS
+        factorial = 1
+        taylor = []
+        for k in range(EXP_DEGREE + 1):
+            factorial *= max(k, 1)
+            taylor.append(int(ln2 ** k / factorial * one))
+        return PowTables(
+            two=tuple(int((Decimal(j) / n * ln2).exp() * one) for j in range(n)),
+            log2=tuple(int((Decimal(h) / n).ln() / ln2 * one) for h in range(n, 2 * n)),
+            atanh=tuple(int(2 / (Decimal(2 * i + 1) * ln2) * one) for i in range(ATANH_TERMS)),
+            taylor=tuple(taylor),
+            log2_wad=int(Decimal(WAD).ln() / ln2 * one),
+        )
+
+
+#: the constants of :func:`pow_down` (the contract's FixedPoint.TABLES and K*/C*/LOG2_WAD)
+POW_TABLES = _pow_tables()
 
 
 class FixedPointError(ArithmeticError):
     """An input the contract rejects (``PowOutOfRange``, ``AmountOverflow``)."""
-
-
-def _sdiv(a: int, b: int) -> int:
-    """Solidity's signed division: truncates toward zero."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
-def _smod(a: int, b: int) -> int:
-    """Solidity's signed remainder: takes the sign of the dividend."""
-    return a - _sdiv(a, b) * b
 
 
 def mul_div_up(a: int, b: int, d: int) -> int:
@@ -101,77 +111,66 @@ def mul_div_up(a: int, b: int, d: int) -> int:
     return 0 if p == 0 else (p - 1) // d + 1
 
 
-def ln36(x: int) -> int:
-    """``ln(x/1e18)·1e36`` as the contract computes it (FixedPoint.ln36), ``0 < x < 2^160``.
-
-    ``x = m·2^k`` with ``m ∈ [1, 2)``; ``m = b·y``, ``b = 1 + j/16`` (table),
-    ``ln y = 2·atanh(z)``, ``z = (m − b)/(m + b) ≤ 1/32``, series to ``z^11``.
-    """
-    m = x * WAD
-    k = m.bit_length() - 120
-    m = m >> k if k > 0 else m << -k
-    if m < ONE:
-        m <<= 1
-        k -= 1
-    j = ((m - ONE) << 4) // ONE
-    b = ONE + j * (ONE >> 4)
-    z = ((m - b) * ONE) // (m + b)
-    w = (z * z) // ONE
-    p = ONE // 11
-    for d in (9, 7, 5, 3):
-        p = ONE // d + (p * w) // ONE
-    p = ONE + (p * w) // ONE
-    s = (z * p) // ONE
-    return k * LN2 + (LN_TABLE[j] + 2 * s)
+def exponent(c: int) -> int:
+    """The power's exponent ``1/c`` as stored at registration: ``floor(2^120·1e18/c)``
+    (FixedPoint.exponent; c in wad)."""
+    return (WAD << SCALE_BITS) // c
 
 
-def exp36(e: int) -> int:
-    """``e^(e/1e36)`` in wad, floor (FixedPoint.exp36); ``2^256 - 1`` when too large."""
-    k = _sdiv(e, LN2)
-    if _smod(e, LN2) < 0:
-        k -= 1
-    r = e - k * LN2
-    j = (r << 4) // LN2
-    s = r - (j * LN2) // 16
-    total = ONE
-    for n in range(10, 0, -1):
-        total = ONE + (total * s) // (n * ONE)
-    total = (total * TWO_TABLE[j]) // ONE
-    if k >= 0:
-        if k > 127:
-            return UINT256_MAX
-        return (total << k) // WAD
-    if k < -200:
-        return 0
-    return (total >> -k) // WAD
+def pow_down(x: int, a: int) -> int:
+    """``(x/1e18)^(a/2^120)`` in wad, from below, for ``0 < x ≤ 2^160``, ``a < 2^124``: the
+    contract's power before its margin (the r inside FixedPoint.powUp; :func:`pow_up` adds it).
 
+    ``log2(x/1e18)`` then ``2^(a·that)``, all at the binary scale 2^120:
 
-def pow_wad(x: int, y: int) -> int:
-    """``x^y`` for wad ``x > 0``, ``y ≥ 0`` (FixedPoint.powWad): ``exp36(ln36(x)·y/1e18)``.
+    * ``x = 2^n·μ``, μ ∈ [1, 2) (bit length; μ truncated to 121 bits);
+      ``μ = β·(1+z)/(1−z)`` with ``β = h/64`` the table point below μ, so
+      ``log2 μ = log2 β + Σ_{i<4} 2·z^(2i+1)/((2i+1)·ln 2)`` (Horner in z²), z < 1/129;
+    * ``E = floor(a·(log2 x − log2 1e18)) + log2 1e18`` (the wad result's log2);
+      ``E = k + j/64 + u`` (k = floor, j the next 6 bits, u ∈ [0, 1/64));
+      ``2^E = 2^k·2^(j/64)·Σ_{n≤7} (u·ln 2)^n/n!`` (table, Taylor by Horner in u).
+
+    Every step floors; the error bound is proven in ``contracts/FixedPoint.sol``
+    (its doc): ``exact·(1 − 3.8e-19) − 1 ≤ pow_down ≤ exact·(1 + 1e-34)``. Results of
+    2^254 or more come back as ``2^256 − 1``.
 
     Raises
     ------
     FixedPointError
-        ``x = 0``, ``x ≥ 2^160`` or ``y ≥ 2^64`` (the contract's ``PowOutOfRange``).
+        ``x = 0``, ``x > 2^160`` or ``a ≥ 2^124`` (the contract's ``PowOutOfRange``).
     """
-    if x <= 0 or x >= 1 << 160 or not 0 <= y < 1 << 64:
-        raise FixedPointError(f"pow_wad out of range: x={x}, y={y}")
-    return exp36(_sdiv(ln36(x) * y, WAD))
+    if x <= 0 or x > 1 << 160 or not 0 <= a < 1 << 124:
+        raise FixedPointError(f"power out of range: x={x}, a={a}")
+    tb = POW_TABLES
+    s = SCALE_BITS
+    low = s - TABLE_BITS
+    n = x.bit_length() - 1
+    m = (x << (255 - n)) >> (255 - s)  # μ·2^120, in [2^120, 2^121)
+    h = m >> low  # 64 + j
+    z = ((m & ((1 << low) - 1)) << s) // (m + (h << low))
+    w = (z * z) >> s
+    p = tb.atanh[-1]
+    for coef in reversed(tb.atanh[:-1]):
+        p = coef + ((p * w) >> s)
+    log2x = (n << s) + tb.log2[h - (1 << TABLE_BITS)] + ((z * p) >> s) - tb.log2_wad
+    e = ((log2x * a) >> s) + tb.log2_wad
+    k = e >> s
+    if k > 253:
+        return UINT256_MAX
+    u = e & ((1 << low) - 1)
+    poly = tb.taylor[-1]
+    for coef in reversed(tb.taylor[:-1]):
+        poly = coef + ((poly * u) >> s)
+    mant = (poly * tb.two[(e >> low) & ((1 << TABLE_BITS) - 1)]) >> s  # 2^(E − k)·2^120
+    return mant << (k - s) if k > s else mant >> (s - k)
 
 
-def pow_wad_up(x: int, y: int) -> int:
-    """``pow_wad(x, y)`` rounded up past the exact power (FixedPoint.powWadUp):
-    ``+ floor(r/1e16) + 2`` (1e-16 relative covers the floors of the power and of the
-    exponent ``1e36 // c``; see the contract's comment). Below ``2^250`` only."""
-    r = pow_wad(x, y)
-    if r < 1 << 250:
-        r += r // 10**16 + 2
-    return r
-
-
-def inverse_c(c: int) -> int:
-    """``1/c`` in wad, floor, as stored at registration (``1e36 // c``)."""
-    return (WAD * WAD) // c
+def pow_up(x: int, a: int) -> int:
+    """``pow_down(x, a)`` rounded up past the exact power (FixedPoint.powUp, sumPowUp):
+    ``+ floor(r/2^60) + 2`` (8.67e-19 relative covers the 3.8e-19 and the 1 wei below;
+    see the contract's comment). ``2^256 − 1`` stays."""
+    r = pow_down(x, a)
+    return r if r == UINT256_MAX else r + (r >> 60) + 2
 
 
 def phi(q: int, theta: int, c: int) -> int:
@@ -185,7 +184,7 @@ def phi(q: int, theta: int, c: int) -> int:
     x = mul_div_up(q, WAD, theta)
     if c == WAD:
         return x
-    y = pow_wad_up(x, inverse_c(c))  # rounded up: never below the exact (q/θ)^{1/c}
+    y = pow_up(x, exponent(c))  # rounded up: never below the exact (q/θ)^{1/c}
     if y > MAX_AMOUNT:
         raise FixedPointError(f"input {y} above the contract's bound")
     return y

@@ -6,6 +6,10 @@ and collects ``gasUsed`` from every receipt. The headline is the gas of a
 *steady-state order*: an order in a round after the first, which also settles
 the agent's previous round. ``scripts/bench.py gas`` prints it;
 ``.gas-snapshot.json`` stores it and ``tests/chain/test_gas_snapshot.py`` compares.
+
+``measure(T, c, sealed=True)`` runs the same economy on the sealed-bid market
+(``SealedMarket``): each order is a ``commit`` (which settles the previous order)
+and a ``reveal``; its steady-state gas is the sum of the two.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from .fixedpoint import WAD
 
 #: The headline cases: (T, c) with c in wad; c = 1 skips the power function.
 HEADLINE_CASES: tuple[tuple[int, int], ...] = ((1, WAD), (24, WAD), (1, 8 * WAD // 10), (24, 8 * WAD // 10))
+#: The sealed-bid market's cases (the order path does not depend on c beyond the plain market's).
+SEALED_CASES: tuple[tuple[int, int], ...] = ((1, WAD), (24, WAD))
 
 
 @dataclass
@@ -26,6 +32,8 @@ class GasReport:
     T: int
     c: int
     per_function: dict[str, list[int]] = field(default_factory=dict)
+    #: measured on the sealed-bid market (a steady order = commit + reveal)
+    sealed: bool = False
     steady_standard: int = 0
     steady_producer: int = 0
 
@@ -47,16 +55,21 @@ def _bids(T: int, budget: int, salt: int) -> list[int]:
     return [budget * w // total for w in weights]
 
 
-def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasReport:
+def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2, sealed: bool = False) -> GasReport:
     """Run the fixed gas economy with ``T`` periods and producers' exponent ``c`` (wad).
+
+    ``sealed``: on the sealed-bid market, each order committed (escrow = its bids'
+    total), then revealed once every agent has committed.
 
     Returns
     -------
     GasReport
         ``steady_standard`` / ``steady_producer`` are the medians of the
-        orders of rounds 1 and 2 (each settles the previous round).
+        orders of rounds 1 and 2 (each settles the previous round); sealed, of
+        each agent's commit + reveal gas in those rounds.
     """
-    from .backend import Chain
+    from .backend import Account, Chain
+    from .errors import ChainError
     from .config import MarketConfig, ProducerSpec, StandardSpec
     from .deploy import deploy_market
     from .events import pack_values
@@ -72,12 +85,13 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasR
             ProducerSpec(a.address, theta, c, 2000 * WAD, 0, 100 * WAD, 1000 * WAD)
             for a in acc[standard:standard + producers]
         ),
+        mode="sealed" if sealed else "plain", reveal_duration=1800 if sealed else 0,
     )
     start_block = chain.w3.eth.block_number
     market = deploy_market(chain, config)
-    report = GasReport(T, c)
+    report = GasReport(T, c, sealed=sealed)
     # deployment receipts, in the order deploy_market sends them
-    names = ["deploy Bytecoin", "deploy Market"] + ["registerStandard"] * (-(-standard // 100)) \
+    names = ["deploy Bytecoin", "deploy SealedMarket" if sealed else "deploy Market"] + ["registerStandard"] * (-(-standard // 100)) \
         + ["registerProducer"] * producers + ["start"]
     for name, number in zip(names, range(start_block + 1, chain.w3.eth.block_number + 1)):
         block = chain.w3.eth.get_block(number)
@@ -86,21 +100,37 @@ def measure(T: int, c: int = WAD, standard: int = 3, producers: int = 2) -> GasR
     steady_s: list[int] = []
     steady_p: list[int] = []
     for r in range(3):
-        for i, a in enumerate(acc[:standard]):
-            res = market.order(a, _bids(T, 90 * WAD, i + r), round=r)
-            report.add("order (standard, first)" if r == 0 else "order (standard, settles previous)", res.receipt.gas_used)
-            if r > 0:
-                steady_s.append(res.receipt.gas_used)
+        orders: list[tuple[Account, list[int], list[int]]] = [
+            (a, _bids(T, 90 * WAD, i + r), []) for i, a in enumerate(acc[:standard])]
         for j, a in enumerate(acc[standard:standard + producers]):
             # offers of 20 + j kWh per period: input Σ (q/θ^t)^{1/c} stays well inside the stock
             # (above T = 100 scaled by 100/T, so that it still does up to T = 700)
             offers = [0] + [(20 + j) * WAD + t * WAD // 7 for t in range(T)]
             if T > 100:
                 offers = [q * 100 // T for q in offers]
-            res = market.order(a, _bids(T, 90 * WAD, 10 + j + r), offers, round=r)
-            report.add("order (producer, first)" if r == 0 else "order (producer, settles previous)", res.receipt.gas_used)
-            if r > 0:
-                steady_p.append(res.receipt.gas_used)
+            orders.append((a, _bids(T, 90 * WAD, 10 + j + r), offers))
+        when = "first" if r == 0 else "settles previous"
+        kinds = ["standard"] * standard + ["producer"] * producers
+        if sealed:
+            # every agent commits, then (all have: the reveal phase is open) reveals
+            commits = market.commit_all(orders, r)
+            reveals = market.reveal_all([a for a, _, _ in orders], r)
+            gas = []
+            for kind, com, rev in zip(kinds, commits, reveals):
+                if isinstance(com, ChainError) or isinstance(rev, ChainError):
+                    raise com if isinstance(com, ChainError) else rev  # type: ignore[misc]
+                report.add(f"commit ({kind}, {when})", com.receipt.gas_used)
+                report.add(f"reveal ({kind})", rev.receipt.gas_used)
+                gas.append(com.receipt.gas_used + rev.receipt.gas_used)
+        else:
+            gas = []
+            for kind, (a, b, o) in zip(kinds, orders):
+                res = market.order(a, b, o, round=r)
+                report.add(f"order ({kind}, {when})", res.receipt.gas_used)
+                gas.append(res.receipt.gas_used)
+        if r > 0:
+            steady_s.extend(gas[:standard])
+            steady_p.extend(gas[standard:])
         report.add("close", market.close().receipt.gas_used)
     for a in acc[:standard + producers]:
         pb, po = market.previous(a)

@@ -10,7 +10,11 @@ embedded eth-tester chain:
   transaction pays less gas (EIP-7623's calldata floor is Prague's);
 * ``--base-fee 0 --gas-price 0``: gas is free, as on eth-tester (agents sign
   with zero fees);
-* automine (Anvil's default): every transaction is mined in its own block;
+* automine (Anvil's default): every transaction is mined in its own block
+  (a round's orders, pipelined, are mined in blocks of many with automine
+  off for the round: ``Chain.send_all``);
+* ``--order fifo``: the pool gives a block its transactions in the order they
+  arrived (the order the loop drew), not by fee;
 * the block gas limit of eth-tester's genesis (30,029,122).
 
 The node is stopped by :meth:`AnvilNode.stop`, by leaving its ``with`` block
@@ -177,7 +181,8 @@ def start_anvil(binary: str | None = None, ipc: bool = False, hardfork: str = HA
     ipc_path = os.path.join(tmpdir, "anvil.ipc") if tmpdir else None
     args = [binary, "--host", "127.0.0.1", "--port", "0", "--hardfork", hardfork,
             "--base-fee", str(base_fee), "--gas-price", "0", "--gas-limit", str(GAS_LIMIT),
-            "--accounts", "1", "--disable-code-size-limit", "--color", "never", *extra_args]
+            "--accounts", "1", "--disable-code-size-limit", "--color", "never", "--order", "fifo",
+            *extra_args]
     if ipc_path:
         args += ["--ipc", ipc_path]
     try:

@@ -5,27 +5,25 @@ import {FixedPoint} from "../FixedPoint.sol";
 
 /// @title Test harness: exposes the market's fixed-point library (tests only; never deployed by emg).
 contract FixedPointHarness {
-    function powWad(uint256 x, uint256 y) external pure returns (uint256) {
-        return FixedPoint.powWad(x, y);
+    function exponent(uint256 c) external pure returns (uint256) {
+        return FixedPoint.exponent(c);
     }
 
-    /// @notice powWad and the gas it used (execution only, measured with gasleft).
-    function powWadGas(uint256 x, uint256 y) external view returns (uint256 result, uint256 gasUsed) {
+    /// @notice powUp and the gas it used (execution only, measured with gasleft; the tables'
+    /// copy to memory excluded: the market makes it once per order).
+    function powUpGas(uint256 x, uint256 a) external view returns (uint256 result, uint256 gasUsed) {
+        bytes memory tables = FixedPoint.TABLES;
         uint256 g = gasleft();
-        result = FixedPoint.powWad(x, y);
+        result = FixedPoint.powUp(x, a, tables);
         gasUsed = g - gasleft();
     }
 
-    function powWadUp(uint256 x, uint256 y) external pure returns (uint256) {
-        return FixedPoint.powWadUp(x, y);
+    function powUp(uint256 x, uint256 a) external pure returns (uint256) {
+        return FixedPoint.powUp(x, a, FixedPoint.TABLES);
     }
 
-    function ln36(uint256 x) external pure returns (int256) {
-        return FixedPoint.ln36(x);
-    }
-
-    function exp36(int256 e) external pure returns (uint256) {
-        return FixedPoint.exp36(e);
+    function tables() external pure returns (bytes memory) {
+        return FixedPoint.TABLES;
     }
 
     function mulDivUp(uint256 a, uint256 b, uint256 d) external pure returns (uint256) {

@@ -170,3 +170,30 @@ def test_a_kappa_drop_to_proof_of_stake_brings_priced_out_agents_back() -> None:
     assert share[r - 1] > 0.05
     assert max(share[r + 1:]) < 1e-4
     assert res.economy is not None and res.economy.kappa == ev.kappa
+
+
+# ----------------------------------------------------------------------------- uncertain κ (issue 10)
+
+def test_uncertain_kappa_is_drawn_after_the_orders_and_prices_the_edge_out() -> None:
+    """uncertain-kappa: every round's κ is a draw in [low, high] that the round's verification
+    used; the run converges to the expected-utility Nash (checked above), whose priced-out
+    agents trade at the mean κ: they are out because of the uncertainty alone."""
+    res = shipped_run("uncertain-kappa")
+    e = res.scenario.economy
+    st = e.kappa_states
+    assert st is not None
+    draws = [r.kappa for r in res.log.rounds]
+    assert all(k is not None and st.values[0] <= k <= st.values[-1] for k in draws)
+    assert len(set(draws)) == len(draws)  # a continuous draw per round
+    # the realised verification is the round's draw times each order's gas
+    for r in res.log.rounds[-3:]:
+        rows = [a for a in res.log.agents if a.round == r.round and a.gas_used]
+        assert r.kappa is not None
+        for a in rows:
+            assert a.v == pytest.approx(r.kappa * a.gas_used, rel=1e-12)
+        assert sum(r.verification) == pytest.approx(
+            sum(r.kappa * a.gas_used for a in rows), rel=1e-12)
+    eq = solve_nash(e, v=res.v_used)
+    mean = solve_nash(e.with_kappa_states(None), v=res.v_used)
+    out = np.flatnonzero(eq.priced_out)
+    assert out.size and not mean.priced_out[out].any()

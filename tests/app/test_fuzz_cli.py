@@ -66,7 +66,7 @@ FIELDS: list[tuple[str | None, int | None, str]] = (
     + [("producer", 0, k) for k in ("name", "count", "theta", "c", "K", "rho", "stock", "alpha",
                                     "alpha0", "bytecoins", "utility", "sigma")]
     + [("simulation", None, k) for k in ("rounds", "seed", "strategy", "damping", "tolerance",
-                                         "backend", "round_duration")]
+                                         "backend", "round_duration", "market")]
 )
 
 NASTY: list[Any] = [

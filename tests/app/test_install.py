@@ -38,7 +38,7 @@ def test_installed_emg_simulates_outside_the_repo(tmp_path: Path) -> None:
 
     # package data: the production artifacts and the type markers; no sources, no test contract
     shipped = json.loads((site / "agents" / "chain" / "artifacts" / "contracts.json").read_text())
-    assert set(shipped["contracts"]) == {"Bytecoin", "Market"}
+    assert set(shipped["contracts"]) == {"Bytecoin", "Market", "SealedMarket"}
     assert all((site / pkg / "py.typed").is_file() for pkg in ("market", "agents", "emg"))
     assert not (site / "contracts").exists() and not list(site.rglob("*.sol"))
 

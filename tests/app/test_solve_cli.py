@@ -130,3 +130,28 @@ def test_cournot_markup_closed_form(tmp_path: Path) -> None:
         assert report.markups(e, eq)[0] == pytest.approx((P / (P - 1)) ** 2, rel=1e-9)
         comp = solve_competitive(e)
         assert report.cournot_markups(e, comp)[0] == pytest.approx(1.0, rel=1e-9)
+
+
+def test_uncertain_kappa_reports_the_precautionary_demand(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """uncertain-kappa.toml: the table and the JSON say who is out only because of the uncertainty."""
+    out = tmp_path / "u"
+    assert run([str(ROOT / "scenarios" / "uncertain-kappa.toml"), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "uncertain kappa: 4 states (uniform, 4 Gauss-Lobatto nodes)" in text
+    assert "precautionary demand" in text and "out only by uncertainty" in text
+    doc = json.loads((out / "summary.json").read_text())
+    u = doc["uncertain_kappa"]
+    assert u["form"] == "uniform" and u["nodes"] == 4 and len(u["values"]) == 4
+    assert u["values"][0] == 5e-5 and u["values"][-1] == 3.5e-4
+    assert doc["scenario"]["kappa"] == pytest.approx(u["mean"], rel=1e-15)
+    nash = u["nash"]
+    assert nash["priced_out_by_uncertainty"] == ["edge-0", "edge-1", "edge-2", "edge-3"]
+    assert doc["nash"]["priced_out"] == nash["priced_out_by_uncertainty"]
+    # the datacenters buy a precautionary margin against the mean-kappa equilibrium
+    assert nash["groups"]["datacenter"]["precautionary"] > 0
+    assert u["competitive"] is not None and u["competitive"]["groups"]["edge"]["precautionary"] > 0
+
+
+def test_certain_kappa_json_has_no_uncertainty_key(summary: dict) -> None:  # type: ignore[type-arg]
+    assert "uncertain_kappa" not in summary

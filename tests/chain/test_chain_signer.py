@@ -48,3 +48,25 @@ def test_local_receipt_equals_eth_testers() -> None:
                       "data": bytes.fromhex(lg["data"][2:])} for lg in r["logs"])
         assert (rec.status, rec.gas_used, rec.block_number, rec.logs) == (
             bool(r["status"]), int(r["gas_used"]), int(r["block_number"]), logs)
+
+
+def test_a_block_more_than_half_full_does_not_lock_the_local_chain_out() -> None:
+    """py-evm raises the base fee from 0 to 1 wei for good after a block above half the gas
+    limit (a deployment at large T comes close); agents sign LOCAL_MAX_FEE, so the next
+    transactions still go through, with the same gas used, paying 1 wei a gas."""
+    from agents.chain.backend import LOCAL_MAX_FEE, Chain, Reverted
+
+    chain = Chain.local(2, seed=5)
+    a, b = chain.accounts
+    w3 = chain.w3
+    limit = int(w3.eth.get_block("latest")["gasLimit"])
+    before = chain.send(b, a.address, b"", 21_000, value=1)
+    assert int(w3.eth.get_block(before.block_number)["baseFeePerGas"]) == 0
+    with pytest.raises(Reverted):  # a creation that loops until out of gas: uses all its gas
+        chain.send(a, None, b"\x5b\x60\x00\x56", limit // 2 + 100_000)  # JUMPDEST; PUSH1 0; JUMP
+    assert int(w3.eth.get_block("pending")["baseFeePerGas"]) == 1
+    balance = w3.eth.get_balance(b.address)
+    after = chain.send(b, a.address, b"", 21_000, value=1)
+    assert after.gas_used == before.gas_used == 21_000
+    assert balance - w3.eth.get_balance(b.address) == 1 + 21_000 * 1  # the value, 1 wei a gas
+    assert chain.max_fee == LOCAL_MAX_FEE

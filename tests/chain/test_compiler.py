@@ -29,10 +29,10 @@ RUN_EMG_COMPILE = "contracts/ and the shipped artifacts differ: run `emg compile
 
 def test_shipped_artifacts_are_the_production_set():  # type: ignore[no-untyped-def]
     shipped = json.loads(compiler.ARTIFACTS_FILE.read_text())
-    assert set(shipped["contracts"]) == {"Bytecoin", "Market"}  # no test-only contract
+    assert set(shipped["contracts"]) == {"Bytecoin", "Market", "SealedMarket"}  # no test-only contract
     assert not [s for s in shipped["sources"] if s.startswith(compiler.TEST_DIR + "/")]
     artifacts = compiler.load_artifacts()
-    assert list(artifacts) == ["Bytecoin", "Market"]
+    assert list(artifacts) == ["Bytecoin", "Market", "SealedMarket"]
     for a in artifacts.values():
         assert 0 < a.runtime_size <= compiler.MAX_RUNTIME_SIZE and a.initcode_size >= a.runtime_size
         assert a.bytecode and isinstance(a.abi, list)
@@ -152,7 +152,7 @@ def test_shipped_artifacts_equal_a_fresh_compile(artifacts):  # type: ignore[no-
     assert compiler.cache_path(compiler.standard_input(), version).is_file()
     # the test set compiles the same production contracts, plus the harness
     with_tests = compiler.compile_contracts(test=True)
-    assert list(with_tests) == ["Bytecoin", "Market", "FixedPointHarness", "MarketHarness"]
+    assert list(with_tests) == ["Bytecoin", "Market", "SealedMarket", "FixedPointHarness", "MarketHarness"]
     assert {k: with_tests[k] for k in fresh} == fresh
 
 

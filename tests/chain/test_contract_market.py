@@ -498,8 +498,8 @@ def test_offers_cannot_overflow_a_total(chain, snapshot):  # type: ignore[no-unt
     """Q^t cannot pass the bound: each of the P producers' offers is capped at
     (2^84 - 1)/P (offerCap), so both filling the same posts to the cap still fit; an offer
     above the cap is a capacity violation, reported post by post (slot 0: posts 1–3; post
-    4 sits alone in the partly filled slot 1). The totals' own overflow check
-    (AmountOverflow on a total) stays as a defence but is unreachable."""
+    4 sits alone in the partly filled slot 1). The order path checks no total (none can
+    pass the bound), so a lone producer may fill a post to exactly 2^84 − 1."""
     from agents.chain.config import MarketConfig, ProducerSpec
     from agents.chain.deploy import deploy_market
 
@@ -521,6 +521,10 @@ def test_offers_cannot_overflow_a_total(chain, snapshot):  # type: ignore[no-unt
     assert m.current_round().Q == (0, 0, cap, 0, cap)  # the rejected orders left no trace
     m.order(p1, [0] * 5, [0, 1, cap, 3, cap])  # both at the cap: the totals fit
     assert m.current_round().Q == (0, 1, 2 * cap, 3, 2 * cap) and 2 * cap <= fx.MAX_AMOUNT
+    lone = deploy_market(chain, MarketConfig(4, 3600, base.standard, producers[:1]))
+    assert lone.view("offerCap")[0] == fx.MAX_AMOUNT
+    lone.order(p0, [0] * 5, [0, fx.MAX_AMOUNT, 0, 0, 1])  # was AmountOverflow(1, ...): the total's field is 2^84
+    assert lone.current_round().Q == (0, fx.MAX_AMOUNT, 0, 0, 1)
 
 
 def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-def]

@@ -1,11 +1,12 @@
 """agents.chain.fixedpoint: bit-for-bit equal to the contract, and close to the
 real-number model (float and exact decimal references).
 
-Error of the fixed-point power ``pow_wad`` (``x^(1/c)``) over c ∈ [0.3, 3]
+Error of the fixed-point power ``pow_down`` (``x^(1/c)``) over c ∈ [0.3, 3]
 and x = q/θ ∈ [1e-9, 1e9] (wad 1e9..1e27): at most 1 wei (the final floor)
-plus 5.5e-21 relative, against an exact 60-digit reference (asserted:
-1 wei + 1e-19 relative); against float ``**`` within 2 wei + 3.1e-15 relative,
-which is float's own error.
+plus 4.1e-20 relative, against an exact 60-digit reference (asserted:
+1 wei + 1e-19 relative; proven in contracts/FixedPoint.sol: 8.1e-20 there,
+3.8e-19 for every exponent the market accepts); against float ``**`` within
+2 wei + 3.1e-15 relative, which is float's own error.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.chain import fixedpoint as fx
+from agents.chain.backend import Reverted
 
 WAD = fx.WAD
 getcontext().prec = 60
@@ -44,8 +46,9 @@ def harness(chain):  # type: ignore[no-untyped-def]
     return call
 
 
-def exact_pow(x: int, y: int) -> Decimal:
-    return (Decimal(x) / WAD) ** (Decimal(y) / WAD)
+def exact_pow(x: int, c: int) -> Decimal:
+    """(x/1e18)^(1/c) exactly (60 digits), x and c in wad."""
+    return (Decimal(x) / WAD) ** (Decimal(WAD) / Decimal(c))
 
 
 # log-uniform wad values of q/θ over 18 orders of magnitude, and c in [0.3, 3]
@@ -56,45 +59,101 @@ c_wad = st.floats(min_value=0.3, max_value=3.0).map(lambda c: int(c * WAD))
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(x=x_wad, c=c_wad)
 def test_pow_is_bit_for_bit_the_contracts(harness, x, c):  # type: ignore[no-untyped-def]
-    y = fx.inverse_c(c)
-    assert harness("powWad(uint256,uint256)", ["uint256", "uint256"], [x, y], "uint256") == fx.pow_wad(x, y)
-    assert harness("ln36(uint256)", ["uint256"], [x], "int256") == fx.ln36(x)
+    """powUp = pow_down + floor(pow_down/2^60) + 2, increasing in pow_down: equal results
+    mean the contract's power before the margin is pow_down too."""
+    a = fx.exponent(c)
+    assert harness("exponent(uint256)", ["uint256"], [c], "uint256") == a
+    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == fx.pow_up(x, a)
 
 
-@pytest.mark.parametrize("e", [0, 1, -1, fx.LN2, -fx.LN2, 5 * 10**36, -5 * 10**36, 80 * 10**36, -80 * 10**36,
-                               130 * fx.LN2, -150 * fx.LN2, -300 * fx.LN2])
-def test_exp_is_bit_for_bit_the_contracts_at_the_edges(harness, e):  # type: ignore[no-untyped-def]
-    assert harness("exp36(int256)", ["int256"], [e], "uint256") == fx.exp36(e)
+@pytest.mark.parametrize("x, a", [
+    (1, fx.exponent(WAD // 10)), (1, fx.exponent(100 * WAD)), (1 << 160, fx.exponent(100 * WAD)),
+    ((1 << 160) - 1, fx.exponent(WAD // 10)), (WAD, fx.exponent(WAD)), (WAD, 0), (WAD - 1, (1 << 124) - 1),
+    (WAD + 1, (1 << 124) - 1), (int(2**12.9 * WAD), 15 << 120), (2**13 * WAD, 15 << 120), (10**40, (1 << 124) - 1),
+    (1 << 120, fx.exponent(WAD)), ((1 << 121) - 1, fx.exponent(3 * WAD)), (3, fx.exponent(WAD // 3)),
+])
+def test_pow_is_bit_for_bit_the_contracts_at_the_edges(harness, x, a):  # type: ignore[no-untyped-def]
+    """Smallest and largest x, exponents 0 and 2^124 − 1, results that underflow to 0 and
+    that saturate at 2^256 − 1, the shift direction's edge (k = 120)."""
+    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == fx.pow_up(x, a)
+
+
+def test_pow_tables_are_the_exact_logarithms(harness):  # type: ignore[no-untyped-def]
+    """The contract's TABLES and constants are the mirror's, and each is the floor of the
+    exact real times 2^120 (recomputed here another way: powers and logarithms at 100 digits)."""
+    import math
+    import re
+    from decimal import localcontext
+
+    from agents.chain.compiler import CONTRACTS_DIR
+
+    tb = fx.POW_TABLES
+    assert harness("tables()", [], [], "bytes") == tb.table_bytes()
+    source = (CONTRACTS_DIR / "FixedPoint.sol").read_text()
+    declared = {name: int(v) for name, v in re.findall(r"constant (\w+) = (\d+);", source)}
+    for i, v in enumerate(tb.atanh):
+        assert declared[f"K{2 * i + 1}"] == v
+    for n, v in enumerate(tb.taylor):
+        assert declared[f"C{n}"] == v
+    assert declared["LOG2_WAD"] == tb.log2_wad
+    with localcontext() as ctx:
+        ctx.prec = 100
+        one = Decimal(1 << fx.SCALE_BITS)
+        ln2 = Decimal(2).ln()
+        exact = ([Decimal(2) ** (Decimal(j) / 64) for j in range(64)]
+                 + [(Decimal(h) / 64).log10() / Decimal(2).log10() for h in range(64, 128)]
+                 + [2 / (Decimal(2 * i + 1) * ln2) for i in range(len(tb.atanh))]
+                 + [ln2 ** n / math.factorial(n) for n in range(len(tb.taylor))]
+                 + [Decimal(18) * Decimal(10).log10() / Decimal(2).log10()])
+        got = [*tb.two, *tb.log2, *tb.atanh, *tb.taylor, tb.log2_wad]
+        for v, r in zip(got, exact, strict=True):
+            assert v <= r * one < v + 1, (v, r)
 
 
 def test_pow_worst_error_over_the_scenario_ranges():  # type: ignore[no-untyped-def]
-    """|pow_wad − exact| ≤ 1 wei + 1e-19·exact (measured: 5.5e-21) over the ranges
-    the scenarios use; against float ``**``: ≤ 2 wei + 1e-14·result (float's own error)."""
+    """|pow_down − exact| ≤ 1 wei + 1e-19·exact (measured: 4.1e-20) over the ranges the
+    scenarios use; against float ``**``: ≤ 2 wei + 1e-14·result (float's own error); over
+    every x and c the market accepts, within the proven bound: exact·(1 − 3.8e-19) − 1 ≤
+    pow_down ≤ exact·(1 + 1e-34)."""
     worst_exact = 0.0
     worst_float = 0.0
     for e in np.linspace(-9, 9, 73):
         x = int(10 ** (18 + e))
         for c in np.linspace(0.3, 3.0, 28):
-            y = fx.inverse_c(int(c * WAD))
-            got = fx.pow_wad(x, y)
-            ref = exact_pow(x, y) * WAD
+            cw = int(c * WAD)
+            got = fx.pow_down(x, fx.exponent(cw))
+            ref = exact_pow(x, cw) * WAD
             worst_exact = max(worst_exact, float(max(abs(Decimal(got) - ref) - 1, 0) / ref))
-            fl = (x / WAD) ** (y / WAD) * WAD
+            fl = (x / WAD) ** (WAD / cw) * WAD
             worst_float = max(worst_float, max(abs(got - fl) - 2, 0) / fl)
-    print(f"pow_wad error beyond 1 wei: {worst_exact:.2e} relative (exact ref), {worst_float:.2e} (float pow)")
+    print(f"pow_down error beyond 1 wei: {worst_exact:.2e} relative (exact ref), {worst_float:.2e} (float pow)")
     assert worst_exact < 1e-19
     # float ** carries ~2.2e-16·(1 + |y·ln x|) of its own (up to ~7e-15 here): measured 3.1e-15
     assert worst_float < 1e-14
+    worst_below = worst_above = Decimal(0)
+    for e in np.linspace(-18, 43.2, 123):  # x over [1, 2^144): every ceil(q·1e18/θ)
+        x = max(1, min(int(10 ** (18 + e)), (1 << 84) * WAD - 1))
+        for c in np.geomspace(0.1, 100, 31):
+            cw = int(c * WAD)
+            ref = exact_pow(x, cw) * WAD
+            if ref > Decimal(2) ** 250:
+                continue
+            got = Decimal(fx.pow_down(x, fx.exponent(cw)))
+            worst_below = max(worst_below, (ref - got - 1) / ref)
+            worst_above = max(worst_above, (got - ref) / ref)
+    print(f"over the market's range: below {float(worst_below):.2e}, above {float(worst_above):.2e} relative")
+    assert worst_below <= Decimal("3.8e-19") and worst_above <= Decimal("1e-34")
 
 
-def test_pow_rejects_what_the_contract_rejects():  # type: ignore[no-untyped-def]
-    with pytest.raises(fx.FixedPointError):
-        fx.pow_wad(0, WAD)
-    with pytest.raises(fx.FixedPointError):
-        fx.pow_wad(1 << 160, WAD)
-    with pytest.raises(fx.FixedPointError):
-        fx.pow_wad(WAD, 1 << 64)
-    assert fx.exp36(200 * fx.LN2) == fx.UINT256_MAX and fx.exp36(-250 * fx.LN2) == 0
+def test_pow_rejects_what_the_contract_rejects(harness):  # type: ignore[no-untyped-def]
+    for x, a in ((0, fx.exponent(WAD)), (1 + (1 << 160), fx.exponent(WAD)), (fx.UINT256_MAX, fx.exponent(WAD)),
+                 (WAD, 1 << 124)):
+        with pytest.raises(fx.FixedPointError):
+            fx.pow_down(x, a)
+        with pytest.raises(Reverted) as info:
+            harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256")
+        assert info.value.data[:4] == keccak(text="PowOutOfRange(uint256,uint256)")[:4]
+    assert fx.pow_down(2**13 * WAD, 15 << 120) == fx.UINT256_MAX and fx.pow_down(1, 15 << 120) == 0
 
 
 def test_required_input_is_the_contracts(chain, fresh_market):  # type: ignore[no-untyped-def]
@@ -165,17 +224,19 @@ c_all = st.floats(min_value=-1.0, max_value=2.0).map(lambda e: max(WAD // 10, mi
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(x=x_all, c=c_all)
 def test_pow_up_is_the_contracts_and_never_below_the_exact_power(harness, x, c):  # type: ignore[no-untyped-def]
-    """The charged input (q/θ)^{1/c} rounds against the producer: pow_wad_up with the
-    floored exponent 1e36 // c is never below the exact x^(1/c) (60 digits; exponent
-    exactly 1/c), and exceeds it by at most 1e-16 relative + 3 wei; bit for bit the contract's."""
-    y = fx.inverse_c(c)
-    got = fx.pow_wad_up(x, y)
-    assert harness("powWadUp(uint256,uint256)", ["uint256", "uint256"], [x, y], "uint256") == got
-    exact = (Decimal(x) / WAD) ** (Decimal(WAD) / Decimal(c)) * WAD
+    """The charged input (q/θ)^{1/c} rounds against the producer: pow_up with the
+    floored exponent 2^120·1e18 // c is never below the exact x^(1/c) (60 digits; exponent
+    exactly 1/c), and exceeds it by at most 1e-16 relative + 3 wei (stated: 8.7e-19 + 2 wei);
+    bit for bit the contract's."""
+    a = fx.exponent(c)
+    got = fx.pow_up(x, a)
+    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == got
+    exact = exact_pow(x, c) * WAD
     if exact > Decimal(2) ** 200:
         return  # far above the market's bound (AmountOverflow): only the harness equality matters
     assert Decimal(got) >= exact, (x, c, got, exact)
     assert Decimal(got) - exact <= 3 + Decimal("2e-16") * exact
+    assert Decimal(got) - exact <= 2 + Decimal("8.7e-19") * exact
 
 
 def test_phi_rounds_against_the_producer_at_the_edges():  # type: ignore[no-untyped-def]

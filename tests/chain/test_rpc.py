@@ -307,3 +307,96 @@ def test_a_base_fee_without_a_way_to_fund_fails_before_deploying(node) -> None: 
     with pytest.raises(ChainError, match=r"^backend: the node's base fee is 7 wei and account 0x\w+ holds no ether"):
         p._prepare_fees(10**18)
     assert "eth_sendRawTransaction" not in tr.calls and "eth_sendRawTransactionSync" not in tr.calls
+
+
+# ---------------------------------------------------------------- a round pipelined
+
+def _play_rounds(c: Chain, small_blocks: int | None = None) -> tuple[list[Any], list[list[int]]]:
+    """Two rounds of ``order_all`` with reverts (unknown agent, second order, late order) on ``c``:
+    each outcome (error name or None, gas) and each round's block numbers."""
+    from agents.chain.deploy import deploy_market
+
+    m = deploy_market(c, make_config(c))
+    acc = c.accounts
+    bids = [10**18] * (TEST_T + 1)
+    outcomes: list[Any] = []
+    blocks: list[list[int]] = []
+
+    def play(orders: list[Any]) -> None:
+        res = m.order_all([(a, bids, ()) for a in orders])
+        outcomes.extend((getattr(r, "name", None), (r.receipt.gas_used if r.receipt is not None else None))
+                        for r in res)
+        blocks.append([r.receipt.block_number for r in res if r.receipt is not None])
+
+    play([acc[0], acc[1], acc[5], acc[0], acc[2]])  # UnknownAgent, AlreadyOrdered
+    c.travel_to(m.current_round().deadline)
+    m.close()
+    if small_blocks is not None and not c.is_local:
+        c._block_gas_limit = small_blocks * m.order_gas  # two orders a block: runs cut in blocks
+    play([acc[1], acc[0], acc[6]])  # the first two settle their previous orders; UnknownAgent
+    c.travel_to(m.current_round().deadline)
+    play([acc[2], acc[1]])  # LateOrder, block-dependent: named from the transaction's own trace
+    return outcomes, blocks
+
+
+def test_a_pipelined_round_is_mined_in_blocks_of_many_with_one_by_one_gas(node, artifacts) -> None:  # type: ignore[no-untyped-def]
+    local = Chain.local(8, seed="rpc")
+    want, local_blocks = _play_rounds(local)
+    assert [n for n, _ in want] == [None, None, "UnknownAgent", "AlreadyOrdered", None,
+                                    None, None, "UnknownAgent", "LateOrder", "LateOrder"]
+    assert want[5][1] != want[6][1]  # order matters: the round's first order pays more
+    assert all(len(set(b)) == len(b) for b in local_blocks)  # eth-tester: one transaction a block
+    c = rpc_chain(node.endpoint, fixed_block_interval=True, pipeline=True)
+    snap = c.snapshot()
+    try:
+        got, blocks = _play_rounds(c, small_blocks=2)
+    finally:
+        c.revert(snap)
+        c.close()
+    assert got == want  # the same outcome and the same gas, transaction by transaction
+    first = blocks[0][0]
+    assert blocks[0] == [first] * 5  # round 0 in one block
+    # round 1 cut into blocks of two orders' gas limits; the late orders after the time travel
+    assert blocks[1] == [first + 2, first + 2, first + 3] and blocks[2] == [first + 4] * 2
+
+
+class Swapping(Pretend):
+    """Anvil behind a transport that delivers the first two sends in reverse order (a pool that
+    sorts a block's transactions its own way)."""
+
+    held: Any = None
+
+    def raw(self, method: str, params: Any) -> dict[str, Any]:
+        if method == "eth_sendRawTransaction" and self.held is None and params != ["sent"]:
+            self.held = params
+            from eth_hash.auto import keccak
+
+            return {"jsonrpc": "2.0", "id": 1, "result": "0x" + keccak(bytes.fromhex(params[0][2:])).hex()}
+        out = super().raw(method, params)
+        if method == "eth_sendRawTransaction" and self.held not in (None, "sent"):
+            super().raw(method, self.held)
+            self.held = "sent"
+        return out
+
+
+def test_a_round_mined_out_of_the_order_sent_is_an_error(node, artifacts) -> None:  # type: ignore[no-untyped-def]
+    from web3 import Web3
+
+    from agents.chain.deploy import deploy_market
+    from agents.chain.rpc import provider
+
+    c = rpc_chain(node.endpoint, fixed_block_interval=True)
+    snap = c.snapshot()
+    try:
+        m = deploy_market(c, make_config(c))
+        tr = Swapping(connect(node.endpoint))
+        s = Chain(Web3(provider(tr)), c.accounts, c.keeper, transport=tr)
+        s.pipeline, s.revert_data_method = True, "trace"
+        with pytest.raises(ChainError, match="out of the order sent"):
+            s.send_all([(a, m.market_address, m.encode_order(a, [10**18] * (TEST_T + 1), (), 0), m.order_gas)
+                        for a in c.accounts[:3]])
+        assert c._rpc.request("anvil_getAutomine") is True  # automine is back on after the error
+        tr.close()
+    finally:
+        c.revert(snap)
+        c.close()
