@@ -1123,7 +1123,7 @@ def _sweep_best_responses(economy: Economy, v: FloatArray, part: BoolArray, bids
             except NoBestResponse as exc:
                 raise SolverError(
                     f"{what} reached, at sweep {sweeps}, a profile where {exc}") from exc
-            except (ValueError, ArithmeticError) as exc:
+            except (ValueError, ArithmeticError, SolverError) as exc:
                 raise SolverError(
                     f"{what} broke down at sweep {sweeps} on agent "
                     f"{economy.agents()[int(i)].id} ({exc})") from exc
