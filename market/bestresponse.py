@@ -505,6 +505,22 @@ def producer_best_response(economy: Economy, j: int, R: FloatArray, S: FloatArra
         starts.append(np.minimum(base * f, 0.9 * cap if np.isfinite(cap) else np.inf))
     if np.isfinite(cap):
         starts.append(np.full(T, cap))
+    if prob.c > 1.0 and T > 1:
+        # increasing returns: q = 0 is a local maximum in every period (the marginal
+        # input is infinite there), so a best response may shut some periods down
+        # and run others flat out; searches from the uniform starts do not find
+        # such corners (econ_check found a producer with c = 1.98 gaining 58% by
+        # producing in one period of three). Each period alone on, and each off.
+        full = np.minimum(base, cap)
+        tiny = 1e-9 * full
+        for t in range(T):
+            alone = tiny.copy()
+            alone[t] = full[t]
+            starts.append(alone)
+            if T > 2:
+                off = full.copy()
+                off[t] = tiny[t]
+                starts.append(off)
     qscale = np.maximum(base, 1e-12)
     best: tuple[float, FloatArray, FloatArray] | None = None
     # local maxima found so far (x, value), from searches that converged

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from market.bestresponse import best_response
+from market.bestresponse import NoBestResponse, best_response
 from market.errors import SolverError
 from market.model import BoolArray, Economy, FloatArray
 from market.participants import ParticipantHistory, entry_possible, worse_off_half
@@ -802,7 +802,8 @@ def _leavers(sysm: NashSystem, r: Responses, cannot_pay: BoolArray, n: int) -> B
     return leave
 
 
-def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30) -> Equilibrium:
+def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int = 30,
+               methods: tuple[str, ...] | None = None) -> Equilibrium:
     """The active Nash equilibrium of the market game with verification electricity.
 
     Parameters
@@ -813,6 +814,9 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         ``economy.verification_energy()`` (``κ`` × gas per order).
     max_rounds : int
         Bound on the iterations over the participant set.
+    methods : tuple of str, optional
+        The aggregate system's methods, in turn (default: all of ``_METHODS``,
+        or the fast pair ``_METHODS_INCREASING`` with increasing returns).
 
     Returns
     -------
@@ -847,8 +851,8 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         start = sysm.initial_guess() if x0 is None or x0.size != 2 * economy.T + 2 * sysm.P else x0
         increasing = bool(np.any(sysm.pr.c > 1.0))
         with np.errstate(all="ignore"):
-            x, converged, message = _solve_system(sysm, start,
-                                                  _METHODS_INCREASING if increasing else _METHODS)
+            x, converged, message = _solve_system(
+                sysm, start, methods or (_METHODS_INCREASING if increasing else _METHODS))
         total_evals += sysm.evaluations
         if not converged and increasing:
             # increasing returns: the producers' responses jump (shut down or not) and
@@ -1024,8 +1028,15 @@ def _diagnose(sysm: NashSystem, x: FloatArray) -> str:
 _BR_SWEEPS = 400
 _BR_TOL = 1e-13
 
+#: The iteration stops early when its change has not halved over this many
+#: sweeps (a cycle or a crawl, which ran the 400 sweeps for many minutes): the
+#: result is then converged only if that change is ≤ 1e-9 like at the end.
+_BR_WINDOW = 25
+
 #: Returns to scale the start of the best-response iteration caps ``c`` at,
-#: in turn, until the capped economy solves.
+#: in turn, until the capped economy solves (by the fast pair of methods,
+#: ``_METHODS_INCREASING``: the slow ones took minutes per cap on economies
+#: whose capped version has no equilibrium near the start either).
 _BR_START_CAPS = (1.0, 0.95, 0.9, 0.8)
 
 #: The message of an equilibrium found by best responses.
@@ -1043,7 +1054,8 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     solver. Then Gauss–Seidel sweeps: every participant in turn plays
     :func:`market.bestresponse.best_response` to the current profile; an
     agent that cannot pay for its verification leaves. Stops when no bid or
-    offer moves by more than ``_BR_TOL`` (relative) over a sweep. The result
+    offer moves by more than ``_BR_TOL`` (relative) over a sweep, or when the
+    change has not halved over ``_BR_WINDOW`` sweeps (the message says so). The result
     is checked like any other (``converged`` needs the first-order residuals
     of the profile ≤ 1e-9) and carries ``method = "best-response"``.
     """
@@ -1052,7 +1064,7 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
         capped = dataclasses.replace(economy, producers=tuple(
             dataclasses.replace(g, c=min(g.c, cap)) for g in economy.producers))
         try:
-            start = solve_nash(capped, v=v)
+            start = solve_nash(capped, v=v, methods=_METHODS_INCREASING)
         except SolverError:
             continue
         break
@@ -1063,29 +1075,43 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     part = participants & ~start.priced_out
     bids = np.where(part[:, None], start.bids, 0.0)
     offers = np.where(part[:, None], start.offers, 0.0)
-    bids, offers, part, sweeps, change = _sweep_best_responses(
+    bids, offers, part, sweeps, change, stalled = _sweep_best_responses(
         economy, v, part, bids, offers,
         f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): the "
         "best-response iteration")
-    scale = economy.arrays.bytecoins[part].sum() / bids.sum()
-    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}"
+    arr = economy.arrays
+    # a standard agent priced out during the sweeps that could pay for its
+    # verification at the final prices was wrongly left out: not converged
+    rejoin = (~part) & participants & ~arr.producer & entry_possible(
+        arr.omega, economy.schedule[None, :] * v[:, None], bids[part].sum(axis=0),
+        offers[part].sum(axis=0))
+    if rejoin.any():
+        names = ", ".join(economy.agents()[int(i)].id for i in np.flatnonzero(rejoin))
+        stalled += (f"; not an equilibrium: {names} left during the iteration but could pay "
+                    f"for verification at these prices")
+    scale = arr.bytecoins[part].sum() / bids.sum()
+    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}{stalled}"
     return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
-                            iterations=evals + sweeps, converged=change <= 1e-9, message=note,
-                            method="best-response")
+                            iterations=evals + sweeps, converged=change <= 1e-9 and not rejoin.any(),
+                            message=note, method="best-response")
 
 
 def _sweep_best_responses(economy: Economy, v: FloatArray, part: BoolArray, bids: FloatArray,
                           offers: FloatArray, what: str
-                          ) -> tuple[FloatArray, FloatArray, BoolArray, int, float]:
-    """Gauss–Seidel best-response sweeps from a profile: ``(bids, offers, participants, sweeps, change)``.
+                          ) -> tuple[FloatArray, FloatArray, BoolArray, int, float, str]:
+    """Gauss–Seidel best-response sweeps: ``(bids, offers, participants, sweeps, change, stalled)``.
 
     Every participant in turn plays :func:`market.bestresponse.best_response`
     to the current profile; one that is priced out leaves. Stops when no bid
     or offer moves by more than ``_BR_TOL`` (relative) over a sweep, or after
-    ``_BR_SWEEPS`` sweeps. ``what`` starts the error messages.
+    ``_BR_SWEEPS`` sweeps, or when the change has not halved over ``_BR_WINDOW``
+    sweeps (``stalled`` then says so, for the message; else it is empty).
+    ``what`` starts the error messages.
     """
     bids, offers = bids.copy(), offers.copy()
     change = np.inf
+    changes: list[float] = []
+    stalled = ""
     sweeps = 0
     for sweeps in range(1, _BR_SWEEPS + 1):
         old_b, old_o = bids.copy(), offers.copy()
@@ -1094,7 +1120,10 @@ def _sweep_best_responses(economy: Economy, v: FloatArray, part: BoolArray, bids
                 with np.errstate(all="ignore"):
                     act = best_response(economy, int(i), bids, offers, v=float(v[i]),
                                         participants=part)
-            except (ValueError, ArithmeticError) as exc:
+            except NoBestResponse as exc:
+                raise SolverError(
+                    f"{what} reached, at sweep {sweeps}, a profile where {exc}") from exc
+            except (ValueError, ArithmeticError, SolverError) as exc:
                 raise SolverError(
                     f"{what} broke down at sweep {sweeps} on agent "
                     f"{economy.agents()[int(i)].id} ({exc})") from exc
@@ -1110,11 +1139,16 @@ def _sweep_best_responses(economy: Economy, v: FloatArray, part: BoolArray, bids
             do = np.abs(offers - old_o) / np.maximum(np.abs(offers), 1e-300)
         change = float(max(np.nanmax(np.where(bids != old_b, db, 0.0)),
                            np.nanmax(np.where(offers != old_o, do, 0.0))))
+        changes.append(change)
         if change <= _BR_TOL:
+            break
+        if sweeps > _BR_WINDOW and change > 0.5 * changes[-_BR_WINDOW - 1]:
+            stalled = (f"; stopped: the change did not halve over {_BR_WINDOW} sweeps "
+                       f"(was {changes[-_BR_WINDOW - 1]:.2g})")
             break
     if not part[~economy.arrays.producer].any() or not part[economy.arrays.producer].any():
         raise SolverError(f"{what} priced out every standard agent or every producer")
-    return bids, offers, part, sweeps, change
+    return bids, offers, part, sweeps, change, stalled
 
 
 #: The message of an equilibrium under uncertain verification.
@@ -1148,7 +1182,7 @@ def _expected_utility_equilibrium(economy: Economy, v: FloatArray, max_rounds: i
     history = ParticipantHistory("uncertain κ: the set of agents priced out does not settle "
                                  "(entry and exit cycle)")
     for _round in range(max_rounds):
-        bids, offers, part, sweeps, change = _sweep_best_responses(
+        bids, offers, part, sweeps, change, stalled = _sweep_best_responses(
             economy, v, part, bids, offers, "Nash (uncertain κ): the best-response iteration")
         sweeps_total += sweeps
         B, Q = bids[part].sum(axis=0), offers[part].sum(axis=0)
@@ -1162,7 +1196,7 @@ def _expected_utility_equilibrium(economy: Economy, v: FloatArray, max_rounds: i
         raise SolverError(f"Nash (uncertain κ): participant set not settled after {max_rounds} rounds")
     scale = arr.bytecoins[part].sum() / bids.sum()
     note = (EXPECTED_UTILITY_NOTE.format(K=f.size)
-            + f"; {sweeps_total} sweeps, last change {change:.2g}")
+            + f"; {sweeps_total} sweeps, last change {change:.2g}{stalled}")
     return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
                             iterations=start.iterations + sweeps_total, converged=change <= 1e-9,
                             message=note, method="best-response")

@@ -7,6 +7,8 @@ several starts), so it checks the solver rather than repeating it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import optimize
 
@@ -43,6 +45,10 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     ``(1e-3, 0.1, 10)``: near shutting down, a tenth, ten times), which is
     what a non-concave (increasing-returns) deviation problem needs.
 
+    An agent of the same group as one already checked, playing the same
+    action with the same ``v``, faces the same deviation problem: it gets
+    that agent's gain without a second search.
+
     Agents outside ``participants`` are checked for entry: a standard agent
     priced out must not be able to buy its verification electricity.
 
@@ -71,6 +77,10 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
     Q = offers[part].sum(axis=0)
     rng = np.random.default_rng(seed)
     gains = np.zeros(N)
+    agents = economy.agents()
+    # an agent of the same group playing the same action with the same v as one
+    # already checked has the same deviation problem (the others' totals too)
+    checked: dict[tuple[str, str, bytes, bytes, float], float] = {}
     # uncertain κ: entry needs the verification of the dearest state
     states = economy.kappa_states
     v_scale = float(states.factors()[0].max()) if states is not None else 1.0
@@ -78,6 +88,10 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
         if not part[i]:
             gains[i] = 1.0 if (not arr.producer[i] and entry_possible(
                 arr.omega[i], economy.schedule * float(v[i]) * v_scale, B, Q)) else 0.0
+            continue
+        key = (agents[i].kind, agents[i].group, bids[i].tobytes(), offers[i].tobytes(), float(v[i]))
+        if key in checked:
+            gains[i] = checked[key]
             continue
         R = B - bids[i]
         S = Q - offers[i]
@@ -88,11 +102,13 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
             # the search found no feasible point, not even the profile's own
             # action: nothing was checked, which must not read as "no gain"
             gains[i] = np.nan
+            checked[key] = np.nan
             continue
         index = utility_index if economy.kappa_states is None else expected_utility_index
         idx0 = index(np.array([u0]), row)[0]
         idx1 = index(np.array([max(best, u0)]), row)[0]
         gains[i] = idx1 / idx0 - 1.0
+        checked[key] = float(gains[i])
     worst = int(np.nanargmax(gains)) if not np.all(np.isnan(gains)) else 0
     if np.any(np.isnan(gains)):
         worst = int(np.flatnonzero(np.isnan(gains))[0])
@@ -185,6 +201,12 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
 
     best = -np.inf
     z0 = np.zeros(scale.size)
+    with np.errstate(all="ignore"):
+        # the profile's own action is as feasible as the solver made it: a
+        # deviation may be as far outside (its utility is compared with the
+        # own action's), but no further than rounding (_FEASIBLE)
+        own = float(np.min(constraints(z0)))
+    tol = max(_FEASIBLE, -own) if np.isfinite(own) else _FEASIBLE
     trials = [z0 if k == 0 else z0 + rng.normal(0.0, 0.05 * k, size=z0.size) for k in range(starts)]
     trials += [z0 + np.log(f) for f in scales]
     for start in trials:
@@ -196,7 +218,69 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
         except (ValueError, FloatingPointError):  # pragma: no cover - defensive
             continue
         with np.errstate(all="ignore"):
-            feasible = bool(np.all(constraints(sol.x) >= -1e-10))
-        if feasible:
-            best = max(best, -float(sol.fun))
+            worst = float(np.min(constraints(sol.x)))
+            if worst >= -tol:
+                best = max(best, -float(sol.fun))
+            elif worst >= -_SLSQP_FEASIBLE and np.isfinite(own):
+                inside = _project(constraints, sol.x, tol)
+                if inside is None:
+                    inside = _pull_back(constraints, z0, sol.x, tol)
+                best = max(best, -objective(inside))
     return best
+
+
+#: How far outside its constraints (relative) a deviation may be and still
+#: count (rounding; or the profile's own action's violation, if larger).
+#: SLSQP stops up to ~1e-10 outside, and an overrun is worth its leverage in
+#: utility: a producer that consumes 1/38 of the good it buys (the rest is
+#: input) turns a budget overrun of 3e-11 into a "gain" of 1.7e-9.
+_FEASIBLE = 1e-13
+
+#: SLSQP's own feasibility at its stopping point: a solution this close is
+#: moved inside (:func:`_project`, else :func:`_pull_back`) rather than discarded.
+_SLSQP_FEASIBLE = 1e-10
+
+
+def _project(constraints: Callable[[FloatArray], FloatArray], z: FloatArray,
+             tol: float) -> FloatArray | None:
+    """The point nearest ``z`` where the nearly active constraints hold: Gauss–Newton steps.
+
+    Each step is the least-norm ``d`` with ``J d = max(c, 0) − c`` on the
+    constraints within 1e-9 of active (``J`` by central differences): the
+    violated ones are moved to 0, the others kept where they are. A move of
+    the size of the violation costs the deviation only what the violation was
+    worth, so a real gain survives (pulling back towards the own action, on
+    the boundary of the budget too, shrank it in proportion). None if three
+    steps do not bring every constraint within ``tol``.
+    """
+    h = 1e-7
+    for _ in range(3):
+        c = constraints(z)
+        if not np.all(np.isfinite(c)):
+            return None
+        if float(c.min()) >= -tol:
+            return z
+        act = c < 1e-9
+        J = np.empty((int(act.sum()), z.size))
+        for j in range(z.size):
+            e = np.zeros(z.size)
+            e[j] = h
+            J[:, j] = (constraints(z + e)[act] - constraints(z - e)[act]) / (2.0 * h)
+        d = np.linalg.lstsq(J, np.maximum(c[act], 0.0) - c[act], rcond=None)[0]
+        z = z + d
+    c = constraints(z)
+    return z if np.all(np.isfinite(c)) and float(c.min()) >= -tol else None
+
+
+def _pull_back(constraints: Callable[[FloatArray], FloatArray], z0: FloatArray, z1: FloatArray,
+               tol: float) -> FloatArray:
+    """The point nearest ``z1`` on the segment from the feasible ``z0`` whose constraints
+    hold to ``tol`` (bisection on the segment)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(np.min(constraints(z0 + mid * (z1 - z0)))) >= -tol:
+            lo = mid
+        else:
+            hi = mid
+    return z0 + lo * (z1 - z0)
