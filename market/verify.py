@@ -207,12 +207,18 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
         # own action's), but no further than rounding (_FEASIBLE)
         own = float(np.min(constraints(z0)))
     tol = max(_FEASIBLE, -own) if np.isfinite(own) else _FEASIBLE
+    # SLSQP's ftol is absolute: scale the objective to about 1 at the own action
+    # (a CES agent's utility can be ~1e4, where 1e-15 is out of reach and every
+    # start failed); a positive factor leaves the maximiser unchanged
+    with np.errstate(all="ignore"):
+        u_own = objective(z0)
+    u_scale = max(1.0, abs(u_own)) if np.isfinite(u_own) else 1.0
     trials = [z0 if k == 0 else z0 + rng.normal(0.0, 0.05 * k, size=z0.size) for k in range(starts)]
     trials += [z0 + np.log(f) for f in scales]
     for start in trials:
         try:
             with np.errstate(all="ignore"):
-                sol = optimize.minimize(objective, start, method="SLSQP",
+                sol = optimize.minimize(lambda z: objective(z) / u_scale, start, method="SLSQP",
                                         constraints=[{"type": "ineq", "fun": constraints}],
                                         options={"ftol": 1e-15, "maxiter": 500})
         except (ValueError, FloatingPointError):  # pragma: no cover - defensive
@@ -220,7 +226,7 @@ def _deviate(economy: Economy, i: int, b: FloatArray, o: FloatArray, R: FloatArr
         with np.errstate(all="ignore"):
             worst = float(np.min(constraints(sol.x)))
             if worst >= -tol:
-                best = max(best, -float(sol.fun))
+                best = max(best, -objective(sol.x))
             elif worst >= -_SLSQP_FEASIBLE and np.isfinite(own):
                 inside = _project(constraints, sol.x, tol)
                 if inside is None:

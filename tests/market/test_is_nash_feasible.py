@@ -138,3 +138,24 @@ def test_the_reported_wrong_answer_passes_and_agrees_with_the_exact_best_respons
     row = e.arrays.row(i)
     gain = utility_index(np.array([act.utility]), row)[0] / utility_index(np.array([u0]), row)[0] - 1
     assert gain <= 1e-12
+
+
+@pytest.mark.slow  # a c > 1 economy solved by the best-response fallback (~10 s)
+def test_a_ces_agent_with_a_large_utility_is_checked_not_left_unchecked() -> None:
+    """Economy 7 of ``random_economy`` with seed 208: the CES (σ = 2) agent ``s0`` consumes
+    ~1.5e4 units, so its utility is large and SLSQP's absolute ``ftol`` (1e-15) could not be
+    met from any start: its gain came back NaN ("could not check", counted as a wrong answer
+    by ``scripts/econ_check.py``). The deviation search now scales its objective to about 1."""
+    from market.samples import random_economy
+
+    rng = np.random.default_rng(208)
+    for _ in range(8):
+        e = random_economy(rng)
+    assert e.standard[0].utility == Utility("ces", 2.0)
+    eq = solve_nash(e)
+    assert eq.converged
+    chk = is_nash(e, eq.bids, eq.offers, v=eq.verification, participants=~eq.priced_out,
+                  starts=2, scales=GLOBAL)
+    assert np.all(np.isfinite(chk.gains)), chk
+    assert chk.max_gain <= 1e-9, chk
+    assert float(eq.consumption[0].max()) > 1e4  # the large-utility case it is about
