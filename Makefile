@@ -25,6 +25,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 simulate: $(STAMP)
+	mkdir -p $(dir $(OUT))  # emg refuses an --out whose parent is missing (a typo'd path)
 	$(BIN)/emg simulate $(SCENARIO) --out $(OUT)
 
 solve: $(STAMP)
