@@ -63,3 +63,18 @@ def test_installed_emg_simulates_outside_the_repo(tmp_path: Path) -> None:
     assert helped.returncode == 0 and "simulate" in helped.stdout, helped.stderr
     compiled = _run([str(site / "bin" / "emg"), "compile"], work, env)  # for contributors, in a checkout
     assert compiled.returncode == 2 and "source checkout" in compiled.stderr, compiled.stderr
+
+
+def test_make_simulate_writes_a_run_where_no_runs_folder_exists_yet(tmp_path: Path) -> None:
+    """The README's first command (``make simulate``) on a clean clone: ``runs/`` does not
+    exist there, and emg refuses an ``--out`` whose parent is missing; the target makes it."""
+    if not (REPO / ".venv" / "bin" / "emg").exists() or shutil.which("make") is None:
+        pytest.skip("make simulate needs `make setup` (.venv/bin/emg) and make")
+    out = tmp_path / "runs" / "cia"
+    assert not out.parent.exists()
+    run = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.emg-installed", "simulate",
+                          f"SCENARIO={SCENARIO}", f"OUT={out}"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "MPLBACKEND": "Agg"})
+    assert run.returncode in (0, 1), run.stdout + run.stderr  # 1: a ledger or convergence flag
+    assert json.loads((out / "summary.json").read_text())["ledger"]["ok"] is True
