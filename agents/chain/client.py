@@ -10,9 +10,9 @@ from the ``OrderPlaced`` logs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -24,6 +24,8 @@ from .backend import Account, Chain, Receipt, Reverted
 from .compiler import Artifact
 from .config import MarketConfig
 from .events import AbiCodec, Committed, Event, OrderPlaced, RoundClosed, Settled, pack_values
+
+_R = TypeVar("_R")
 
 
 #: Gas limits per function as ``(fixed, per post)``: limit = fixed + per post · (T + 1),
@@ -272,15 +274,7 @@ class MarketClient:
         if round is None and orders:
             round = self.current_round().round
         txs = [(a, self.market_address, self.encode_order(a, b, o, round), self.order_gas) for a, b, o in orders]
-        out: list[OrderResult | ChainError] = []
-        for (a, b, o), r in zip(orders, self.chain.send_all(txs)):
-            if isinstance(r, Reverted):
-                out.append(self._named(r))
-            elif isinstance(r, ChainError):
-                out.append(r)
-            else:
-                out.append(self._order_result(a, b, o, r))
-        return out
+        return self._send_each(txs, lambda k, r: self._order_result(*orders[k], r))
 
     def _order_result(self, account: Account, bids: Sequence[int], offers: Sequence[int],
                       receipt: Receipt) -> OrderResult:
@@ -340,15 +334,8 @@ class MarketClient:
         commitment does not stop the ones after it). The orders are kept for :meth:`reveal_all`."""
         self._sealed_mode()
         txs = [(a, self.market_address, self.encode_commit(a, round, b, o), self.order_gas) for a, b, o in orders]
-        out: list[CommitResult | ChainError] = []
-        for (a, b, o), r in zip(orders, self.chain.send_all(txs)):
-            if isinstance(r, Reverted):
-                out.append(self._named(r))
-            elif isinstance(r, ChainError):
-                out.append(r)
-            else:
-                out.append(self._commit_result(a, round, b, o, r))
-        return out
+        return self._send_each(
+            txs, lambda k, r: self._commit_result(orders[k][0], round, orders[k][1], orders[k][2], r))
 
     def _commit_result(self, account: Account, round: int, bids: Sequence[int], offers: Sequence[int],
                        receipt: Receipt) -> CommitResult:
@@ -377,15 +364,25 @@ class MarketClient:
             txs.append((a, self.market_address,
                         self.encode("reveal", [round, salt, pack_values(b, "bids"), pack_values(o, "offers")]),
                         self.order_gas))
-        out: list[OrderResult | ChainError] = []
-        for a, res in zip(accounts, self.chain.send_all(txs)):
-            if isinstance(res, Reverted):
-                out.append(self._named(res))
-            elif isinstance(res, ChainError):
-                out.append(res)
+        def revealed(k: int, r: Receipt) -> OrderResult:
+            _, _, b, o = self._sealed.pop(accounts[k].address)
+            return self._order_result(accounts[k], b, o, r)
+
+        return self._send_each(txs, revealed)
+
+    def _send_each(self, txs: Sequence[tuple[Account, str, bytes, int]],
+                   result: Callable[[int, Receipt], _R]) -> list[_R | ChainError]:
+        """Send ``txs`` together (:meth:`Chain.send_all`); item ``k`` is ``result(k, receipt)``
+        for a mined success, the named :class:`Reverted` or the refusal's :class:`ChainError`
+        otherwise (a failure does not stop the ones after it)."""
+        out: list[_R | ChainError] = []
+        for k, r in enumerate(self.chain.send_all(txs)):
+            if isinstance(r, Reverted):
+                out.append(self._named(r))
+            elif isinstance(r, ChainError):
+                out.append(r)
             else:
-                _, _, b, o = self._sealed.pop(a.address)
-                out.append(self._order_result(a, b, o, res))
+                out.append(result(k, r))
         return out
 
     def sealed_all(self, orders: Sequence[tuple[Account, Sequence[int], Sequence[int]]],
