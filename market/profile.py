@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from market.model import BoolArray, Economy, FloatArray
 from market.posts import (
@@ -138,6 +139,25 @@ def nash_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: Fl
     return res
 
 
+def _how_off(r: float) -> str:
+    """A relative residual in words (an infinite one divides by an income of zero)."""
+    if np.isnan(r):
+        return "its conditions cannot be evaluated there"
+    if np.isinf(r):
+        return "it earns nothing there, yet bids or its conditions need an income"
+    return f"off by {r:.3g}"
+
+
+def _failing_conditions(economy: Economy, residuals: FloatArray, failing: npt.NDArray[np.intp]) -> str:
+    """Which participants' first-order conditions fail at a profile, worst first, in words."""
+    agents = economy.agents()
+    order = failing[np.argsort(-np.nan_to_num(residuals[failing], nan=np.inf))]
+    named = [f"{agents[i].id} ({_how_off(float(residuals[i]))})" for i in order[:5]]
+    return (f"not an equilibrium to 1e-9: the first-order conditions (10)-(17) fail for "
+            f"{failing.size} agent(s) at the profile found: {', '.join(named)}"
+            f"{', ...' if failing.size > 5 else ''}")
+
+
 def evaluate_profile(economy: Economy, bids: FloatArray, offers: FloatArray, *, v: FloatArray,
                      participants: BoolArray, kind: str, iterations: int, converged: bool,
                      message: str = "", residuals: FloatArray | None = None,
@@ -150,7 +170,13 @@ def evaluate_profile(economy: Economy, bids: FloatArray, offers: FloatArray, *, 
     util = np.where(participants, utility_values(cons, arr) if eu is None
                     else expected_utility(eu[0], eu[1], arr), -np.inf)
     if residuals is None:
-        residuals = nash_residuals(economy, bids, offers, v, participants)
+        with np.errstate(divide="ignore", invalid="ignore"):  # an income of 0: an infinite residual
+            residuals = nash_residuals(economy, bids, offers, v, participants)
+    failing = np.nonzero(participants & ~(residuals <= 1e-9))[0]
+    if converged and failing.size:
+        # the solver's own stopping rule was met but the profile's conditions are not:
+        # say which agents' conditions fail, not the solver's message ("converged")
+        message = _failing_conditions(economy, residuals, failing) + f" (the solver stopped with: {message})"
     return Equilibrium(
         kind=kind, prices=out.prices, relative_prices=out.prices / out.prices[0],
         bids=bids, offers=offers, allocations=out.allocations,

@@ -69,3 +69,27 @@ def test_nobody_can_pay_for_verification() -> None:
 def test_some_can_pay_is_not_ruled_out() -> None:
     e = economy(kappa=1e-3)
     assert no_equilibrium_reason(e, np.ones(e.N, dtype=bool), e.verification_energy()) is None
+
+
+def test_a_profile_failing_its_conditions_is_not_reported_as_converged_by_the_solvers_word() -> None:
+    """The aggregate solver may stop on its own rule ("The solution converged.") at a
+    profile whose first-order conditions fail: the result then names the agents whose
+    conditions fail and by how much, never the solver's "converged" alone."""
+    from market.profile import evaluate_profile
+
+    e = economy()
+    eq = solve_nash(e)
+    assert eq.converged
+    bids = eq.bids.copy()
+    bids[0] *= 1.01  # buyers-0 bids 1% more than its budget
+    everyone = np.ones(e.N, dtype=bool)
+    out = evaluate_profile(e, bids, eq.offers, v=eq.verification, participants=everyone,
+                           kind="nash", iterations=1, converged=True, message="The solution converged.")
+    assert not out.converged
+    assert out.message.startswith("not an equilibrium to 1e-9: the first-order conditions")
+    assert "buyers-0 (off by" in out.message
+    assert "(the solver stopped with: The solution converged.)" in out.message
+    # a profile that is an equilibrium keeps the solver's message
+    same = evaluate_profile(e, eq.bids, eq.offers, v=eq.verification, participants=everyone,
+                            kind="nash", iterations=1, converged=True, message="ok")
+    assert same.converged and same.message == "ok"
