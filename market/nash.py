@@ -1038,6 +1038,9 @@ _BR_WINDOW = 25
 #: ``_METHODS_INCREASING``: the slow ones took minutes per cap on economies
 #: whose capped version has no equilibrium near the start either).
 _BR_START_CAPS = (1.0, 0.95, 0.9, 0.8)
+#: Rounds of sweeps in which standard agents left out but able to pay for their
+#: verification at the prices reached rejoin (then the result says who is left out).
+_BR_REJOIN_ROUNDS = 4
 
 #: The message of an equilibrium found by best responses.
 BEST_RESPONSE_NOTE = ("found by best-response iteration (increasing returns: each producer's best "
@@ -1075,24 +1078,31 @@ def _best_response_equilibrium(economy: Economy, v: FloatArray, participants: Bo
     part = participants & ~start.priced_out
     bids = np.where(part[:, None], start.bids, 0.0)
     offers = np.where(part[:, None], start.offers, 0.0)
-    bids, offers, part, sweeps, change, stalled = _sweep_best_responses(
-        economy, v, part, bids, offers,
-        f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): the "
-        "best-response iteration")
     arr = economy.arrays
-    # a standard agent priced out during the sweeps that could pay for its
-    # verification at the final prices was wrongly left out: not converged
-    rejoin = (~part) & participants & ~arr.producer & entry_possible(
-        arr.omega, economy.schedule[None, :] * v[:, None], bids[part].sum(axis=0),
-        offers[part].sum(axis=0))
+    sweeps_total = 0
+    for _attempt in range(_BR_REJOIN_ROUNDS):
+        bids, offers, part, sweeps, change, stalled = _sweep_best_responses(
+            economy, v, part, bids, offers,
+            f"Nash: no equilibrium found ({aggregate_message}); increasing returns (c > 1): the "
+            "best-response iteration")
+        sweeps_total += sweeps
+        # a standard agent left out (priced out during the sweeps, or before them, by the
+        # aggregate solver's rounds or the capped start) that could pay for its
+        # verification at these prices would enter: it rejoins and the sweeps go on
+        rejoin = (~part) & ~arr.producer & entry_possible(
+            arr.omega, economy.schedule[None, :] * v[:, None], bids[part].sum(axis=0),
+            offers[part].sum(axis=0))
+        if not rejoin.any():
+            break
+        part = part | rejoin
     if rejoin.any():
         names = ", ".join(economy.agents()[int(i)].id for i in np.flatnonzero(rejoin))
         stalled += (f"; not an equilibrium: {names} left during the iteration but could pay "
-                    f"for verification at these prices")
+                    f"for verification at these prices (after {_BR_REJOIN_ROUNDS} rounds of rejoining)")
     scale = arr.bytecoins[part].sum() / bids.sum()
-    note = BEST_RESPONSE_NOTE + f"; {sweeps} sweeps, last change {change:.2g}{stalled}"
+    note = BEST_RESPONSE_NOTE + f"; {sweeps_total} sweeps, last change {change:.2g}{stalled}"
     return evaluate_profile(economy, bids * scale, offers, v=v, participants=part, kind="nash",
-                            iterations=evals + sweeps, converged=change <= 1e-9 and not rejoin.any(),
+                            iterations=evals + sweeps_total, converged=change <= 1e-9 and not rejoin.any(),
                             message=note, method="best-response")
 
 

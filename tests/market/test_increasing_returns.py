@@ -8,7 +8,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from market.model import Economy, GasPerOrder, ProducerGroup, StandardGroup, Verification
+from market.model import Economy, GasPerOrder, ProducerGroup, StandardGroup, Utility, Verification
 from market.nash import solve_nash
 from market.results import Equilibrium
 from market.verify import is_nash
@@ -76,3 +76,25 @@ def test_method_is_reported() -> None:
     doc = equilibrium_json(e, eq)
     assert doc["method"] == eq.method in ("aggregate", "best-response")
     assert np.all(np.asarray(doc["quantities"]) > 0)
+
+
+def test_agents_priced_out_before_the_best_response_iteration_rejoin() -> None:
+    """Expensive verification (κ = 1e-3) prices standard agents out while the aggregate
+    solver still runs; with increasing returns the best-response iteration takes over.
+    Agents that can pay for their verification at the prices it reaches must be back in
+    (it once left out three who could, identical to agents kept in: is_nash gain 1)."""
+    e = Economy(T=1, standard=(
+        StandardGroup("s0", 2, 34.8134200879807, (0.27356561705701266,), 0.3, 373.2281127961566,
+                      Utility("ces", 2.0)),
+        StandardGroup("s1", 3, 64.28149356518938, (0.17954542952140118,), 0.3, 77.29854508559586)),
+        producers=(ProducerGroup("p0", 2, (39.918946080505236,), 1.2452900582805326, K=1e7,
+                                 alpha=(0.208247032786387,), bytecoins=193.15813685691364),
+                   ProducerGroup("p1", 1, (48.43673532713783,), 1.1255188063899604, K=2175.905752420653,
+                                 alpha=(0.6175647824534279,), bytecoins=526.4712976465839),
+                   ProducerGroup("p2", 1, (17.074452806828536,), 1.1657788218136746, K=291.1099133825679,
+                                 alpha=(0.8187540025677565,), bytecoins=456.74137537020016)),
+        verification=Verification(kappa=1e-3, schedule=(1.0,),
+                                  gas_per_order=GasPerOrder(standard=60000, producer=80000)))
+    eq = solve_nash(e)
+    check(e, eq)
+    assert not eq.priced_out[:5].any()  # every standard agent can pay at these prices
