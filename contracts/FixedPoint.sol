@@ -7,7 +7,7 @@ pragma solidity 0.8.28;
 /// tests compare the two on chain). The constants below are printed by
 /// `scripts/fixedpoint_constants.py` (floors of 90-digit logarithms).
 ///
-/// The power r = (x/1e18)^(a/2^120) in wad (inside `powUp`), from below, at a binary
+/// The power r = (x/1e18)^(a/2^120) in wad (inside `sumPowUp`), from below, at a binary
 /// internal scale of 2^120 (ε = 2^-120 ≈ 7.5e-37; every operation floors):
 ///   log2: x = 2^n·μ, μ ∈ [1, 2) (n = floor(log2 x), μ kept to 121 bits);
 ///         β = h/64 the table point below μ, z = (μ − β)/(μ + β) < 1/129, and
@@ -89,72 +89,100 @@ library FixedPoint {
         hex"00e829fb693044b398c4baee073d4b1b00eb3a9f01975077f1f5f0cc82aaa9ad00ee44cd59ffab62f339d5d6a218c63300f148a170700a00fdd5533f1de29abe"
         hex"00f446359b135395510d1e3f80fbc71400f73da38d9d4a83eb6e0f93f7a43e4700fa2f045e7832aa726adf27b820fd0300fd1a708bbe119b14945cf6ba73d491";
 
-    error PowOutOfRange(uint256 x, uint256 a);
+    /// @notice an exponent above MAX_EXPONENT, or an x_i above 2^160, among the n terms
+    error PowOutOfRange(uint256 n, uint256 a);
 
-    /// @notice The exponent 1/c for `powUp`: floor(2^120·1e18/c), c in wad (> 0).
+    /// @notice The exponent 1/c for `sumPowUp`: floor(2^120·1e18/c), c in wad (> 0).
     function exponent(uint256 c) internal pure returns (uint256) {
         return (WAD << 120) / c;
     }
 
-    /// @notice (x/1e18)^α in wad, rounded up: the power r of the contract doc plus
-    /// floor(r/2^60) + 2 wei. r is at most 3.8e-19 relative + 1 wei below the exact power;
-    /// 2^-60 ≈ 8.67e-19 relative + 1 wei covers it (r + r/2^60 − 1 + 2 ≥
-    /// (exact·(1 − 3.8e-19) − 1)(1 + 2^-60) + 1 ≥ exact once exact ≥ 2 wei; ≥ 2 otherwise),
-    /// so the result is never below the exact power, and above it by at most 8.7e-19
-    /// relative + 2 wei. Results of 2^254 or more come back as type(uint256).max.
-    /// @param x the base in wad (0 < x ≤ 2^160)
-    /// @param a the exponent α at scale 2^120 (a = floor(2^120·α) < 2^124; `exponent(c)` for 1/c)
-    /// @param tables `TABLES` in memory
-    function powUp(uint256 x, uint256 a, bytes memory tables) internal pure returns (uint256 y) {
-        bool bad;
-        // memory-safe: reads `tables` only. Bounds (no overflow): x·2^(255−n) < 2^256; μ-part
-        // d < 2^114, d·2^120 < 2^234; z < 2^113, z² < 2^226, p < 2^122, p·w and z·p < 2^236;
+    /// @notice Σ_i (x_i/1e18)^α in wad over the i < n with q_i > 0, each power rounded up,
+    /// x_i = ceil(q_i·1e18/θ_i): the power r of the contract doc plus floor(r/2^60) + 2 wei.
+    /// r is at most 3.8e-19 relative + 1 wei below the exact power; 2^-60 ≈ 8.67e-19 relative
+    /// + 1 wei covers it (r + r/2^60 − 1 + 2 ≥ (exact·(1 − 3.8e-19) − 1)(1 + 2^-60) + 1 ≥
+    /// exact once exact ≥ 2 wei; ≥ 2 otherwise), so each term is never below the exact
+    /// power, and above it by at most 8.7e-19 relative + 2 wei. One loop with the power
+    /// written inline: a power costs no call and the tables are copied once.
+    /// @param qs calldata offset of q_0; q_i = calldataload(qs + i·stride) >> shift (wad,
+    /// below 2^196: the market's are below 2^88, packed in 11 bytes)
+    /// @param stride bytes between the q_i (32 for an ABI array, 11 for packed values)
+    /// @param shift right shift taking q_i out of its 32-byte word
+    /// @param thetas memory offset of θ_0 (wad, ≥ 1); θ_i is the word at thetas + 32·i
+    /// @param n the number of terms
+    /// @param a the exponent α at scale 2^120 (a = floor(2^120·α) ≤ MAX_EXPONENT; `exponent(c)` for 1/c)
+    /// @return sum the sum, if no term exceeds `cap`
+    /// @return over 0, or the first term above `cap` (type(uint256).max for a result of
+    /// 2^254 or more), where the sum stopped
+    function sumPowUp(uint256 qs, uint256 stride, uint256 shift, uint256 thetas, uint256 n, uint256 a, uint256 cap)
+        internal
+        pure
+        returns (uint256 sum, uint256 over)
+    {
+        bytes memory tables = TABLES;
+        uint256 bad;
+        // memory-safe: reads `tables` and the θ_i only. Bounds (no overflow): q_i < 2^196
+        // (the caller's: q·1e18 + θ − 1 < 2^256), x ≤ 2^160 (checked), x·2^(255−n) < 2^256;
+        // μ-part d < 2^114, d·2^120 < 2^234; z < 2^113, z² < 2^226, p < 2^122, p·w and z·p < 2^236;
         // |l| < 101·2^120 < 2^127 (x ≤ 2^160), a < 2^124: |l·a| < 2^251 (signed mul exact);
         // 2^u-part poly < 2^121, poly·u < 2^235, poly·table < 2^242; k ≤ 253: the power
-        // mant·2^(k−120) < 2^254, with the margin < 2^255
+        // mant·2^(k−120) < 2^254, with the margin < 2^255; the sum stops at the first term
+        // above cap, so it stays below n·cap + 2^255 (cap < 2^128, n < 2^16: no overflow)
         assembly ("memory-safe") {
-            bad := or(shr(160, sub(x, 1)), gt(a, MAX_EXPONENT)) // x = 0, x > 2^160 or a too large
+            bad := gt(a, MAX_EXPONENT)
             let tbl := add(tables, 0x20) // entry i (16 bytes): tbl + 16·i
-            // n = floor(log2 x): binary search to 8 bits, then a 32-entry byte table
-            let n := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
-            n := or(n, shl(6, lt(0xffffffffffffffff, shr(n, x))))
-            n := or(n, shl(5, lt(0xffffffff, shr(n, x))))
-            n := or(n, shl(4, lt(0xffff, shr(n, x))))
-            n := or(n, shl(3, lt(0xff, shr(n, x))))
-            n := or(n, byte(and(0x1f, shr(shr(n, x), 0x8421084210842108cc6318c6db6d54be)),
-                0x0706060506020504060203020504030106050205030304010505030400000000))
-            let m := shr(135, shl(sub(255, n), x)) // μ·2^120 in [2^120, 2^121)
-            let h := shr(LOW_BITS, m) // 64·β = 64 + j
-            // z = (μ − β)/(μ + β) = (m − b)/(m + b), b = h·2^114
-            let z := div(shl(120, and(m, LOW_MASK)), add(m, shl(LOW_BITS, h)))
-            let w := shr(120, mul(z, z))
-            let p := add(K5, shr(120, mul(K7, w)))
-            p := add(K3, shr(120, mul(p, w)))
-            p := add(K1, shr(120, mul(p, w)))
-            // l = log2(x/1e18)·2^120 (signed), e = a·l + log2 1e18 = log2 of the wad result
-            let l := sub(add(add(shl(120, n), shr(128, mload(add(tbl, shl(4, h))))), shr(120, mul(z, p))), LOG2_WAD)
-            let e := add(sar(120, mul(l, a)), LOG2_WAD)
-            let k := sar(120, e)
-            y := not(0)
-            if iszero(sgt(k, 253)) {
-                let u := and(e, LOW_MASK)
-                let poly := add(C6, shr(120, mul(C7, u)))
-                poly := add(C5, shr(120, mul(poly, u)))
-                poly := add(C4, shr(120, mul(poly, u)))
-                poly := add(C3, shr(120, mul(poly, u)))
-                poly := add(C2, shr(120, mul(poly, u)))
-                poly := add(C1, shr(120, mul(poly, u)))
-                poly := add(C0, shr(120, mul(poly, u)))
-                // 2^(j/64), j the 6 bits of e above u
-                y := shr(120, mul(poly, shr(128, mload(add(tbl, shl(4, and(shr(LOW_BITS, e), 63)))))))
-                // 2^k: k < 0 shifts by more than 120 (by ≥ 256: 0)
-                switch sgt(k, 120)
-                case 1 { y := shl(sub(k, 120), y) }
-                default { y := shr(sub(120, k), y) }
-                y := add(y, add(shr(60, y), 2)) // the margin (y < 2^254)
+            for { let end := add(qs, mul(n, stride)) } lt(qs, end) {
+                qs := add(qs, stride)
+                thetas := add(thetas, 0x20)
+            } {
+                let x := shr(shift, calldataload(qs))
+                if x {
+                    // x = ceil(q·1e18/θ) (FixedPoint.mulDivUp), at most 2^160
+                    let th := mload(thetas)
+                    x := div(add(mul(x, WAD), sub(th, 1)), th)
+                    bad := or(bad, gt(x, 0x10000000000000000000000000000000000000000))
+                    // n = floor(log2 x): binary search to 8 bits, then a 32-entry byte table
+                    let k := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
+                    k := or(k, shl(6, lt(0xffffffffffffffff, shr(k, x))))
+                    k := or(k, shl(5, lt(0xffffffff, shr(k, x))))
+                    k := or(k, shl(4, lt(0xffff, shr(k, x))))
+                    k := or(k, shl(3, lt(0xff, shr(k, x))))
+                    k := or(k, byte(and(0x1f, shr(shr(k, x), 0x8421084210842108cc6318c6db6d54be)),
+                        0x0706060506020504060203020504030106050205030304010505030400000000))
+                    let m := shr(135, shl(sub(255, k), x)) // μ·2^120 in [2^120, 2^121)
+                    let h := shr(LOW_BITS, m) // 64·β = 64 + j
+                    // z = (μ − β)/(μ + β) = (m − b)/(m + b), b = h·2^114
+                    let z := div(shl(120, and(m, LOW_MASK)), add(m, shl(LOW_BITS, h)))
+                    let w := shr(120, mul(z, z))
+                    // l = log2(x/1e18)·2^120 (signed): n + log2 β + z·(K1 + w·(K3 + w·(K5 + w·K7)))
+                    // (Horner, each step floored); e = a·l + log2 1e18 = log2 of the wad result
+                    let e := add(sar(120, mul(a, sub(add(add(shl(120, k), shr(128, mload(add(tbl, shl(4, h))))),
+                        shr(120, mul(z, add(K1, shr(120, mul(w, add(K3, shr(120, mul(w,
+                        add(K5, shr(120, mul(w, K7)))))))))))), LOG2_WAD))), LOG2_WAD)
+                    k := sar(120, e)
+                    let y := not(0)
+                    if iszero(sgt(k, 253)) {
+                        let u := and(e, LOW_MASK)
+                        // Σ_{n≤7} C_n·u^n (Horner, each step floored) times 2^(j/64), j the 6 bits of e above u
+                        y := shr(120, mul(shr(128, mload(add(tbl, shl(4, and(shr(LOW_BITS, e), 63))))),
+                            add(C0, shr(120, mul(u, add(C1, shr(120, mul(u, add(C2, shr(120, mul(u,
+                            add(C3, shr(120, mul(u, add(C4, shr(120, mul(u, add(C5, shr(120, mul(u,
+                            add(C6, shr(120, mul(u, C7)))))))))))))))))))))))
+                        // 2^k: k < 0 shifts by more than 120 (by ≥ 256: 0)
+                        switch sgt(k, 120)
+                        case 1 { y := shl(sub(k, 120), y) }
+                        default { y := shr(sub(120, k), y) }
+                        y := add(y, add(shr(60, y), 2)) // the margin (y < 2^254)
+                    }
+                    if gt(y, cap) {
+                        over := y
+                        break
+                    }
+                    sum := add(sum, y)
+                }
             }
         }
-        if (bad) revert PowOutOfRange(x, a);
+        if (bad != 0) revert PowOutOfRange(n, a);
     }
 
     /// @notice ceil(a · b / d).

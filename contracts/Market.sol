@@ -514,45 +514,18 @@ contract Market is IMarket {
         }
     }
 
-    /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass).
+    /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass), each
+    /// power rounded up (against the producer); q^t < 2^84 here (below the capacity limit).
     function _powers(bytes calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
-        uint256 a = Packed.wordAt(p, _PARAM_INV_C);
-        bytes memory tables = FixedPoint.TABLES; // one copy per order
-        for (uint256 t = 1; t <= upto; ) {
-            uint256 x;
-            assembly ("memory-safe") {
-                // ceil(q·1e18/θ^t) as FixedPoint.mulDivUp (= _phi's), 0 for q = 0; q < 2^84, θ^t ≥ 1
-                let q := shr(VALUE_SHIFT, calldataload(add(offers.offset, mul(t, VALUE_BYTES))))
-                if q {
-                    let th := mload(add(p, add(_THETA_AT, shl(5, t))))
-                    x := div(add(mul(q, WAD), sub(th, 1)), th)
-                }
-            }
-            if (x != 0) {
-                uint256 y = FixedPoint.powUp(x, a, tables); // rounded up: against the producer
-                if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
-                unchecked {
-                    input += y; // ≤ 700 terms below 2^84: no overflow
-                }
-            }
-            unchecked {
-                ++t; // t ≤ upto ≤ 700
-            }
+        uint256 qs;
+        uint256 thetas;
+        assembly ("memory-safe") {
+            qs := add(offers.offset, VALUE_BYTES) // q^1
+            thetas := add(p, add(_THETA_AT, 0x20)) // θ^1
         }
-    }
-
-    /// @dev φ = (q/θ)^{1/c}: q/θ rounded up, then the fixed-point power (a = 1/c as
-    /// FixedPoint.exponent; `tables` FixedPoint.TABLES, unused for c = 1).
-    function _phi(uint256 q, uint256 theta, uint256 c, uint256 a, bytes memory tables)
-        internal
-        pure
-        returns (uint256)
-    {
-        uint256 x = FixedPoint.mulDivUp(q, WAD, theta);
-        if (c == WAD) return x;
-        uint256 y = FixedPoint.powUp(x, a, tables); // rounded up: against the producer
-        if (y > MAX_AMOUNT) revert AmountOverflow(0, y);
-        return y;
+        uint256 over;
+        (input, over) = FixedPoint.sumPowUp(qs, VALUE_BYTES, VALUE_SHIFT, thetas, upto, Packed.wordAt(p, _PARAM_INV_C), MAX_AMOUNT);
+        if (over != 0) revert AmountOverflow(0, over);
     }
 
     /// @dev Settle the sender's unsettled order (placed in a closed round) from
@@ -905,11 +878,22 @@ contract Market is IMarket {
         bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (n + 3));
         uint256 qmax;
         uint256 c = Packed.wordAt(p, _PARAM_C);
-        bytes memory tables = c == WAD ? bytes("") : FixedPoint.TABLES;
         for (uint256 t = 1; t < n; ++t) {
-            if (offers[t] == 0) continue;
-            input += _phi(offers[t], Packed.wordAt(p, _PARAM_THETA + t), c, Packed.wordAt(p, _PARAM_INV_C), tables);
-            if (offers[t] > qmax) qmax = offers[t];
+            uint256 q = offers[t];
+            if (q > MAX_AMOUNT) revert AmountOverflow(t, q);
+            if (c == WAD && q != 0) input += FixedPoint.mulDivUp(q, WAD, Packed.wordAt(p, _PARAM_THETA + t));
+            if (q > qmax) qmax = q;
+        }
+        if (c != WAD) {
+            uint256 qs;
+            uint256 thetas;
+            assembly ("memory-safe") {
+                qs := add(offers.offset, 0x20) // q^1
+                thetas := add(p, add(_THETA_AT, 0x20)) // θ^1
+            }
+            uint256 over;
+            (input, over) = FixedPoint.sumPowUp(qs, 0x20, 0, thetas, n - 1, Packed.wordAt(p, _PARAM_INV_C), MAX_AMOUNT);
+            if (over != 0) revert AmountOverflow(0, over);
         }
         uint256 rho = Packed.wordAt(p, _PARAM_RHO);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);

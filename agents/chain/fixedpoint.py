@@ -119,7 +119,7 @@ def exponent(c: int) -> int:
 
 def pow_down(x: int, a: int) -> int:
     """``(x/1e18)^(a/2^120)`` in wad, from below, for ``0 < x ≤ 2^160``, ``a < 2^124``: the
-    contract's power before its margin (the r inside FixedPoint.powUp; :func:`pow_up` adds it).
+    contract's power before its margin (the r inside FixedPoint.sumPowUp; :func:`pow_up` adds it).
 
     ``log2(x/1e18)`` then ``2^(a·that)``, all at the binary scale 2^120:
 
@@ -166,7 +166,7 @@ def pow_down(x: int, a: int) -> int:
 
 
 def pow_up(x: int, a: int) -> int:
-    """``pow_down(x, a)`` rounded up past the exact power (FixedPoint.powUp, sumPowUp):
+    """``pow_down(x, a)`` rounded up past the exact power (each term of FixedPoint.sumPowUp):
     ``+ floor(r/2^60) + 2`` (8.67e-19 relative covers the 3.8e-19 and the 1 wei below;
     see the contract's comment). ``2^256 − 1`` stays."""
     r = pow_down(x, a)
@@ -174,7 +174,8 @@ def pow_up(x: int, a: int) -> int:
 
 
 def phi(q: int, theta: int, c: int) -> int:
-    """Input of the good for an offer ``q`` (wad): ``(ceil(q·1e18/θ))^(1/c)`` rounded up (Market._phi).
+    """Input of the good for an offer ``q`` (wad): ``(ceil(q·1e18/θ))^(1/c)`` rounded up
+    (a term of Market.requiredInput and of the order's FixedPoint.sumPowUp).
 
     Raises
     ------
@@ -212,6 +213,8 @@ def required_input(offers: Sequence[int], theta: Sequence[int], c: int, rho: int
         q = offers[t]
         if q == 0:
             continue
+        if q > MAX_AMOUNT:  # the contract's AmountOverflow(t, q)
+            raise FixedPointError(f"offer {q} on post {t} above the contract's bound {MAX_AMOUNT}")
         total += phi(q, th[t - 1], c)
         qmax = max(qmax, q)
     if rho:

@@ -9,17 +9,47 @@ contract FixedPointHarness {
         return FixedPoint.exponent(c);
     }
 
-    /// @notice powUp and the gas it used (execution only, measured with gasleft; the tables'
-    /// copy to memory excluded: the market makes it once per order).
+    /// @notice (x/1e18)^(a/2^120) rounded up, as the market charges one offer: FixedPoint.sumPowUp
+    /// over the one term q = x read from this call's data (offset 4), with θ = 1e18 (so x = q).
+    function powUp(uint256 x, uint256 a) external pure returns (uint256 y) {
+        (y,) = _sumPowUpOfArgument(x, a);
+    }
+
+    /// @notice powUp and the gas it used (execution only, measured with gasleft, the tables'
+    /// copy included: the market makes it once per order).
     function powUpGas(uint256 x, uint256 a) external view returns (uint256 result, uint256 gasUsed) {
-        bytes memory tables = FixedPoint.TABLES;
         uint256 g = gasleft();
-        result = FixedPoint.powUp(x, a, tables);
+        (result,) = _sumPowUpOfArgument(x, a);
         gasUsed = g - gasleft();
     }
 
-    function powUp(uint256 x, uint256 a) external pure returns (uint256) {
-        return FixedPoint.powUp(x, a, FixedPoint.TABLES);
+    /// @notice FixedPoint.sumPowUp over q_0..q_{n−1} (an ABI array) with θ_i = thetas[i]; no cap.
+    function sumPowUp(uint256[] calldata qs, uint256[] memory thetas, uint256 a)
+        external
+        pure
+        returns (uint256 sum, uint256 over)
+    {
+        require(thetas.length == qs.length);
+        uint256 q0;
+        uint256 t0;
+        assembly {
+            q0 := qs.offset
+            t0 := add(thetas, 0x20)
+        }
+        return FixedPoint.sumPowUp(q0, 32, 0, t0, qs.length, a, type(uint256).max - 1);
+    }
+
+    function _sumPowUpOfArgument(uint256 x, uint256 a) private pure returns (uint256 y, uint256 over) {
+        // the power of 0 is not taken (no offer: the sum skips it); x·1e18 must not overflow
+        if (x == 0 || x >> 196 != 0) revert FixedPoint.PowOutOfRange(1, a);
+        uint256[] memory wad = new uint256[](1);
+        wad[0] = 1e18;
+        uint256 thetas;
+        assembly {
+            thetas := add(wad, 0x20)
+        }
+        (y, over) = FixedPoint.sumPowUp(4, 32, 0, thetas, 1, a, type(uint256).max - 1);
+        if (over != 0) y = over;
     }
 
     function tables() external pure returns (bytes memory) {

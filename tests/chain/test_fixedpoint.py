@@ -59,7 +59,7 @@ c_wad = st.floats(min_value=0.3, max_value=3.0).map(lambda c: int(c * WAD))
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(x=x_wad, c=c_wad)
 def test_pow_is_bit_for_bit_the_contracts(harness, x, c):  # type: ignore[no-untyped-def]
-    """powUp = pow_down + floor(pow_down/2^60) + 2, increasing in pow_down: equal results
+    """The harness's powUp (sumPowUp over one term) = pow_down + floor(pow_down/2^60) + 2, increasing in pow_down: equal results
     mean the contract's power before the margin is pow_down too."""
     a = fx.exponent(c)
     assert harness("exponent(uint256)", ["uint256"], [c], "uint256") == a
@@ -146,6 +146,8 @@ def test_pow_worst_error_over_the_scenario_ranges():  # type: ignore[no-untyped-
 
 
 def test_pow_rejects_what_the_contract_rejects(harness):  # type: ignore[no-untyped-def]
+    """x above 2^160 and exponents above 2^124 − 1: sumPowUp's own checks; 0 and x with
+    x·1e18 ≥ 2^256: the harness's (the sum skips q = 0, the market's q are below 2^88)."""
     for x, a in ((0, fx.exponent(WAD)), (1 + (1 << 160), fx.exponent(WAD)), (fx.UINT256_MAX, fx.exponent(WAD)),
                  (WAD, 1 << 124)):
         with pytest.raises(fx.FixedPointError):
@@ -153,6 +155,31 @@ def test_pow_rejects_what_the_contract_rejects(harness):  # type: ignore[no-unty
         with pytest.raises(Reverted) as info:
             harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256")
         assert info.value.data[:4] == keccak(text="PowOutOfRange(uint256,uint256)")[:4]
+    # a bad term anywhere in the sum, after good ones, rejects the whole sum
+    with pytest.raises(Reverted) as info:
+        harness("sumPowUp(uint256[],uint256[],uint256)", ["uint256[]", "uint256[]", "uint256"],
+                [[WAD, 1 + (1 << 160)], [WAD, WAD], fx.exponent(WAD)], "(uint256,uint256)")
+    assert info.value.data[:4] == keccak(text="PowOutOfRange(uint256,uint256)")[:4]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(qs=st.lists(st.one_of(st.just(0), x_wad), min_size=1, max_size=30),
+       thetas=st.lists(st.integers(min_value=1, max_value=10**24), min_size=30, max_size=30), c=c_wad)
+def test_sum_pow_up_is_the_sum_of_the_mirrors_terms(harness, qs, thetas, c):  # type: ignore[no-untyped-def]
+    """sumPowUp over an order's periods: zero offers skipped, each term pow_up(ceil(q·1e18/θ))."""
+    a = fx.exponent(c)
+    th = thetas[:len(qs)]
+    got = harness("sumPowUp(uint256[],uint256[],uint256)", ["uint256[]", "uint256[]", "uint256"],
+                  [qs, th, a], "(uint256,uint256)")
+    total, over = 0, 0
+    for q, t in zip(qs, th):
+        if q:
+            y = fx.pow_up(fx.mul_div_up(q, WAD, t), a)
+            if y == fx.UINT256_MAX:  # above the harness's cap (2^256 − 2): the sum stops there
+                over = y
+                break
+            total += y
+    assert got == (total, over)
     assert fx.pow_down(2**13 * WAD, 15 << 120) == fx.UINT256_MAX and fx.pow_down(1, 15 << 120) == 0
 
 
@@ -168,6 +195,14 @@ def test_required_input_is_the_contracts(chain, fresh_market):  # type: ignore[n
             offers[rng.randrange(1, 4)] = 0
             want = fx.required_input(offers, p.theta, p.c, p.rho)
             assert fresh_market.required_input(chain.accounts[N_STANDARD + j].address, offers) == want
+        # an offer no order could carry (above 2^84 − 1): rejected by both, naming the post
+        offers = [0, WAD, fx.MAX_AMOUNT + 1, WAD]
+        with pytest.raises(fx.FixedPointError, match="post 2"):
+            fx.required_input(offers, p.theta, p.c, p.rho)
+        with pytest.raises(Reverted) as info:
+            fresh_market.required_input(chain.accounts[N_STANDARD + j].address, offers)
+        assert info.value.data == keccak(text="AmountOverflow(uint256,uint256)")[:4] + encode(
+            ["uint256", "uint256"], [2, fx.MAX_AMOUNT + 1])
 
 
 def test_long_run_input_adds_rho_times_the_capacity_used():  # type: ignore[no-untyped-def]
