@@ -657,9 +657,25 @@ def _solve_fixed(economy: Economy, v: FloatArray, participants: BoolArray,
     surplus = np.full(N, np.inf)
     surplus[idx] = (st.income - (req * prices[None, :]).sum(axis=1)) / np.maximum(
         np.abs(st.income), 1e-300)
+    message = f"aggregate residual {best:.3g}"
+    if not best <= _FIXED_ACCEPT:
+        message += ": " + _uncleared(residual(best_x), T, [economy.agents()[groups[k].first].group for k in lr])
     return _FixedSolution(prices=prices, bids=bids, offers=offers, ok=ok | ~participants,
                           surplus=surplus, converged=bool(best <= _FIXED_ACCEPT), evals=nevals[0],
-                          message=f"aggregate residual {best:.3g}")
+                          message=message)
+
+
+def _uncleared(r: FloatArray, T: int, long_run: list[str]) -> str:
+    """The conditions a price-taking point fails, largest first, in words: electricity
+    markets that do not clear (excess demand over the supply scale) and long-run groups
+    whose capacity rent does not pay for capacity (``Σ_t rent^t/ρ − 1``)."""
+    named = [(abs(float(r[t])), f"period {t + 1}'s electricity market does not clear (excess "
+              f"{'demand' if r[t] > 0 else 'supply'} {abs(float(r[t])):.3g} of the supply scale)")
+             for t in range(T)]
+    named += [(abs(float(r[T + j])), f"the capacity rent of group {name} {'exceeds' if r[T + j] > 0 else 'falls short of'} "
+               f"the capacity cost by {abs(float(r[T + j])):.3g} of it") for j, name in enumerate(long_run)]
+    named = sorted((n for n in named if n[0] > _FIXED_ACCEPT), key=lambda n: -n[0])[:3]
+    return "; ".join(text for _, text in named) or "no condition above the tolerance (rounding)"
 
 
 def competitive_residuals(economy: Economy, bids: FloatArray, offers: FloatArray, v: FloatArray,

@@ -94,3 +94,16 @@ def test_stone_geary_demand() -> None:
     assert ok[0]
     x, ok = consumer_demand(alpha, req, np.array([2.0]), prices, np.array([1.0]))
     assert not ok[0]
+
+
+def test_an_unsolved_benchmark_says_which_markets_do_not_clear() -> None:
+    """A price-taking point above the tolerance is described by its failing conditions,
+    largest first (not only "aggregate residual 0.37")."""
+    from market.competitive import _uncleared
+
+    r = np.array([-0.372, 1e-12, 0.05, -0.2])  # T = 3 periods, then one long-run group
+    text = _uncleared(r, 3, ["plants"])
+    assert text.startswith("period 1's electricity market does not clear (excess supply 0.372")
+    assert "the capacity rent of group plants falls short of the capacity cost by 0.2" in text
+    assert "period 3's electricity market does not clear (excess demand 0.05" in text
+    assert "period 2" not in text  # within the tolerance
