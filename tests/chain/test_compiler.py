@@ -75,7 +75,7 @@ def test_settings_are_explicit():  # type: ignore[no-untyped-def]
     settings = compiler.standard_input()["settings"]
     assert settings["evmVersion"] == compiler.EVM_VERSION == "cancun"
     assert settings["optimizer"] == {"enabled": True, "runs": compiler.OPTIMIZER_RUNS}
-    assert settings["viaIR"] is False
+    assert settings["viaIR"] is True
 
 
 def test_test_sources_are_compiled_only_for_the_tests():  # type: ignore[no-untyped-def]
