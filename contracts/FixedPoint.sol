@@ -103,7 +103,8 @@ library FixedPoint {
     /// + 1 wei covers it (r + r/2^60 − 1 + 2 ≥ (exact·(1 − 3.8e-19) − 1)(1 + 2^-60) + 1 ≥
     /// exact once exact ≥ 2 wei; ≥ 2 otherwise), so each term is never below the exact
     /// power, and above it by at most 8.7e-19 relative + 2 wei. One loop with the power
-    /// written inline: a power costs no call and the tables are copied once.
+    /// written inline and without branches past the zero test: a power costs no call, the
+    /// tables are copied once, and terms too large for any amount are flagged, not computed.
     /// @param qs calldata offset of q_0; q_i = calldataload(qs + i·stride) >> shift (wad,
     /// below 2^196: the market's are below 2^88, packed in 11 bytes)
     /// @param stride bytes between the q_i (32 for an ABI array, 11 for packed values)
@@ -111,13 +112,14 @@ library FixedPoint {
     /// @param thetas memory offset of θ_0 (wad, ≥ 1); θ_i is the word at thetas + 32·i
     /// @param n the number of terms
     /// @param a the exponent α at scale 2^120 (a = floor(2^120·α) ≤ MAX_EXPONENT; `exponent(c)` for 1/c)
-    /// @return sum the sum, if no term exceeds `cap`
-    /// @return over 0, or the first term above `cap` (type(uint256).max for a result of
-    /// 2^254 or more), where the sum stopped
-    function sumPowUp(uint256 qs, uint256 stride, uint256 shift, uint256 thetas, uint256 n, uint256 a, uint256 cap)
+    /// @return sum the sum (meaningless when hi ≥ 2^255)
+    /// @return hi the bitwise or of the terms, so hi ≥ every term and, for a bound of the
+    /// form 2^k − 1 (k ≤ 120), hi ≤ it exactly when every term is; 2^255 or more when a
+    /// term is 2^121 or more (such a term is not computed: the sum is then meaningless)
+    function sumPowUp(uint256 qs, uint256 stride, uint256 shift, uint256 thetas, uint256 n, uint256 a)
         internal
         pure
-        returns (uint256 sum, uint256 over)
+        returns (uint256 sum, uint256 hi)
     {
         bytes memory tables = TABLES;
         uint256 bad;
@@ -125,9 +127,9 @@ library FixedPoint {
         // (the caller's: q·1e18 + θ − 1 < 2^256), x ≤ 2^160 (checked), x·2^(255−n) < 2^256;
         // μ-part d < 2^114, d·2^120 < 2^234; z < 2^113, z² < 2^226, p < 2^122, p·w and z·p < 2^236;
         // |l| < 101·2^120 < 2^127 (x ≤ 2^160), a < 2^124: |l·a| < 2^251 (signed mul exact);
-        // 2^u-part poly < 2^121, poly·u < 2^235, poly·table < 2^242; k ≤ 253: the power
-        // mant·2^(k−120) < 2^254, with the margin < 2^255; the sum stops at the first term
-        // above cap, so it stays below n·cap + 2^255 (cap < 2^128, n < 2^16: no overflow)
+        // 2^u-part poly < 2^121, poly·u < 2^235, poly·table < 2^242; the power
+        // mant·2^(k−120) < 2^121 for k ≤ 120, with the margin < 2^122; n < 2^16 terms: the
+        // sum < 2^138 (terms of k > 120 shift to 0 and are flagged)
         assembly ("memory-safe") {
             bad := gt(a, MAX_EXPONENT)
             let tbl := add(tables, 0x20) // entry i (16 bytes): tbl + 16·i
@@ -160,24 +162,17 @@ library FixedPoint {
                         shr(120, mul(z, add(K1, shr(120, mul(w, add(K3, shr(120, mul(w,
                         add(K5, shr(120, mul(w, K7)))))))))))), LOG2_WAD))), LOG2_WAD)
                     k := sar(120, e)
-                    let y := not(0)
-                    if iszero(sgt(k, 253)) {
-                        let u := and(e, LOW_MASK)
-                        // Σ_{n≤7} C_n·u^n (Horner, each step floored) times 2^(j/64), j the 6 bits of e above u
-                        y := shr(120, mul(shr(128, mload(add(tbl, shl(4, and(shr(LOW_BITS, e), 63))))),
-                            add(C0, shr(120, mul(u, add(C1, shr(120, mul(u, add(C2, shr(120, mul(u,
-                            add(C3, shr(120, mul(u, add(C4, shr(120, mul(u, add(C5, shr(120, mul(u,
-                            add(C6, shr(120, mul(u, C7)))))))))))))))))))))))
-                        // 2^k: k < 0 shifts by more than 120 (by ≥ 256: 0)
-                        switch sgt(k, 120)
-                        case 1 { y := shl(sub(k, 120), y) }
-                        default { y := shr(sub(120, k), y) }
-                        y := add(y, add(shr(60, y), 2)) // the margin (y < 2^254)
-                    }
-                    if gt(y, cap) {
-                        over := y
-                        break
-                    }
+                    let u := and(e, LOW_MASK)
+                    // Σ_{n≤7} C_n·u^n (Horner, each step floored) times 2^(j/64), j the 6 bits of e above u
+                    let y := shr(120, mul(shr(128, mload(add(tbl, shl(4, and(shr(LOW_BITS, e), 63))))),
+                        add(C0, shr(120, mul(u, add(C1, shr(120, mul(u, add(C2, shr(120, mul(u,
+                        add(C3, shr(120, mul(u, add(C4, shr(120, mul(u, add(C5, shr(120, mul(u,
+                        add(C6, shr(120, mul(u, C7)))))))))))))))))))))))
+                    // 2^k for k ≤ 120, an exact right shift (by ≥ 256 when k ≤ −136: 0); k > 120
+                    // (a term of 2^121 or more) is flagged in `hi` instead, the shift wrapping to 0
+                    y := shr(sub(120, k), y)
+                    y := add(y, add(shr(60, y), 2)) // the margin (y < 2^122)
+                    hi := or(hi, or(y, shl(255, sgt(k, 120))))
                     sum := add(sum, y)
                 }
             }

@@ -523,9 +523,9 @@ contract Market is IMarket {
             qs := add(offers.offset, VALUE_BYTES) // q^1
             thetas := add(p, add(_THETA_AT, 0x20)) // θ^1
         }
-        uint256 over;
-        (input, over) = FixedPoint.sumPowUp(qs, VALUE_BYTES, VALUE_SHIFT, thetas, upto, Packed.wordAt(p, _PARAM_INV_C), MAX_AMOUNT);
-        if (over != 0) revert AmountOverflow(0, over);
+        uint256 hi; // ≥ every term, and ≤ MAX_AMOUNT (2^84 − 1) exactly when every term is
+        (input, hi) = FixedPoint.sumPowUp(qs, VALUE_BYTES, VALUE_SHIFT, thetas, upto, Packed.wordAt(p, _PARAM_INV_C));
+        if (hi > MAX_AMOUNT) revert AmountOverflow(0, hi);
     }
 
     /// @dev Settle the sender's unsettled order (placed in a closed round) from
@@ -891,9 +891,9 @@ contract Market is IMarket {
                 qs := add(offers.offset, 0x20) // q^1
                 thetas := add(p, add(_THETA_AT, 0x20)) // θ^1
             }
-            uint256 over;
-            (input, over) = FixedPoint.sumPowUp(qs, 0x20, 0, thetas, n - 1, Packed.wordAt(p, _PARAM_INV_C), MAX_AMOUNT);
-            if (over != 0) revert AmountOverflow(0, over);
+            uint256 hi;
+            (input, hi) = FixedPoint.sumPowUp(qs, 0x20, 0, thetas, n - 1, Packed.wordAt(p, _PARAM_INV_C));
+            if (hi > MAX_AMOUNT) revert AmountOverflow(0, hi);
         }
         uint256 rho = Packed.wordAt(p, _PARAM_RHO);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);

@@ -46,6 +46,13 @@ def harness(chain):  # type: ignore[no-untyped-def]
     return call
 
 
+def contract_pow(x: int, a: int) -> int:
+    """What the harness's powUp returns: pow_up, or 2^256 − 1 for a result of 2^120 or more
+    (sumPowUp flags such a term, far above any amount the market holds, without computing it)."""
+    p = fx.pow_up(x, a)
+    return p if p < 1 << 120 else fx.UINT256_MAX
+
+
 def exact_pow(x: int, c: int) -> Decimal:
     """(x/1e18)^(1/c) exactly (60 digits), x and c in wad."""
     return (Decimal(x) / WAD) ** (Decimal(WAD) / Decimal(c))
@@ -63,7 +70,7 @@ def test_pow_is_bit_for_bit_the_contracts(harness, x, c):  # type: ignore[no-unt
     mean the contract's power before the margin is pow_down too."""
     a = fx.exponent(c)
     assert harness("exponent(uint256)", ["uint256"], [c], "uint256") == a
-    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == fx.pow_up(x, a)
+    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == contract_pow(x, a)
 
 
 @pytest.mark.parametrize("x, a", [
@@ -71,11 +78,13 @@ def test_pow_is_bit_for_bit_the_contracts(harness, x, c):  # type: ignore[no-unt
     ((1 << 160) - 1, fx.exponent(WAD // 10)), (WAD, fx.exponent(WAD)), (WAD, 0), (WAD - 1, (1 << 124) - 1),
     (WAD + 1, (1 << 124) - 1), (int(2**12.9 * WAD), 15 << 120), (2**13 * WAD, 15 << 120), (10**40, (1 << 124) - 1),
     (1 << 120, fx.exponent(WAD)), ((1 << 121) - 1, fx.exponent(3 * WAD)), (3, fx.exponent(WAD // 3)),
+    ((1 << 120) - (1 << 62), fx.exponent(WAD)), ((1 << 121) - 1, fx.exponent(WAD)), (1 << 121, fx.exponent(WAD)),
 ])
 def test_pow_is_bit_for_bit_the_contracts_at_the_edges(harness, x, a):  # type: ignore[no-untyped-def]
     """Smallest and largest x, exponents 0 and 2^124 − 1, results that underflow to 0 and
-    that saturate at 2^256 − 1, the shift direction's edge (k = 120)."""
-    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == fx.pow_up(x, a)
+    that saturate at 2^256 − 1, and the flagging edge: just below 2^120 (computed), in
+    [2^120, 2^121) (computed, then reported as 2^256 − 1) and from 2^121 (flagged)."""
+    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == contract_pow(x, a)
 
 
 def test_pow_tables_are_the_exact_logarithms(harness):  # type: ignore[no-untyped-def]
@@ -166,20 +175,20 @@ def test_pow_rejects_what_the_contract_rejects(harness):  # type: ignore[no-unty
 @given(qs=st.lists(st.one_of(st.just(0), x_wad), min_size=1, max_size=30),
        thetas=st.lists(st.integers(min_value=1, max_value=10**24), min_size=30, max_size=30), c=c_wad)
 def test_sum_pow_up_is_the_sum_of_the_mirrors_terms(harness, qs, thetas, c):  # type: ignore[no-untyped-def]
-    """sumPowUp over an order's periods: zero offers skipped, each term pow_up(ceil(q·1e18/θ))."""
+    """sumPowUp over an order's periods: zero offers skipped, each term pow_up(ceil(q·1e18/θ)),
+    and the terms' bitwise or (the market compares it with 2^84 − 1)."""
     a = fx.exponent(c)
     th = thetas[:len(qs)]
     got = harness("sumPowUp(uint256[],uint256[],uint256)", ["uint256[]", "uint256[]", "uint256"],
                   [qs, th, a], "(uint256,uint256)")
-    total, over = 0, 0
-    for q, t in zip(qs, th):
-        if q:
-            y = fx.pow_up(fx.mul_div_up(q, WAD, t), a)
-            if y == fx.UINT256_MAX:  # above the harness's cap (2^256 − 2): the sum stops there
-                over = y
-                break
-            total += y
-    assert got == (total, over)
+    terms = [fx.pow_up(fx.mul_div_up(q, WAD, t), a) for q, t in zip(qs, th) if q]
+    if all(y < 1 << 120 for y in terms):
+        hi = 0
+        for y in terms:
+            hi |= y
+        assert got == (sum(terms), hi)
+    else:  # a term of 2^120 or more: hi says so (≥ the term, or ≥ 2^255 if not computed)
+        assert got[1] >= max(min(y, 1 << 255) for y in terms)
     assert fx.pow_down(2**13 * WAD, 15 << 120) == fx.UINT256_MAX and fx.pow_down(1, 15 << 120) == 0
 
 
@@ -265,7 +274,7 @@ def test_pow_up_is_the_contracts_and_never_below_the_exact_power(harness, x, c):
     bit for bit the contract's."""
     a = fx.exponent(c)
     got = fx.pow_up(x, a)
-    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == got
+    assert harness("powUp(uint256,uint256)", ["uint256", "uint256"], [x, a], "uint256") == contract_pow(x, a)
     exact = exact_pow(x, c) * WAD
     if exact > Decimal(2) ** 200:
         return  # far above the market's bound (AmountOverflow): only the harness equality matters
