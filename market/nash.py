@@ -839,7 +839,7 @@ def solve_nash(economy: Economy, v: FloatArray | None = None, *, max_rounds: int
         return _expected_utility_equilibrium(economy, v, max_rounds)
     arr = economy.arrays
     participants = np.ones(economy.N, dtype=bool)
-    history = ParticipantHistory("the set of agents priced out by verification does not settle "
+    history = ParticipantHistory("Nash: the set of agents priced out by verification does not settle "
                                  "(entry and exit cycle)")
     total_evals = 0
     x0: FloatArray | None = None

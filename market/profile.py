@@ -148,12 +148,16 @@ def _how_off(r: float) -> str:
     return f"off by {r:.3g}"
 
 
-def _failing_conditions(economy: Economy, residuals: FloatArray, failing: npt.NDArray[np.intp]) -> str:
-    """Which participants' first-order conditions fail at a profile, worst first, in words."""
+def _failing_conditions(economy: Economy, residuals: FloatArray, failing: npt.NDArray[np.intp],
+                        kind: str) -> str:
+    """Which participants' optimality conditions fail at a profile, worst first, in words
+    (the Nash first-order conditions, or price-taking optimality for the benchmark)."""
     agents = economy.agents()
     order = failing[np.argsort(-np.nan_to_num(residuals[failing], nan=np.inf))]
     named = [f"{agents[i].id} ({_how_off(float(residuals[i]))})" for i in order[:5]]
-    return (f"not an equilibrium to 1e-9: the first-order conditions (10)-(17) fail for "
+    conditions = ("price-taking conditions (demand, supply and budgets at the prices)"
+                  if kind == "competitive" else "first-order conditions (10)-(17)")
+    return (f"not an equilibrium to 1e-9: the {conditions} fail for "
             f"{failing.size} agent(s) at the profile found: {', '.join(named)}"
             f"{', ...' if failing.size > 5 else ''}")
 
@@ -176,7 +180,7 @@ def evaluate_profile(economy: Economy, bids: FloatArray, offers: FloatArray, *, 
     if converged and failing.size:
         # the solver's own stopping rule was met but the profile's conditions are not:
         # say which agents' conditions fail, not the solver's message ("converged")
-        message = _failing_conditions(economy, residuals, failing) + f" (the solver stopped with: {message})"
+        message = _failing_conditions(economy, residuals, failing, kind) + f" (the solver stopped with: {message})"
     return Equilibrium(
         kind=kind, prices=out.prices, relative_prices=out.prices / out.prices[0],
         bids=bids, offers=offers, allocations=out.allocations,

@@ -93,3 +93,10 @@ def test_a_profile_failing_its_conditions_is_not_reported_as_converged_by_the_so
     same = evaluate_profile(e, eq.bids, eq.offers, v=eq.verification, participants=everyone,
                             kind="nash", iterations=1, converged=True, message="ok")
     assert same.converged and same.message == "ok"
+    # the competitive benchmark's profile names its own (price-taking) conditions
+    comp = evaluate_profile(e, eq.bids, eq.offers, v=eq.verification, participants=everyone,
+                            kind="competitive", iterations=1, converged=True, message="ok",
+                            residuals=np.where(np.arange(e.N) == 1, 2e-6, 0.0))
+    assert not comp.converged
+    assert comp.message.startswith("not an equilibrium to 1e-9: the price-taking conditions")
+    assert "buyers-1 (off by 2e-06)" in comp.message
