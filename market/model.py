@@ -50,9 +50,9 @@ MAX_AMOUNT = 1.9e7
 MIN_AMOUNT = 1e-18
 #: returns-to-scale exponent c: the contract's range (wad 1e17 .. 1e20)
 MIN_C, MAX_C = 0.1, 100.0
-#: most agents in one economy the solvers take (a bound on their memory; M = 100,000 solves
-#: in seconds, scripts/bench.py solve)
-MAX_AGENTS = 100_000
+#: most agents in one economy the solvers take (a bound on their memory; M = 100,000 standard
+#: agents with their producers solve in seconds, scripts/bench.py solve)
+MAX_AGENTS = 200_000
 #: most agents in a scenario file, for both commands (the chain's rounds: one order per
 #: agent and round; checked by :meth:`Economy.check_chain_bounds`)
 MAX_CHAIN_AGENTS = 10_000

@@ -101,3 +101,17 @@ def test_posts_settle_clears_and_handles_inactive_posts() -> None:
     np.testing.assert_allclose(out.revenue, [1.0, 5.0])
 
 
+
+
+def test_the_solvers_bound_takes_the_benchmarks_largest_economy() -> None:
+    """scripts/bench.py solve runs M = 100,000 standard agents with P = 10 producers:
+    the solvers' bound (MAX_AGENTS) must admit it (it once stopped that row at 100,010)."""
+    from market.model import MAX_AGENTS, MAX_CHAIN_AGENTS, ProducerGroup, StandardGroup
+
+    e = Economy(T=1, standard=(StandardGroup("s", 100_000, 10.0, (0.5,), 0.0, 10.0),),
+                producers=(ProducerGroup("p", 10, (30.0,), 0.8, K=1e6, alpha=(0.5,), bytecoins=10.0),),
+                verification=Verification(kappa=0.0, schedule=(1.0,)))
+    assert e.N == 100_010 <= MAX_AGENTS
+    with pytest.raises(ScenarioError, match=r"^standard\[0\]\.count: must be <= 10000"):
+        e.check_chain_bounds()  # a scenario file stays at the chain's bound
+    assert MAX_CHAIN_AGENTS == 10_000

@@ -121,8 +121,8 @@ def test_lone_producer_valuing_electricity_rejected(tmp_path: Path) -> None:
 HOSTILE_VALUES = [
     ("T = 2", "T = 1000000000", r"^T: must be an integer >= 1 and <= 700"),
     ("T = 2", "T = 1180591620717411303424", r"^T: must be an integer >= 1 and <= 700"),  # 2^70
-    ("count = 2\nomega", "count = 1000000000\nomega", r"^standard\[0\]\.count: .* <= 100000,"),
-    # the solvers take 100,000 agents, a scenario file (both commands: the chain) 10,000
+    ("count = 2\nomega", "count = 1000000000\nomega", r"^standard\[0\]\.count: .* <= 200000,"),
+    # the solvers take 200,000 agents (100,000 standard ones with producers), a scenario file (both commands: the chain) 10,000
     ("count = 2\nomega", "count = 10001\nomega", r"^standard\[0\]\.count: must be <= 10000, got 10001"),
     ("count = 2\nomega", "count = 1180591620717411303424\nomega", r"^standard\[0\]\.count: "),
     ("omega = 10.0", "omega = 1e308", r"^standard\[0\]\.omega: must be at most 1\.9e\+07 units"),
