@@ -107,7 +107,8 @@ def is_nash(economy: Economy, bids: FloatArray, offers: FloatArray, *,
         index = utility_index if economy.kappa_states is None else expected_utility_index
         idx0 = index(np.array([u0]), row)[0]
         idx1 = index(np.array([max(best, u0)]), row)[0]
-        gains[i] = idx1 / idx0 - 1.0
+        with np.errstate(divide="ignore"):  # an own index of 0 (nothing consumed): any gain is infinite
+            gains[i] = idx1 / idx0 - 1.0
         checked[key] = float(gains[i])
     worst = int(np.nanargmax(gains)) if not np.all(np.isnan(gains)) else 0
     if np.any(np.isnan(gains)):
