@@ -41,7 +41,7 @@ compile: setup
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
-	    || echo "make: could not install chromium; the report test will skip" >&2
+	    || echo "make: could not install chromium; the report test will skip (fail in CI)" >&2
 
 # The suite, then the type check of the public packages (mypy, ~10 s).
 test: setup chromium

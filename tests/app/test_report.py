@@ -3,6 +3,7 @@ loaded from the network (Plotly's JS is embedded)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +22,8 @@ CIA = str(ROOT / "scenarios" / "cia-money.toml")
 def chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
+        if os.environ.get("EMG_REQUIRE_CHROMIUM") == "1":  # CI: the report test must run
+            pytest.fail("headless Chromium is not installed (EMG_REQUIRE_CHROMIUM=1)")
         pytest.skip("headless Chromium is not installed (Debian package `chromium`; .ci/run and "
                     "`make test` install it with apt-get where they can)")
     return exe
