@@ -81,7 +81,8 @@ contract Market is IMarket {
     uint256 private constant _BITMASK_HISTORY_BIDS = (1 << 128) - 1;
     uint256 private constant _BITPOS_HISTORY_OFFERS = 128;
     // A producer's data contract: words c, 1/c (FixedPoint.exponent: 2^120/c), K, ρ, then θ^t is
-    // word _PARAM_THETA + t (t ≥ 1).
+    // word _PARAM_THETA + t (t ≥ 1): θ^t in its low FixedPoint.THETA_BITS, and for c ≠ 1 the
+    // offset D^t of FixedPoint.setLogOffsets above it (for c = 1 the word is θ^t).
     uint256 private constant _PARAM_C = 0;
     uint256 private constant _PARAM_INV_C = 1;
     uint256 private constant _PARAM_CAPACITY = 2;
@@ -260,6 +261,14 @@ contract Market is IMarket {
             uint256 th = theta.length == 1 ? theta[0] : theta[t];
             if (th == 0 || th > MAX_AMOUNT) revert InvalidTheta(th);
             Packed.setWordAt(blob, _PARAM_THETA + 1 + t, th);
+        }
+        if (c != WAD) {
+            // θ^t gets D^t = log2(1e18) − floor(log2(θ^t)/c) above it: an order's powers need no division
+            uint256 words;
+            assembly ("memory-safe") {
+                words := add(blob, add(0x20, shl(5, add(_PARAM_THETA, 1)))) // word _PARAM_THETA + 1: θ^1
+            }
+            FixedPoint.setLogOffsets(words, periods, Packed.wordAt(blob, _PARAM_INV_C));
         }
         uint256 index = _producers++;
         if (index >= maxProducers) revert TooManyProducers(maxProducers);
@@ -514,18 +523,20 @@ contract Market is IMarket {
         }
     }
 
-    /// @dev Σ_{t ≤ upto, q^t > 0} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass), each
-    /// power rounded up (against the producer); q^t < 2^84 here (below the capacity limit).
+    /// @dev Σ_{t ≤ upto} (q^t/θ^t)^{1/c} for c ≠ 1 (p as in _offerPass: the period words carry the
+    /// offsets D^t), rounded up (against the producer); q^t < 2^84 here (below the capacity limit).
     function _powers(bytes calldata offers, bytes memory p, uint256 upto) internal pure returns (uint256 input) {
         uint256 qs;
-        uint256 thetas;
+        uint256 words;
         assembly ("memory-safe") {
             qs := add(offers.offset, VALUE_BYTES) // q^1
-            thetas := add(p, add(_THETA_AT, 0x20)) // θ^1
+            words := add(p, add(_THETA_AT, 0x20)) // the word of θ^1
         }
-        uint256 hi; // ≥ every term, and ≤ MAX_AMOUNT (2^84 − 1) exactly when every term is
-        (input, hi) = FixedPoint.sumPowUp(qs, VALUE_BYTES, VALUE_SHIFT, thetas, upto, Packed.wordAt(p, _PARAM_INV_C));
-        if (hi > MAX_AMOUNT) revert AmountOverflow(0, hi);
+        uint256 flagged;
+        (input, flagged) = FixedPoint.sumPowUp(qs, words, upto, Packed.wordAt(p, _PARAM_INV_C));
+        // a term of 2^121 wad or more, or a sum above any stock
+        if (flagged != 0) revert AmountOverflow(0, type(uint256).max);
+        if (input > MAX_AMOUNT) revert AmountOverflow(0, input);
     }
 
     /// @dev Settle the sender's unsettled order (placed in a closed round) from
@@ -862,39 +873,29 @@ contract Market is IMarket {
         capacity = Packed.wordAt(p, _PARAM_CAPACITY);
         rho = Packed.wordAt(p, _PARAM_RHO);
         theta = new uint256[](n - 1);
-        for (uint256 t = 1; t < n; ++t) theta[t - 1] = Packed.wordAt(p, _PARAM_THETA + t);
+        for (uint256 t = 1; t < n; ++t) theta[t - 1] = Packed.wordAt(p, _PARAM_THETA + t) & FixedPoint.THETA_MASK;
     }
 
     /// @notice The input a producer's offers need: Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t,
     /// computed as `order` computes it.
     /// @param who the producer (reverts with UnknownAgent otherwise)
-    /// @param offers q^0..q^T, wad (an ABI array, not packed)
+    /// @param offers q^0..q^T, wad, packed like `order`'s (VALUE_BYTES a value)
     /// @return input the good needed, wad
-    function requiredInput(address who, uint256[] calldata offers) external view returns (uint256 input) {
+    function requiredInput(address who, bytes calldata offers) external view returns (uint256 input) {
         uint256 meta = _meta[who];
         if (_kindOf(meta) != PRODUCER) revert UnknownAgent(who);
         uint256 n = T + 1;
-        if (offers.length != n) revert BadLength("offers", offers.length, n);
+        if (offers.length != n * VALUE_BYTES) revert BadLength("offers", offers.length / VALUE_BYTES, n);
         bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (n + 3));
         uint256 qmax;
         uint256 c = Packed.wordAt(p, _PARAM_C);
         for (uint256 t = 1; t < n; ++t) {
-            uint256 q = offers[t];
+            uint256 q = Packed.valueAt(offers, t);
             if (q > MAX_AMOUNT) revert AmountOverflow(t, q);
             if (c == WAD && q != 0) input += FixedPoint.mulDivUp(q, WAD, Packed.wordAt(p, _PARAM_THETA + t));
             if (q > qmax) qmax = q;
         }
-        if (c != WAD) {
-            uint256 qs;
-            uint256 thetas;
-            assembly ("memory-safe") {
-                qs := add(offers.offset, 0x20) // q^1
-                thetas := add(p, add(_THETA_AT, 0x20)) // θ^1
-            }
-            uint256 hi;
-            (input, hi) = FixedPoint.sumPowUp(qs, 0x20, 0, thetas, n - 1, Packed.wordAt(p, _PARAM_INV_C));
-            if (hi > MAX_AMOUNT) revert AmountOverflow(0, hi);
-        }
+        if (c != WAD) input = _powers(offers, p, T);
         uint256 rho = Packed.wordAt(p, _PARAM_RHO);
         if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
     }

@@ -477,7 +477,7 @@ class MarketClient:
 
     def required_input(self, address: str, offers: Sequence[int]) -> int:
         """The input (wad) a producer's offers [0, q^1..q^T] need, as the contract computes it."""
-        return int(self.view("requiredInput", [address, list(offers)])[0])
+        return int(self.view("requiredInput", [address, pack_values(offers)])[0])
 
     def escrow(self) -> int:
         """Wei held for bids not yet paid out (dust of settled rounds included)."""
