@@ -456,20 +456,20 @@ contract Market is IMarket {
         // lim = min(K, offerCap) (K = 0: none): each producer's offer ≤ offerCap, so Q^t ≤ MAX_AMOUNT
         uint256 lim = Packed.wordAt(p, _PARAM_CAPACITY);
         if (lim == 0 || lim > offerCap) lim = offerCap;
-        uint256 qmax;
         uint256 badPost; // the first post whose offer exceeds lim (0: none)
-        (input, qmax, badPost) = _offerPass(offers, p, lim);
+        (input, badPost) = _offerPass(offers, p, lim);
         if (Packed.wordAt(p, _PARAM_C) != WAD) {
             // the posts a post-by-post loop would have priced before failing
             input += _powers(offers, p, badPost != 0 ? badPost - 1 : T);
         }
         if (badPost != 0) revert CapacityExceeded(msg.sender, badPost, Packed.valueAt(offers, badPost), lim);
         uint256 rho = Packed.wordAt(p, _PARAM_RHO);
-        if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
+        // the long run's ρ·max_t q^t: a second pass over the offers, for those producers only
+        if (rho != 0) input += FixedPoint.mulDivUp(rho, Packed.maxValue(offers), WAD);
     }
 
     /// @dev The pass over the offers q^1..q^T: capacity, Q^t += q^t (one write per
-    /// slot, stopping at the first post above `lim`), max q^t, and for c = 1 the input
+    /// slot, stopping at the first post above `lim`), and for c = 1 the input
     /// Σ ceil(q^t·1e18/θ^t). `p` holds the producer's words (c, 1/c, K, ρ, θ^1..θ^T).
     ///
     /// No total can pass MAX_AMOUNT, so nothing is checked when adding: every offer is
@@ -479,7 +479,7 @@ contract Market is IMarket {
     /// carry into the next field). Q^t = MAX_AMOUNT exactly is a legal total.
     function _offerPass(bytes calldata offers, bytes memory p, uint256 lim)
         internal
-        returns (uint256 input, uint256 qmax, uint256 badPost)
+        returns (uint256 input, uint256 badPost)
     {
         uint256 periods = T;
         // memory-safe: only the scratch space (0x00–0x3f) is written, for the slots' hashes
@@ -492,16 +492,14 @@ contract Market is IMarket {
                 let q0 := shr(VALUE_SHIFT, calldataload(o))
                 let q1 := mul(lt(t, periods), shr(VALUE_SHIFT, calldataload(add(o, VALUE_BYTES))))
                 let q2 := mul(lt(add(t, 1), periods), shr(VALUE_SHIFT, calldataload(add(o, VALUE2_OFFSET))))
-                let m := q0
-                if gt(q1, m) { m := q1 }
-                if gt(q2, m) { m := q2 }
-                if gt(m, lim) {
+                // one branch for the three (no running maximum: the long run's ρ·max_t q^t
+                // takes its own pass, `Packed.maxValue`)
+                if or(or(gt(q0, lim), gt(q1, lim)), gt(q2, lim)) {
                     // the first of the three above the limit
                     let ok0 := iszero(gt(q0, lim))
                     badPost := add(t, add(ok0, and(ok0, iszero(gt(q1, lim)))))
                     break
                 }
-                if gt(m, qmax) { qmax := m }
                 if unit {
                     // c = 1: φ = ceil(q·1e18/θ^t) = floor((q·1e18 + θ^t − 1)/θ^t) (0 for q = 0);
                     // θ^t ≥ 1 is word _PARAM_THETA + t of p; q < 2^84 so q·1e18 + θ^t < 2^145
@@ -887,17 +885,15 @@ contract Market is IMarket {
         uint256 n = T + 1;
         if (offers.length != n * VALUE_BYTES) revert BadLength("offers", offers.length / VALUE_BYTES, n);
         bytes memory p = DataStore.read(DataStore.addressOf(1 + (_BITMASK_PRODUCER_INDEX & (meta >> _BITPOS_PRODUCER_INDEX))), 32 * (n + 3));
-        uint256 qmax;
         uint256 c = Packed.wordAt(p, _PARAM_C);
         for (uint256 t = 1; t < n; ++t) {
             uint256 q = Packed.valueAt(offers, t);
             if (q > MAX_AMOUNT) revert AmountOverflow(t, q);
             if (c == WAD && q != 0) input += FixedPoint.mulDivUp(q, WAD, Packed.wordAt(p, _PARAM_THETA + t));
-            if (q > qmax) qmax = q;
         }
         if (c != WAD) input = _powers(offers, p, T);
         uint256 rho = Packed.wordAt(p, _PARAM_RHO);
-        if (rho != 0) input += FixedPoint.mulDivUp(rho, qmax, WAD);
+        if (rho != 0) input += FixedPoint.mulDivUp(rho, Packed.maxValue(offers[VALUE_BYTES:]), WAD);
     }
 
     /// @notice Number of registered agents.

@@ -30,6 +30,18 @@ library Packed {
         }
     }
 
+    /// @notice The largest value of a packed array (0 if empty).
+    /// @param a the packed array, in calldata (a whole number of values)
+    /// @return m the maximum
+    function maxValue(bytes calldata a) internal pure returns (uint256 m) {
+        assembly ("memory-safe") {
+            for { let o := a.offset let end := add(o, a.length) } lt(o, end) { o := add(o, VALUE_BYTES) } {
+                let v := shr(VALUE_SHIFT, calldataload(o))
+                if gt(v, m) { m := v }
+            }
+        }
+    }
+
     /// @notice Word i (32 bytes) of a byte array in memory.
     /// @param data the array
     /// @param i the word's index, below length / 32 (not checked)

@@ -148,6 +148,25 @@ def test_producer_order_takes_input_from_stock(chain, fresh_market):  # type: ig
     assert ev.offers == tuple(offers) and ev.input == need
 
 
+@pytest.mark.parametrize("c", [WAD, 8 * WAD // 10])
+def test_long_run_input_uses_the_largest_offer_wherever_it_is(chain, snapshot, c):  # type: ignore[no-untyped-def]
+    """ρ·max_t q^t (the long run) takes the largest offer on any post, here the last one:
+    the capacity pass keeps no running maximum, the long run takes its own pass."""
+    from dataclasses import replace
+
+    from agents.chain.deploy import deploy_market
+
+    cfg = make_config(chain)
+    p = replace(cfg.producers[1], rho=WAD // 3, c=c)
+    m = deploy_market(chain, replace(cfg, producers=(cfg.producers[0], p)))
+    a = chain.accounts[N_STANDARD + 1]
+    offers = [0] + [WAD * (t + 1) for t in range(T)]  # increasing: the largest on post T
+    base = fx.required_input(offers, p.theta, c)
+    want = base + fx.mul_div_up(WAD // 3, T * WAD, WAD)
+    assert fx.required_input(offers, p.theta, c, p.rho) == want == m.required_input(a.address, offers)
+    assert m.order(a, prod_bids(1), offers).input == want
+
+
 def test_round_settles_exactly_as_the_fixed_point_model(chain, fresh_market):  # type: ignore[no-untyped-def]
     """Close after everyone ordered; the next orders settle round 0 to the wei."""
     m = fresh_market
