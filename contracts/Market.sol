@@ -333,14 +333,39 @@ contract Market is IMarket {
         }
         uint256 r = _roundOpenTo(meta, expectedRound);
         bool producer = _kindOf(meta) == PRODUCER;
-        uint256 nb = (T + 1) * VALUE_BYTES; // bytes of one array
-        uint256 no = producer ? nb : 0; // bytes of the offers (and previous offers)
         uint256 last = _pendingRoundOf(meta);
-        uint256 at = last != 0 ? ROUND_BYTES + nb + no : ROUND_BYTES; // where bids begin
-        if (data.length != at + nb + no) revert BadOrderLength(data.length, at + nb + no);
+        uint256 nb; // bytes of one array
+        uint256 no; // bytes of the offers (and previous offers)
+        uint256 at; // where the bids begin
+        uint256 end; // the payload's length
+        unchecked {
+            // T ≤ MAX_T (700): every length is below 2^15
+            nb = (T + 1) * VALUE_BYTES;
+            no = producer ? nb : 0;
+            at = last != 0 ? ROUND_BYTES + nb + no : ROUND_BYTES;
+            end = at + nb + no;
+        }
+        if (data.length != end) revert BadOrderLength(data.length, end);
+        // the parts as calldata slices; set in assembly: the length check above bounds them
+        // all, so the range checks of data[a:b] would only cost gas
+        bytes calldata prevBids = data;
+        bytes calldata prevOffers = data;
+        bytes calldata bids = data;
+        bytes calldata offers = data;
+        // memory-safe: only slice variables (stack) are set
+        assembly ("memory-safe") {
+            prevBids.offset := add(data.offset, ROUND_BYTES) // the previous order: read only if there is one
+            prevBids.length := nb
+            prevOffers.offset := add(prevBids.offset, nb)
+            prevOffers.length := no
+            bids.offset := add(data.offset, at)
+            bids.length := nb
+            offers.offset := add(bids.offset, nb)
+            offers.length := no
+        }
         uint256 acct = _acct[msg.sender];
-        if (last != 0) acct = _settle(meta, acct, data[ROUND_BYTES:ROUND_BYTES + nb], data[ROUND_BYTES + nb:at]);
-        _place(meta, r, acct, data[at:at + nb], data[at + nb:], producer);
+        if (last != 0) acct = _settle(meta, acct, prevBids, prevOffers);
+        _place(meta, r, acct, bids, offers, producer);
     }
 
     /// @dev The open round's number; reverts if the sender may not order now, or
