@@ -605,10 +605,11 @@ contract Market is IMarket {
     /// bids T + 1 values, offers T + 1 values for a producer, none for a standard agent;
     /// BadPrevious otherwise, as for a mismatch with the commitment.
     function _checkPrevious(uint256 meta, bytes calldata pb, bytes calldata po) internal view {
-        uint256 n = T + 1;
-        if (pb.length != n * VALUE_BYTES || po.length != (_kindOf(meta) == PRODUCER ? n * VALUE_BYTES : 0)) {
-            revert BadPrevious(msg.sender);
+        uint256 nb;
+        unchecked {
+            nb = (T + 1) * VALUE_BYTES; // T ≤ MAX_T (700): below 2^15
         }
+        if (pb.length != nb || po.length != (_kindOf(meta) == PRODUCER ? nb : 0)) revert BadPrevious(msg.sender);
     }
 
     /// @dev emit Settled(msg.sender, r, x, revenue, refund, consumed, stock) from the ABI data at `ev`.
