@@ -6,7 +6,15 @@ import {IBytecoin} from "./interfaces/IBytecoin.sol";
 import {FixedPoint} from "./FixedPoint.sol";
 import {DataStore} from "./libraries/DataStore.sol";
 import {
-    Packed, VALUE_BYTES, VALUE2_OFFSET, VALUE_SHIFT, FIELD_BITS, FIELD2_SHIFT, FIELD_MASK
+    Packed,
+    VALUE_BYTES,
+    VALUE2_OFFSET,
+    VALUE_SHIFT,
+    FIELD_BITS,
+    FIELD2_SHIFT,
+    FIELD_MASK,
+    ROUND_BYTES,
+    ROUND_SHIFT
 } from "./libraries/Packed.sol";
 
 /// @title The electricity market game (Spear 2003; Peck–Shell–Spear bids in a
@@ -93,10 +101,10 @@ contract Market is IMarket {
     uint256 private constant _THETA_AT = 0x80;
 
     // ------------------------------------------- ABI data of the hand-built logs
-    // OrderPlaced(bytes bids, bytes offers, uint256 input): a head of three words
-    // (offset of bids, offset of offers, input), then bids (length word, data), then offers.
-    uint256 private constant _ORDER_HEAD = 0x60;
-    uint256 private constant _ORDER_BIDS_DATA = 0x80;
+    // OrderPlaced(bytes order, uint256 input): a head of two words (offset of the order,
+    // input), then the order (length word, bids ‖ offers, zero padding).
+    uint256 private constant _ORDER_HEAD = 0x40;
+    uint256 private constant _ORDER_DATA = 0x60;
     // Settled(bytes allocations, revenue, refund, consumed, stock): a head of five
     // words, then the allocations (length word at 0xa0, data from 0xc0).
     uint256 private constant _SETTLED_REVENUE = 0x20;
@@ -307,35 +315,65 @@ contract Market is IMarket {
 
     // ------------------------------------------------------------------ trading
 
-    /// @notice Place this round's order and settle the previous one. Every array
-    /// is packed, VALUE_BYTES (11) big-endian bytes a value (calldata is 16 gas a
-    /// non-zero byte, 4 a zero byte: an ABI word per value would cost ~80 more).
-    /// @param expectedRound the round the agent means: the order reverts (WrongRound)
-    /// unless it is the open round, so a transaction signed for round r and mined
-    /// after r closed cannot execute in round r + 1 with r's bids
-    /// @param prevBids the bids of the sender's unsettled order (empty if none)
-    /// @param prevOffers its offers (producer: T + 1 values; standard: empty)
-    /// @param bids bids on posts 0..T in wei, prepaid from the balance
-    /// @param offers producer: [0, q^1, ..., q^T] in wad (q^t ≤ K); standard: empty
-    /// (the endowment ω is offered on post 0 automatically: sell-all)
-    function order(
-        uint256 expectedRound,
-        bytes calldata prevBids,
-        bytes calldata prevOffers,
-        bytes calldata bids,
-        bytes calldata offers
-    ) external virtual {
+    /// @notice Place this round's order and settle the previous one, from one packed
+    /// payload (calldata is 16 gas a non-zero byte, 4 a zero byte, and gas is electricity:
+    /// one `bytes` instead of five ABI arguments saves their offset and length words and
+    /// paddings, an ABI word per value would cost ~80 more):
+    ///   data = expectedRound ‖ prevBids ‖ prevOffers ‖ bids ‖ offers
+    /// `expectedRound` takes ROUND_BYTES (4) big-endian bytes, every array T + 1 values of
+    /// VALUE_BYTES (11) big-endian bytes, and which arrays are present follows from what the
+    /// market knows of the sender, so one length check (BadOrderLength) covers them all:
+    /// @param data the payload:
+    /// expectedRound: the round the agent means: the order reverts (WrongRound) unless it
+    /// is the open round, so a transaction signed for round r and mined after r closed
+    /// cannot execute in round r + 1 with r's bids;
+    /// prevBids, prevOffers: the sender's unsettled order (see `agentState`), absent if none;
+    /// bids: bids on posts 0..T in wei, prepaid from the balance;
+    /// offers: producer: [0, q^1, ..., q^T] in wad (q^t ≤ K); standard: absent (the endowment
+    /// ω is offered on post 0 automatically: sell-all), and so is prevOffers
+    function order(bytes calldata data) external virtual {
         uint256 meta = _meta[msg.sender];
         if (meta == 0) revert UnknownAgent(msg.sender);
+        uint256 expectedRound;
+        // memory-safe: reads calldata only. A payload shorter than ROUND_BYTES fails the length
+        // check below; its round, read past its end, can only change which earlier check reports.
+        assembly ("memory-safe") {
+            expectedRound := shr(ROUND_SHIFT, calldataload(data.offset))
+        }
         uint256 r = _roundOpenTo(meta, expectedRound);
         bool producer = _kindOf(meta) == PRODUCER;
-        uint256 acct = _acct[msg.sender];
         uint256 last = _pendingRoundOf(meta);
-        if (last != 0) {
-            acct = _settle(meta, acct, prevBids, prevOffers);
-        } else if (prevBids.length != 0 || prevOffers.length != 0) {
-            revert BadPrevious(msg.sender);
+        uint256 nb; // bytes of one array
+        uint256 no; // bytes of the offers (and previous offers)
+        uint256 at; // where the bids begin
+        uint256 end; // the payload's length
+        unchecked {
+            // T ≤ MAX_T (700): every length is below 2^15
+            nb = (T + 1) * VALUE_BYTES;
+            no = producer ? nb : 0;
+            at = last != 0 ? ROUND_BYTES + nb + no : ROUND_BYTES;
+            end = at + nb + no;
         }
+        if (data.length != end) revert BadOrderLength(data.length, end);
+        // the parts as calldata slices; set in assembly: the length check above bounds them
+        // all, so the range checks of data[a:b] would only cost gas
+        bytes calldata prevBids = data;
+        bytes calldata prevOffers = data;
+        bytes calldata bids = data;
+        bytes calldata offers = data;
+        // memory-safe: only slice variables (stack) are set
+        assembly ("memory-safe") {
+            prevBids.offset := add(data.offset, ROUND_BYTES) // the previous order: read only if there is one
+            prevBids.length := nb
+            prevOffers.offset := add(prevBids.offset, nb)
+            prevOffers.length := no
+            bids.offset := add(data.offset, at)
+            bids.length := nb
+            offers.offset := add(bids.offset, nb)
+            offers.length := no
+        }
+        uint256 acct = _acct[msg.sender];
+        if (last != 0) acct = _settle(meta, acct, prevBids, prevOffers);
         _place(meta, r, acct, bids, offers, producer);
     }
 
@@ -351,7 +389,19 @@ contract Market is IMarket {
         if (_pendingRoundOf(meta) == r + 1) revert AlreadyOrdered(msg.sender, r);
     }
 
-    /// @dev Prepay the bids, add bids and offers to the totals, commit the order.
+    /// @dev Reveal's length check of an order (`order` checks its whole payload instead):
+    /// bids T + 1 values, offers T + 1 values for a producer, none for a standard agent.
+    function _checkLengths(bytes calldata bids, bytes calldata offers, bool producer) internal view {
+        uint256 n = T + 1;
+        // lengths in values (a byte length that is not a whole number of values is rejected too)
+        if (bids.length != n * VALUE_BYTES) revert BadLength("bids", bids.length / VALUE_BYTES, n);
+        if (offers.length != (producer ? n * VALUE_BYTES : 0)) {
+            revert BadLength("offers", offers.length / VALUE_BYTES, producer ? n : 0);
+        }
+    }
+
+    /// @dev Prepay the bids, add bids and offers to the totals, commit the order. The
+    /// caller has checked the lengths (`order`'s BadOrderLength, a reveal's `_checkLengths`).
     function _place(
         uint256 meta,
         uint256 r,
@@ -360,12 +410,6 @@ contract Market is IMarket {
         bytes calldata offers,
         bool producer
     ) internal {
-        uint256 n = T + 1;
-        // lengths in values (a byte length that is not a whole number of values is rejected too)
-        if (bids.length != n * VALUE_BYTES) revert BadLength("bids", bids.length / VALUE_BYTES, n);
-        if (offers.length != (producer ? n * VALUE_BYTES : 0)) {
-            revert BadLength("offers", offers.length / VALUE_BYTES, producer ? n : 0);
-        }
         uint256 balance = _prepay(acct & _BITMASK_BALANCE, bids);
         uint256 input;
         uint256 stockOrOmega = acct >> _BITPOS_STOCK_OR_OMEGA;
@@ -380,30 +424,26 @@ contract Market is IMarket {
             _openRound += _ONE_ORDER | (stockOrOmega << _BITPOS_OFFERS0); // one more order; Q^0 += ω
         }
         _acct[msg.sender] = balance | (stockOrOmega << _BITPOS_STOCK_OR_OMEGA);
-        _meta[msg.sender] = (meta & _BITMASK_AGENT) | ((r + 1) << _BITPOS_PENDING)
-            | Packed.commitment(bids, offers);
-        // emit OrderPlaced(msg.sender, r, bids, offers, input): the packed arrays copied from calldata
+        // emit OrderPlaced(msg.sender, r, bids ‖ offers, input): the order copied from calldata
+        // once, and its commitment hashed from that copy
+        uint256 h;
         bytes32 topic = OrderPlaced.selector;
         // memory-safe: the event data is built in unallocated memory past the free memory pointer
         assembly ("memory-safe") {
             let m := mload(0x40)
+            mstore(m, _ORDER_HEAD) // offset of the order: after the head
+            mstore(add(m, 0x20), input)
             let lb := bids.length
-            let pb := and(add(lb, 31), not(31)) // padded to words
-            mstore(m, _ORDER_HEAD) // offset of bids: after the head
-            mstore(add(m, 0x20), add(_ORDER_BIDS_DATA, pb)) // offset of offers: after bids' length word and data
-            mstore(add(m, 0x40), input)
-            mstore(add(m, _ORDER_HEAD), lb)
-            let d := add(m, _ORDER_BIDS_DATA)
+            let l := add(lb, offers.length)
+            mstore(add(m, _ORDER_HEAD), l)
+            let d := add(m, _ORDER_DATA)
             calldatacopy(d, bids.offset, lb)
-            mstore(add(d, lb), 0) // zero padding
-            d := add(d, pb)
-            let lo := offers.length
-            mstore(d, lo)
-            d := add(d, 0x20)
-            calldatacopy(d, offers.offset, lo)
-            mstore(add(d, lo), 0)
-            log3(m, sub(add(d, and(add(lo, 31), not(31))), m), topic, caller(), r)
+            calldatacopy(add(d, lb), offers.offset, offers.length)
+            h := and(keccak256(d, l), 0xffffffffffffffffffffffffffffffffffffffff) // = Packed.commitment(bids, offers)
+            mstore(add(d, l), 0) // zero padding
+            log3(m, add(_ORDER_DATA, and(add(l, 31), not(31))), topic, caller(), r)
         }
+        _meta[msg.sender] = (meta & _BITMASK_AGENT) | ((r + 1) << _BITPOS_PENDING) | h;
     }
 
     /// @dev Add the bids to B^t (one write per slot); return the balance left, reverting if short.
@@ -542,16 +582,13 @@ contract Market is IMarket {
     /// new packed account. Allocations x^t = floor(b^t·Q^t/B^t), revenue
     /// Σ floor(q^t·B^t/Q^t) (standard agent: floor(ω·B^0/Q^0)) and the refund of
     /// bids on inactive posts, from the closed round's totals; the allocations
-    /// are written straight into the `Settled` event's ABI data.
+    /// are written straight into the `Settled` event's ABI data. The caller has
+    /// checked the lengths (`order`'s BadOrderLength, `_checkPrevious` otherwise).
     function _settle(uint256 meta, uint256 acct, bytes calldata pb, bytes calldata po)
         internal
         returns (uint256)
     {
         bool producer = _kindOf(meta) == PRODUCER;
-        {
-            uint256 n = T + 1;
-            if (pb.length != n * VALUE_BYTES || po.length != (producer ? n * VALUE_BYTES : 0)) revert BadPrevious(msg.sender);
-        }
         if (Packed.commitment(pb, po) != uint256(uint160(meta))) revert BadPrevious(msg.sender);
         uint256 r = _pendingRoundOf(meta) - 1;
         uint256 ev = _allocate(
@@ -571,6 +608,17 @@ contract Market is IMarket {
         // becomes the stock; standard: x^0 is consumed
         _logSettled(ev, T + 1, r, producer ? stockOrOmega : x0, producer ? x0 : 0);
         return ((acct & _BITMASK_BALANCE) + credit) | ((producer ? x0 : stockOrOmega) << _BITPOS_STOCK_OR_OMEGA);
+    }
+
+    /// @dev The lengths of a previous order re-sent as two arrays (`claim`, a commitment):
+    /// bids T + 1 values, offers T + 1 values for a producer, none for a standard agent;
+    /// BadPrevious otherwise, as for a mismatch with the commitment.
+    function _checkPrevious(uint256 meta, bytes calldata pb, bytes calldata po) internal view {
+        uint256 nb;
+        unchecked {
+            nb = (T + 1) * VALUE_BYTES; // T ≤ MAX_T (700): below 2^15
+        }
+        if (pb.length != nb || po.length != (_kindOf(meta) == PRODUCER ? nb : 0)) revert BadPrevious(msg.sender);
     }
 
     /// @dev emit Settled(msg.sender, r, x, revenue, refund, consumed, stock) from the ABI data at `ev`.
@@ -731,6 +779,7 @@ contract Market is IMarket {
         uint256 last = _pendingRoundOf(meta);
         if (last == 0) revert NothingToClaim(msg.sender);
         if (last - 1 >= _roundOf(_openRound)) revert RoundNotClosed(last - 1);
+        _checkPrevious(meta, prevBids, prevOffers);
         _acct[msg.sender] = _settle(meta, _acct[msg.sender], prevBids, prevOffers);
         _meta[msg.sender] = meta & _BITMASK_AGENT;
     }

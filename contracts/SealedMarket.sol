@@ -59,14 +59,15 @@ contract SealedMarket is Market, ISealedMarket {
     }
 
     /// @notice Not in this market: orders are sealed (`commit`, then `reveal`).
-    function order(uint256, bytes calldata, bytes calldata, bytes calldata, bytes calldata) external pure override {
+    function order(bytes calldata) external pure override {
         revert SealedOrdersOnly();
     }
 
     /// @notice Commit to this round's order and settle the previous one.
     /// @param expectedRound the round the agent means (WrongRound otherwise, as for `order`)
     /// @param prevBids the bids of the sender's unsettled order (empty if none), packed as in `order`
-    /// @param prevOffers its offers, packed as in `order`
+    /// (T + 1 values of VALUE_BYTES big-endian bytes)
+    /// @param prevOffers its offers, packed likewise (producer: T + 1 values; standard: empty)
     /// @param sealedOrder keccak256(abi.encodePacked(market, sender, round, salt, bids, offers)),
     /// with `round` a uint256, `salt` a secret bytes32, bids and offers packed as in `order`
     /// @param escrow wei moved from the balance into escrow: the most the order's bids may total
@@ -93,6 +94,7 @@ contract SealedMarket is Market, ISealedMarket {
         uint256 acct = _acct[msg.sender];
         if (_pendingRoundOf(meta) != 0) {
             // its round is closed: an order is pending from a reveal, and this round has none yet
+            _checkPrevious(meta, prevBids, prevOffers);
             acct = _settle(meta, acct, prevBids, prevOffers);
             _meta[msg.sender] = meta & _BITMASK_AGENT;
         } else if (prevBids.length != 0 || prevOffers.length != 0) {
@@ -130,10 +132,12 @@ contract SealedMarket is Market, ISealedMarket {
         // started, before the round deadline (LateOrder), the round meant, not revealed yet (AlreadyOrdered)
         uint256 r = _roundOpenTo(meta, expectedRound);
         uint256 escrow = _unseal(r, salt, bids, offers);
+        bool producer = _kindOf(meta) == PRODUCER;
+        _checkLengths(bids, offers, producer); // BadLength
         uint256 acct = _acct[msg.sender];
         // place the order with the escrow as its balance (InsufficientBalance(agent, escrow,
         // bids) if they exceed it), then add back the balance outside the escrow
-        _place(meta, r, (acct & ~_BITMASK_BALANCE) | escrow, bids, offers, _kindOf(meta) == PRODUCER);
+        _place(meta, r, (acct & ~_BITMASK_BALANCE) | escrow, bids, offers, producer);
         _acct[msg.sender] += acct & _BITMASK_BALANCE; // balance + escrow ≤ the market's holdings < 2^84: no carry
     }
 

@@ -23,7 +23,7 @@ from .errors import ChainError
 from .backend import Account, Chain, Receipt, Reverted
 from .compiler import Artifact
 from .config import MarketConfig
-from .events import AbiCodec, Committed, Event, OrderPlaced, RoundClosed, Settled, pack_values
+from .events import AbiCodec, Committed, Event, OrderPlaced, RoundClosed, Settled, pack_order, pack_values
 
 _R = TypeVar("_R")
 
@@ -132,7 +132,7 @@ class MarketClient:
         self.token_address = to_checksum_address(token_address)
         self.T = config.T
         market_abi = artifacts["SealedMarket" if config.sealed else "Market"].abi
-        self.codec = AbiCodec(market_abi, artifacts["Bytecoin"].abi)
+        self.codec = AbiCodec(market_abi, artifacts["Bytecoin"].abi, T=self.T)
         self._fns: dict[str, tuple[bytes, list[str], list[str]]] = {}
         for name, abi in (("", market_abi), ("token.", artifacts["Bytecoin"].abi)):
             for item in abi:
@@ -140,7 +140,6 @@ class MarketClient:
                     types = [i["type"] for i in item["inputs"]]
                     sel = keccak(text=f"{item['name']}({','.join(types)})")[:4]
                     self._fns[name + item["name"]] = (sel, types, [o["type"] for o in item["outputs"]])
-        self._order_sel, self._order_types, _ = self._fns["order"]
         self._prev: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         #: sealed mode: each account's committed order (round, salt, bids, offers) until revealed
         self._sealed: dict[str, tuple[int, bytes, tuple[int, ...], tuple[int, ...]]] = {}
@@ -216,12 +215,7 @@ class MarketClient:
         carrying its previous order for settlement."""
         if round is None:
             round = self.current_round().round
-        if isinstance(round, bool) or not isinstance(round, int) or round < 0:
-            raise ChainError(f"round: expected a round number (int >= 0), got {round!r}")
-        pb, po = self.previous(account)
-        return self._order_sel + abi_encode(self._order_types, [
-            round, pack_values(pb, "previous bids"), pack_values(po, "previous offers"),
-            pack_values(bids, "bids"), pack_values(offers, "offers")])
+        return self.encode("order", [pack_order(round, bids, offers, previous=self.previous(account))])
 
     def order(self, account: Account, bids: Sequence[int], offers: Sequence[int] = (),
               round: int | None = None) -> OrderResult:

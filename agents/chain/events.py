@@ -38,7 +38,9 @@ class Started:
 
 @dataclass(frozen=True)
 class OrderPlaced:
-    """An order: bids (wei) and offers (wad; empty for a standard agent) per post, input used (wad)."""
+    """An order: bids (wei) and offers (wad; empty for a standard agent) per post, input used (wad).
+
+    The event carries them as one packed ``order`` = bids ‖ offers (:func:`split_order`)."""
 
     agent: str
     round: int
@@ -158,29 +160,38 @@ def _addr(x: str) -> str:
     return to_checksum_address(x)
 
 
+def _order_placed(v: dict[str, Any], block: int, T: int | None) -> OrderPlaced:
+    if T is None:
+        raise ChainError("decoding OrderPlaced needs the market's T (AbiCodec(..., T=T))")
+    bids, offers = split_order(v["order"], T)
+    return OrderPlaced(_addr(v["agent"]), v["round"], bids, offers, v["input"], block)
+
+
 #: the one mapping of a market event's name to its dataclass, built from the decoded
-#: arguments (by their ABI names) and the block number
-_EVENTS: dict[str, Callable[[dict[str, Any], int], Event]] = {
-    "Registered": lambda v, block: Registered(_addr(v["agent"]), v["kind"], v["bytecoins"],
-                                              v["omegaOrStock"], block),
-    "Started": lambda v, block: Started(v["agents"], v["deadline"], block),
-    "OrderPlaced": lambda v, block: OrderPlaced(_addr(v["agent"]), v["round"], unpack_values(v["bids"]),
-                                                unpack_values(v["offers"]), v["input"], block),
-    "Settled": lambda v, block: Settled(_addr(v["agent"]), v["round"], unpack_values(v["allocations"]),
-                                        v["revenue"], v["refund"], v["consumed"], v["stock"], block),
-    "RoundClosed": lambda v, block: RoundClosed(v["round"], tuple(v["totalBids"]), tuple(v["totalOffers"]),
-                                                tuple(v["prices"]), v["nextDeadline"], block),
-    "Deposited": lambda v, block: Deposited(_addr(v["agent"]), v["amount"], block),
-    "Withdrawn": lambda v, block: Withdrawn(_addr(v["agent"]), v["amount"], block),
-    "Committed": lambda v, block: Committed(_addr(v["agent"]), v["round"], bytes(v["sealedOrder"]),
-                                            v["escrow"], block),
-    "Forfeited": lambda v, block: Forfeited(_addr(v["agent"]), v["round"], v["escrow"], block),
+#: arguments (by their ABI names), the block number and the market's T
+_EVENTS: dict[str, Callable[[dict[str, Any], int, int | None], Event]] = {
+    "Registered": lambda v, block, T: Registered(_addr(v["agent"]), v["kind"], v["bytecoins"],
+                                                 v["omegaOrStock"], block),
+    "Started": lambda v, block, T: Started(v["agents"], v["deadline"], block),
+    "OrderPlaced": _order_placed,
+    "Settled": lambda v, block, T: Settled(_addr(v["agent"]), v["round"], unpack_values(v["allocations"]),
+                                           v["revenue"], v["refund"], v["consumed"], v["stock"], block),
+    "RoundClosed": lambda v, block, T: RoundClosed(v["round"], tuple(v["totalBids"]), tuple(v["totalOffers"]),
+                                                   tuple(v["prices"]), v["nextDeadline"], block),
+    "Deposited": lambda v, block, T: Deposited(_addr(v["agent"]), v["amount"], block),
+    "Withdrawn": lambda v, block, T: Withdrawn(_addr(v["agent"]), v["amount"], block),
+    "Committed": lambda v, block, T: Committed(_addr(v["agent"]), v["round"], bytes(v["sealedOrder"]),
+                                               v["escrow"], block),
+    "Forfeited": lambda v, block, T: Forfeited(_addr(v["agent"]), v["round"], v["escrow"], block),
 }
 
 
-#: Bytes a value takes in the packed arrays of ``OrderPlaced`` and ``Settled``
-#: (big-endian; Market.VALUE_BYTES): every amount is below 2^84.
+#: Bytes a value takes in the packed arrays of ``order``'s payload, ``OrderPlaced`` and
+#: ``Settled`` (big-endian; VALUE_BYTES in contracts/libraries/Packed.sol): every amount is below 2^84.
 VALUE_BYTES = 11
+#: Bytes of the round at the head of ``order``'s payload (big-endian; ROUND_BYTES in
+#: contracts/libraries/Packed.sol): every round is below 2^32 − 1.
+ROUND_BYTES = 4
 
 
 def unpack_values(data: bytes) -> tuple[int, ...]:
@@ -209,14 +220,54 @@ def pack_values(values: Sequence[int], field: str = "values") -> bytes:
         raise
 
 
+def pack_order(round: int, bids: Sequence[int], offers: Sequence[int] = (),
+               previous: tuple[Sequence[int], Sequence[int]] = ((), ())) -> bytes:
+    """The payload of ``Market.order``: round ‖ previous bids ‖ previous offers ‖ bids ‖ offers.
+
+    Parameters
+    ----------
+    round : int
+        The round the order is meant for, ``ROUND_BYTES`` big-endian bytes.
+    bids, offers : sequence of int
+        The order, packed by :func:`pack_values` (offers empty for a standard agent).
+    previous : (bids, offers)
+        The sender's unsettled order, re-sent for settlement; ``((), ())`` if it has none.
+
+    Returns
+    -------
+    bytes
+        The payload (its length is what the contract checks: ``BadOrderLength``).
+
+    Raises
+    ------
+    ChainError
+        If the round is not in [0, 2^32) or a value cannot be packed (see :func:`pack_values`).
+    """
+    if isinstance(round, bool) or not isinstance(round, int) or not 0 <= round < 1 << (8 * ROUND_BYTES):
+        raise ChainError(f"round: expected a round number in [0, 2^{8 * ROUND_BYTES}), got {round!r}")
+    return (round.to_bytes(ROUND_BYTES, "big") + pack_values(previous[0], "previous bids")
+            + pack_values(previous[1], "previous offers") + pack_values(bids, "bids") + pack_values(offers, "offers"))
+
+
+def split_order(order: bytes, T: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(bids, offers) of an ``OrderPlaced`` event's ``order`` = bids ‖ offers: the bids are
+    its first ``VALUE_BYTES·(T + 1)`` bytes, the offers the rest (none for a standard agent)."""
+    n = VALUE_BYTES * (T + 1)
+    if len(order) < n:
+        raise ValueError(f"order of {len(order)} bytes is shorter than the {n} bytes of its bids")
+    return unpack_values(order[:n]), unpack_values(order[n:])
+
+
 def _signature(item: dict[str, Any]) -> str:
     return f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
 
 
 class AbiCodec:
-    """Topic → event and selector → error tables built once from the ABIs."""
+    """Topic → event and selector → error tables built once from the ABIs; ``T`` (the
+    market's periods) splits ``OrderPlaced``'s order into bids and offers."""
 
-    def __init__(self, *abis: list[dict[str, Any]]):
+    def __init__(self, *abis: list[dict[str, Any]], T: int | None = None):
+        self.T = T
         self.events: dict[bytes, dict[str, Any]] = {}
         self.errors: dict[bytes, dict[str, Any]] = {}
         for abi in abis:
@@ -258,5 +309,5 @@ class AbiCodec:
             values[inp["name"]] = v
         for inp, v in zip(plain, abi_decode([i["type"] for i in plain], bytes(log["data"]))):
             values[inp["name"]] = v
-        return _EVENTS[item["name"]](values, block)
+        return _EVENTS[item["name"]](values, block, self.T)
 

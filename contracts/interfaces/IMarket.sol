@@ -12,11 +12,12 @@ interface IMarket {
     event Registered(address indexed agent, uint256 kind, uint256 bytecoins, uint256 omegaOrStock);
     /// @notice Registration is over; round 0 is open until `deadline`.
     event Started(uint256 agents, uint256 deadline);
-    /// @notice An order: bids on posts 0..T (wei); offers on posts 0..T (wad) for a
-    /// producer, empty for a standard agent (who offers ω on post 0); `input` the
-    /// good the offers need, Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t (wad), taken from stock.
-    /// Arrays are packed (gas is electricity: a log byte costs 8): 11 big-endian bytes a value.
-    event OrderPlaced(address indexed agent, uint256 indexed round, bytes bids, bytes offers, uint256 input);
+    /// @notice An order, `order` = bids ‖ offers as sent: bids on posts 0..T (wei), then
+    /// offers on posts 0..T (wad) for a producer, none for a standard agent (who offers ω on
+    /// post 0); `input` the good the offers need, Σ_t (q^t/θ^t)^{1/c} + ρ·max_t q^t (wad),
+    /// taken from stock. Packed (gas is electricity: a log byte costs 8): 11 big-endian bytes
+    /// a value, so the bids are its first 11·(T + 1) bytes.
+    event OrderPlaced(address indexed agent, uint256 indexed round, bytes order, uint256 input);
     /// @notice A previous order settled: allocations x^0..x^T (wad; x^t for t ≥ 1 is the
     /// electricity delivered in period t, x^0 the good bought), revenue from offers and
     /// refunds of bids on inactive posts (wei, credited to the balance), the good consumed
@@ -86,8 +87,13 @@ interface IMarket {
     error InvalidTheta(uint256 theta);
     /// @notice `start` needs at least one registered agent.
     error NoAgents();
-    /// @notice Array `field` has `length` values where `expected` are required.
+    /// @notice Array `field` has `length` values where `expected` are required (at registration,
+    /// in `requiredInput` and in a sealed market's reveal; `order` reverts BadOrderLength instead).
     error BadLength(string field, uint256 length, uint256 expected);
+    /// @notice The order's payload has `length` bytes where its sender's order takes `expected`:
+    /// 4 (the round) + 11·(T + 1) per array: bids; offers for a producer; the previous
+    /// order's bids (and a producer's offers) iff the sender has an unsettled order.
+    error BadOrderLength(uint256 length, uint256 expected);
     /// @notice Round `round` closed to orders at `deadline` (now `timestamp`).
     error LateOrder(uint256 round, uint256 deadline, uint256 timestamp);
     /// @notice The order was meant for round `expectedRound`, but round `openRound` is open

@@ -11,6 +11,11 @@ uint256 constant VALUE_BYTES = 11;
 uint256 constant VALUE2_OFFSET = 22;
 /// @dev Shift that brings a value loaded as a 32-byte word down to its 11 bytes (256 − 8 · VALUE_BYTES).
 uint256 constant VALUE_SHIFT = 168;
+/// @dev Bytes of the round at the head of an order's payload (`Market.order`): big-endian,
+/// every round ≤ 2^32 − 2.
+uint256 constant ROUND_BYTES = 4;
+/// @dev Shift that brings the payload's first word down to its round (256 − 8 · ROUND_BYTES).
+uint256 constant ROUND_SHIFT = 224;
 /// @dev Width of one running total in a totals slot; three totals (fields) per slot.
 uint256 constant FIELD_BITS = 85;
 /// @dev Bit position of a slot's third field (2 · FIELD_BITS).

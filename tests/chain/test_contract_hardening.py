@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents.chain.events import pack_values
+from agents.chain.events import pack_order, pack_values
 from tests.chain.test_contract_market import prod_bids, prod_offers, reverts, std_bids
 from tests.conftest import N_STANDARD, TEST_T, WAD, make_config
 
@@ -67,7 +67,7 @@ def test_a_forged_bid_above_its_posts_total_is_refused(chain, hm):  # type: igno
     with reverts("BadPrevious", a.address):
         hm.transact(a, "claim", [pack_values(forged), b""], gas=hm.order_gas)
     with reverts("BadPrevious", a.address):
-        hm.transact(a, "order", [1, pack_values(forged), b"", pack_values([0] * (T + 1)), b""], gas=hm.order_gas)
+        hm.transact(a, "order", [pack_order(1, [0] * (T + 1), previous=(forged, []))], gas=hm.order_gas)
     assert hm.agent(a.address) == before
     # within the totals a forged order still settles (the bound limits a collision's
     # gain to the round's totals, it does not detect it): the control that the check is

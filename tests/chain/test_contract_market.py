@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from eth_utils import keccak
 
-from agents.chain.events import pack_values, unpack_values
+from agents.chain.events import ROUND_BYTES, VALUE_BYTES, pack_order, pack_values, unpack_values
 from agents.chain import fixedpoint as fx
 from tests.conftest import N_PRODUCERS, N_STANDARD, TEST_T, WAD, make_config
 
@@ -302,8 +302,9 @@ def test_an_order_binds_to_its_round(chain, fresh_market):  # type: ignore[no-un
     assert m.codec.decode_error(info.value.data) == ("WrongRound", (0, 1))
     assert m.agent(a.address) == before and m.current_round().orders == 0
     assert m.order(a, std_bids(0), round=1).round == 1  # the round it means
-    with pytest.raises(ChainError, match="round: expected a round number"):
-        m.encode_order(b, std_bids(1), round=-1)
+    for bad in (-1, 1 << 32):  # the payload carries the round in 4 bytes
+        with pytest.raises(ChainError, match="round: expected a round number"):
+            m.encode_order(b, std_bids(1), round=bad)
 
 
 # ------------------------------------------------------------------ rejected orders
@@ -337,18 +338,93 @@ def test_overflowing_amounts_and_bad_lengths_are_rejected(chain, fresh_market): 
     a, p = chain.accounts[0], chain.accounts[N_STANDARD]
     with reverts("AmountOverflow", 1, fx.MAX_AMOUNT + 1):
         m.order(a, [0, fx.MAX_AMOUNT + 1, 0, 0])
-    with reverts("BadLength", "bids", 3, 4):
+    # one length check covers the payload: here 4 bytes of round + 11 a value
+    with reverts("BadOrderLength", 4 + 3 * 11, 4 + 4 * 11):
         m.order(a, [1, 2, 3])
-    with reverts("BadLength", "offers", 4, 0):
+    with reverts("BadOrderLength", 4 + 8 * 11, 4 + 4 * 11):
         m.order(a, [1, 2, 3, 4], [0, 0, 0, 0])
-    with reverts("BadLength", "offers", 0, 4):
+    with reverts("BadOrderLength", 4 + 4 * 11, 4 + 8 * 11):
         m.order(p, [1, 2, 3, 4])
+
+
+def test_an_order_payload_has_exactly_its_senders_length(chain, fresh_market):  # type: ignore[no-untyped-def]
+    """The payload round ‖ previous bids ‖ previous offers ‖ bids ‖ offers has the length its
+    sender's kind and pending order give: anything else reverts BadOrderLength(length,
+    expected) and changes nothing; the round checks come first (AlreadyOrdered)."""
+    m = fresh_market
+    a, p = chain.accounts[0], chain.accounts[N_STANDARD]
+    arr = VALUE_BYTES * (TEST_T + 1)  # one packed array
+    std, prod = pack_order(0, std_bids(0)), pack_order(0, prod_bids(0), prod_offers(0))
+    assert (len(std), len(prod)) == (ROUND_BYTES + arr, ROUND_BYTES + 2 * arr)
+    before = (m.agent(a.address), m.agent(p.address))
+    for sender, payload, expected in (
+            (a, std[:-1], len(std)),  # a byte short
+            (a, std + b"\x00", len(std)),  # a byte long
+            (a, b"", len(std)),  # nothing (its round reads as 0: the open round)
+            (a, pack_order(0, std_bids(0), [0] * (TEST_T + 1)), len(std)),  # a standard agent sending offers
+            (p, pack_order(0, prod_bids(0)), len(prod)),  # a producer omitting them
+            (a, pack_order(0, std_bids(0), previous=(std_bids(0), [])), len(std)),  # a previous order, none pending
+            (p, pack_order(0, prod_bids(0), prod_offers(0), previous=(prod_bids(0), prod_offers(0))), len(prod))):
+        with reverts("BadOrderLength", len(payload), expected):
+            m.transact(sender, "order", [payload], gas=m.order_gas)
+    assert (m.agent(a.address), m.agent(p.address)) == before and m.current_round().orders == 0
+    m.transact(a, "order", [std], gas=m.order_gas)
+    with reverts("AlreadyOrdered", a.address, 0):  # the same payload again: no longer its length, but a second order
+        m.transact(a, "order", [std], gas=m.order_gas)
+    m.transact(p, "order", [prod], gas=m.order_gas)
+    chain.travel_to(m.current_round().deadline)
+    m.close()
+    # round 1: the previous order is due
+    std1 = pack_order(1, std_bids(0), previous=(std_bids(0), []))
+    prod1 = pack_order(1, prod_bids(0), prod_offers(0), previous=(prod_bids(0), prod_offers(0)))
+    assert (len(std1), len(prod1)) == (ROUND_BYTES + 2 * arr, ROUND_BYTES + 4 * arr)
+    for sender, payload, expected in (
+            (a, pack_order(1, std_bids(0)), len(std1)),  # the pending order omitted
+            (p, pack_order(1, prod_bids(0), prod_offers(0)), len(prod1)),
+            (p, pack_order(1, prod_bids(0), prod_offers(0), previous=(prod_bids(0), [])), len(prod1)),
+            (a, std1[:-1], len(std1)),
+            (a, std1 + b"\x00", len(std1))):
+        with reverts("BadOrderLength", len(payload), expected):
+            m.transact(sender, "order", [payload], gas=m.order_gas)
+    assert m.agent(a.address).last_round == 0 and m.current_round().orders == 0
+    m.forget()  # the client rebuilds the previous orders from the logs
+    assert m.order(a, std_bids(0)).settlement is not None
+    assert m.order(p, prod_bids(0), prod_offers(0)).settlement is not None
+
+
+def test_order_placed_carries_the_order_as_sent(chain, fresh_market):  # type: ignore[no-untyped-def]
+    """OrderPlaced's `order` is bids ‖ offers exactly as sent (the previous order re-sent
+    with it is not logged), ABI-encoded with one length word; the commitment is its hash."""
+    from eth_abi import decode
+
+    m = fresh_market
+    a, p = chain.accounts[0], chain.accounts[N_STANDARD]
+    topic = keccak(text="OrderPlaced(address,uint256,bytes,uint256)")
+
+    def logged(res):  # type: ignore[no-untyped-def]
+        (log,) = [g for g in res.receipt.logs if bytes(g["topics"][0]) == topic]
+        data = bytes(log["data"])
+        order, input_ = decode(["bytes", "uint256"], data)
+        assert len(data) == 3 * 32 + -(-len(order) // 32) * 32  # offset, input, length, padded order
+        return order, input_
+
+    for rnd in (0, 1):
+        if rnd:
+            chain.travel_to(m.current_round().deadline)
+            m.close()
+        bids = [b + rnd for b in prod_bids(0)]
+        res = m.order(p, bids, prod_offers(0))
+        assert logged(res) == (pack_values(bids) + pack_values(prod_offers(0)), res.input)
+        assert m.view("agentState", [p.address])[6] == commitment(bids, prod_offers(0))
+        res = m.order(a, std_bids(rnd))
+        assert logged(res) == (pack_values(std_bids(rnd)), 0)
+        assert (res.settlement is not None) == (rnd == 1)
 
 
 def test_unknown_agents_are_rejected(chain, fresh_market):  # type: ignore[no-untyped-def]
     m = fresh_market
     x = chain.accounts[N]
-    for name, args in (("order", [0, b"", b"", pack_values([0] * 4), b""]), ("claim", [b"", b""]), ("deposit", [1]),
+    for name, args in (("order", [pack_order(0, [0] * 4)]), ("claim", [b"", b""]), ("deposit", [1]),
                        ("withdraw", [1])):
         with reverts("UnknownAgent", x.address):
             m.transact(x, name, args)
@@ -357,17 +433,18 @@ def test_unknown_agents_are_rejected(chain, fresh_market):  # type: ignore[no-un
 def test_a_wrong_previous_order_is_rejected(chain, fresh_market):  # type: ignore[no-untyped-def]
     m = fresh_market
     a = chain.accounts[0]
-    with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [0, pack_values([1, 0, 0, 0]), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
     m.order(a, std_bids(0))
     chain.travel_to(m.current_round().deadline)
     m.close()
     forged = std_bids(0)
     forged[0] -= 1
     with reverts("BadPrevious", a.address):
-        m.transact(a, "order", [1, pack_values(forged), b"", pack_values(std_bids(0)), b""], gas=m.order_gas)
+        m.transact(a, "order", [pack_order(1, std_bids(0), previous=(forged, []))], gas=m.order_gas)
     with reverts("BadPrevious", a.address):
         m.transact(a, "claim", [pack_values(forged), b""], gas=m.order_gas)
+    for prev in ([pack_values(std_bids(0)), pack_values([0] * 4)], [pack_values(std_bids(0) + [0]), b""]):
+        with reverts("BadPrevious", a.address):  # a claim's arrays of the wrong lengths
+            m.transact(a, "claim", prev, gas=m.order_gas)
     assert m.order(a, std_bids(0)).settlement is not None  # the true one settles
 
 
@@ -562,8 +639,8 @@ def test_orders_travel_packed(chain, fresh_market):  # type: ignore[no-untyped-d
         pack_values([-1], "offers")
     with reverts("AmountOverflow", 3, (1 << 88) - 1):
         m.order(a, [0, 0, 0, (1 << 88) - 1])
-    with reverts("BadLength", "bids", 3, 4):
-        m.transact(a, "order", [0, b"", b"", pack_values(std_bids(0))[:-1], b""], gas=m.order_gas)
+    with reverts("BadOrderLength", 4 + 4 * 11 - 1, 4 + 4 * 11):
+        m.transact(a, "order", [pack_order(0, std_bids(0))[:-1]], gas=m.order_gas)
     res = m.order(a, std_bids(0))
     (ev,) = [e for e in m.events(res.receipt.block_number) if type(e).__name__ == "OrderPlaced"]
     assert ev.bids == tuple(std_bids(0)) and ev.offers == ()

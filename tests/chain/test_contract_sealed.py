@@ -174,6 +174,38 @@ def test_reveal_errors(sm) -> None:  # type: ignore[no-untyped-def]
     conserved(sm)
 
 
+def test_reveal_checks_its_arrays_lengths(sm) -> None:  # type: ignore[no-untyped-def]
+    """A reveal's bids and offers keep their own length check (BadLength in values, after
+    the commitment's), and a commitment re-sending a previous order of the wrong length
+    reverts BadPrevious."""
+    chain = sm.chain
+    (a, b, _), (p, pb, po) = orders(chain)[0], orders(chain)[N_STANDARD]
+    salt = b"\x05" * 32
+    short, bare = b[:-1], pb  # a bid short; a producer without its offers
+    sm.transact(a, "commit", [0, b"", b"", sm.sealed_order(a, 0, salt, short), sum(b)], gas=sm.order_gas)
+    sm.transact(p, "commit", [0, b"", b"", sm.sealed_order(p, 0, salt, bare), sum(pb)], gas=sm.order_gas)
+    chain.travel_to(deadline(sm) - REVEAL)
+    with reverts("BadLength", "bids", TEST_T, TEST_T + 1):
+        sm.transact(a, "reveal", [0, salt, fx_pack(short), b""], gas=sm.order_gas)
+    with reverts("BadLength", "offers", 0, TEST_T + 1):
+        sm.transact(p, "reveal", [0, salt, fx_pack(bare), b""], gas=sm.order_gas)
+    chain.travel_to(deadline(sm))
+    sm.close()
+    a2, b2, _ = orders(chain)[1]
+    sm.transact(a2, "commit", [1, b"", b"", sm.sealed_order(a2, 1, salt, b2), sum(b2)], gas=sm.order_gas)
+    chain.travel_to(deadline(sm) - REVEAL)
+    sm.transact(a2, "reveal", [1, salt, fx_pack(b2), b""], gas=sm.order_gas)
+    chain.travel_to(deadline(sm))
+    sm.close()
+    h = sm.sealed_order(a2, 2, salt, b2)
+    for prev_bids, prev_offers in ((b2 + [0], []), (b2, [0] * (TEST_T + 1)), (b2[:-1], [])):
+        with reverts("BadPrevious", a2.address):
+            sm.transact(a2, "commit", [2, fx_pack(prev_bids), fx_pack(prev_offers), h, 0], gas=sm.order_gas)
+    sm.transact(a2, "commit", [2, fx_pack(b2), b"", h, 0], gas=sm.order_gas)  # the right lengths settle
+    assert sm.agent(a2.address).last_round is None
+    conserved(sm)
+
+
 def test_commit_errors(sm) -> None:  # type: ignore[no-untyped-def]
     chain = sm.chain
     a, b, _ = orders(chain)[0]

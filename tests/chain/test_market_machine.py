@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from agents.chain.events import pack_values
+from agents.chain.events import pack_order
 from agents.chain import fixedpoint as fx
 from market.posts import settle as float_settle
 from tests.conftest import BACKENDS, make_chain
@@ -379,10 +379,14 @@ class MarketMachine(RuleBasedStateMachine):
             forged[0] += 1
             acct = self.accounts[a.address]
             self._send(lambda: w.market.transact(
-                acct, "order", [self.round, pack_values(forged), pack_values(offers), pack_values(bids),
-                                pack_values(offers)],
+                acct, "order", [pack_order(self.round, bids, offers, previous=(forged, offers))],
                 gas=w.market.order_gas),
                 "BadPrevious")
+            # the right payload but one byte long
+            self._send(lambda: w.market.transact(
+                acct, "order", [pack_order(self.round, bids, offers, previous=(bids, offers)) + b"\x00"],
+                gas=w.market.order_gas),
+                "BadOrderLength")
 
     # ------------------------------------------------------------------ invariants
 
