@@ -37,7 +37,7 @@ GAS_MODEL: dict[str, tuple[int, int]] = {
     "order": (200_000, 9_000),
     "claim": (160_000, 1_000),
     "close": (250_000, 17_000),
-    "registerProducer": (350_000, 9_200),
+    "registerProducer": (350_000, 9_500),
     "deploy Market": (6_000_000, 19_000),
 }
 
