@@ -134,28 +134,28 @@ library FixedPoint {
         bytes memory tables = TABLES;
         // memory-safe: reads `tables` and the period words; mode 0 writes the period words only
         assembly ("memory-safe") {
+            // log2(x)·2^120 from below, 1 ≤ x < 2^128
+            function log2Of(x, tbl) -> l {
+                // k = floor(log2 x): binary search to 8 bits, then a 32-entry byte table
+                let k := shl(6, lt(0xffffffffffffffff, x))
+                k := or(k, shl(5, lt(0xffffffff, shr(k, x))))
+                k := or(k, shl(4, lt(0xffff, shr(k, x))))
+                k := or(k, shl(3, lt(0xff, shr(k, x))))
+                k := or(k, byte(and(0x1f, shr(shr(k, x), 0x8421084210842108cc6318c6db6d54be)),
+                    0x0706060506020504060203020504030106050205030304010505030400000000))
+                let m := shr(135, shl(sub(255, k), x)) // μ·2^120 in [2^120, 2^121)
+                let h := shr(LOW_BITS, m) // 64·β = 64 + j
+                // z = (μ − β)/(μ + β) = (m − b)/(m + b), b = h·2^114
+                let z := div(shl(120, and(m, LOW_MASK)), add(m, shl(LOW_BITS, h)))
+                let w := shr(120, mul(z, z))
+                // k + log2 β (the table entry h, at 2^64) + z·(K1 + w·(K3 + w·(K5 + w·K7)))
+                l := add(add(shl(120, k), shl(56, shr(192, mload(add(tbl, shl(3, h)))))),
+                    shr(120, mul(z, add(K1, shr(120, mul(w, add(K3, shr(120, mul(w,
+                    add(K5, shr(120, mul(w, K7))))))))))))
+            }
             let tbl := add(tables, 0x20) // entry i (8 bytes): tbl + 8·i
             switch mode
             case 0 {
-                // log2(x)·2^120 from below, 1 ≤ x < 2^128
-                function log2Of(x, t) -> l {
-                    // k = floor(log2 x): binary search to 8 bits, then a 32-entry byte table
-                    let k := shl(6, lt(0xffffffffffffffff, x))
-                    k := or(k, shl(5, lt(0xffffffff, shr(k, x))))
-                    k := or(k, shl(4, lt(0xffff, shr(k, x))))
-                    k := or(k, shl(3, lt(0xff, shr(k, x))))
-                    k := or(k, byte(and(0x1f, shr(shr(k, x), 0x8421084210842108cc6318c6db6d54be)),
-                        0x0706060506020504060203020504030106050205030304010505030400000000))
-                    let m := shr(135, shl(sub(255, k), x)) // μ·2^120 in [2^120, 2^121)
-                    let h := shr(LOW_BITS, m) // 64·β = 64 + j
-                    // z = (μ − β)/(μ + β) = (m − b)/(m + b), b = h·2^114
-                    let z := div(shl(120, and(m, LOW_MASK)), add(m, shl(LOW_BITS, h)))
-                    let w := shr(120, mul(z, z))
-                    // k + log2 β (the table entry h, at 2^64) + z·(K1 + w·(K3 + w·(K5 + w·K7)))
-                    l := add(add(shl(120, k), shl(56, shr(192, mload(add(t, shl(3, h)))))),
-                        shr(120, mul(z, add(K1, shr(120, mul(w, add(K3, shr(120, mul(w,
-                        add(K5, shr(120, mul(w, K7))))))))))))
-                }
                 for { let end := add(words, shl(5, n)) } lt(words, end) { words := add(words, 0x20) } {
                     let th := mload(words)
                     mstore(words, or(th, shl(THETA_BITS, sub(LOG2_WAD, shr(120, mul(a, log2Of(th, tbl)))))))
@@ -168,25 +168,9 @@ library FixedPoint {
                 } {
                     let q := shr(VALUE_SHIFT, calldataload(qs))
                     if q {
-                        // k = floor(log2 q): binary search to 8 bits, then a 32-entry byte table
-                        let k := shl(6, lt(0xffffffffffffffff, q))
-                        k := or(k, shl(5, lt(0xffffffff, shr(k, q))))
-                        k := or(k, shl(4, lt(0xffff, shr(k, q))))
-                        k := or(k, shl(3, lt(0xff, shr(k, q))))
-                        k := or(k, byte(and(0x1f, shr(shr(k, q), 0x8421084210842108cc6318c6db6d54be)),
-                            0x0706060506020504060203020504030106050205030304010505030400000000))
-                        let m := shr(135, shl(sub(255, k), q)) // μ·2^120 in [2^120, 2^121)
-                        let h := shr(LOW_BITS, m) // 64·β = 64 + j
-                        // z = (μ − β)/(μ + β) = (m − b)/(m + b), b = h·2^114
-                        let z := div(shl(120, and(m, LOW_MASK)), add(m, shl(LOW_BITS, h)))
-                        let w := shr(120, mul(z, z))
-                        // k + log2 β (the table entry h, at 2^64) + z·(K1 + w·(K3 + w·(K5 + w·K7)))
-                        let l := add(add(shl(120, k), shl(56, shr(192, mload(add(tbl, shl(3, h)))))),
-                            shr(120, mul(z, add(K1, shr(120, mul(w, add(K3, shr(120, mul(w,
-                            add(K5, shr(120, mul(w, K7))))))))))))
                         // E = floor(a·log2 q) + D, the log2 of the wad result (signed)
-                        let e := add(shr(120, mul(a, l)), sar(THETA_BITS, mload(words)))
-                        k := sar(120, e)
+                        let e := add(shr(120, mul(a, log2Of(q, tbl))), sar(THETA_BITS, mload(words)))
+                        let k := sar(120, e)
                         let u := and(e, LOW_MASK)
                         // 2^(j/64) (the table at 2^63) times Σ_{n≤6} C_n·u^n (Horner, at 2^120): the
                         // product at 2^183, times 2^k by the shift (by ≥ 256 for k ≤ −73: 0); k > 120
