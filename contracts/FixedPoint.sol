@@ -116,8 +116,10 @@ library FixedPoint {
     {
         uint256 s;
         (s, flagged) = _run(1, qs, words, n, a);
-        // s < 700·2^124: no overflow
-        if (s != 0) input = s + (s >> MARGIN_BITS) + 1;
+        unchecked {
+            // s < 700·2^124: no overflow
+            if (s != 0) input = s + (s >> MARGIN_BITS) + 1;
+        }
     }
 
     /// @dev The log2 written once, for both loops (mode 0: `setLogOffsets`, 1: `sumPowUp`).
